@@ -1,0 +1,38 @@
+# Targets named in the README. Everything runs from the project's own virtualenv (.venv).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: setup test unit lint typecheck pytest infra-up infra-down infra-status bench clean
+
+setup:            ## install system packages, the virtualenv and the Kafka jars
+	bash scripts/setup.sh
+
+test: lint typecheck pytest   ## the README's test command: lint, mypy strict on shared/, all tests
+
+lint:
+	$(BIN)/ruff check shared services tests bench
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest -m "unit or integration or e2e"
+
+unit:
+	$(BIN)/pytest -m unit
+
+infra-up:
+	$(BIN)/hotline infra up
+
+infra-down:
+	$(BIN)/hotline infra down
+
+infra-status:
+	$(BIN)/hotline infra status
+
+bench:
+	$(PY) bench/kafka_ceiling.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Callback: replies and surveys to customers under quiet-hour and retry rules."""

@@ -1,0 +1,1 @@
+"""Dispatch: routing work orders to units, the unit's lifecycle, the center's review."""

@@ -1,0 +1,1 @@
+"""Intake: calls and work orders in, complaint grading, the agents' ticket view."""

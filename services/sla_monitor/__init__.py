@@ -1,0 +1,1 @@
+"""SLA monitor: timers per ticket and clock; warnings, breaches and escalations."""

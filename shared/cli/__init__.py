@@ -1,0 +1,1 @@
+"""The `hotline` command line: policy queries, local infrastructure, tokens, the whole system."""
