@@ -11,7 +11,7 @@ setup:            ## install system packages, the virtualenv and the Kafka jars
 test: lint typecheck pytest   ## the README's test command: lint, mypy strict on shared/, all tests
 
 lint:
-	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff check shared services hotline tests bench
 
 typecheck:
 	$(BIN)/mypy

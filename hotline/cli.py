@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shared.cli import policy
+from hotline.commands import policy
 
 app = typer.Typer(
     name="hotline",

@@ -1,0 +1,1 @@
+"""The `hotline` command line and local orchestration: policy queries, infrastructure, tokens, services."""

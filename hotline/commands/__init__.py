@@ -1,0 +1,1 @@
+"""One module per `hotline` sub-command group."""

@@ -1,1 +1,0 @@
-"""The `hotline` command line: policy queries, local infrastructure, tokens, the whole system."""
