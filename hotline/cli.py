@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from hotline.commands import policy
@@ -17,4 +19,16 @@ app.add_typer(policy.app, name="policy")
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a usage error is one line on stderr and exit status 2, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("hotline: aborted", err=True)
+        sys.exit(130)
+    except typer.TyperException as error:  # typer's own click: usage errors, missing options
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        line = " ".join(str(message).split())
+        if line:  # empty when the help was shown for a bare group
+            typer.echo(f"hotline: error: {line}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

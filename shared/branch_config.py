@@ -1,0 +1,78 @@
+"""Loads branch policy files and national-schedule year files from the packaged and admin folders."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from shared.policy.branch import (
+    BranchConfigError,
+    BranchPolicy,
+    branch_policy_from_mapping,
+    year_schedule_from_mapping,
+)
+from shared.policy.calendar import WorkingDayCalendar, YearSchedule, national_schedules
+
+PACKAGED_DIR = Path(__file__).parent / "config"
+DEFAULT_BRANCH = "default"
+
+
+def config_dirs(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Folders searched, first wins: $HOTLINE_CONFIG_DIR (or the user's config folder), then packaged."""
+    env = os.environ if env is None else env
+    admin = env.get("HOTLINE_CONFIG_DIR")
+    if admin:
+        first = Path(admin)
+    else:
+        first = Path(env.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "hotline"
+    return [first, PACKAGED_DIR]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise BranchConfigError(f"{path}: {error}") from None
+
+
+def branch_codes(env: Mapping[str, str] | None = None) -> list[str]:
+    codes = {p.stem for d in config_dirs(env) for p in d.glob("branches/*.toml")}
+    return sorted(codes)
+
+
+def load_branch(code: str | None = None, env: Mapping[str, str] | None = None) -> BranchPolicy:
+    """The policy of branch `code` (the default branch when None); unknown codes are an error."""
+    code = code or DEFAULT_BRANCH
+    for folder in config_dirs(env):
+        path = folder / "branches" / f"{code}.toml"
+        if path.is_file():
+            try:
+                return branch_policy_from_mapping(code, _read_toml(path))
+            except BranchConfigError as error:
+                raise BranchConfigError(f"branch {code!r} ({path}): {error}") from None
+    known = ", ".join(branch_codes(env)) or "none"
+    raise BranchConfigError(f"unknown branch {code!r}; configured branches: {known}")
+
+
+def load_year_files(env: Mapping[str, str] | None = None) -> dict[int, YearSchedule]:
+    """Year files from every folder; an admin's file wins over a packaged one for the same year."""
+    years: dict[int, YearSchedule] = {}
+    for folder in reversed(config_dirs(env)):
+        for path in sorted(folder.glob("calendars/*.toml")):
+            try:
+                schedule = year_schedule_from_mapping(_read_toml(path), source=str(path))
+            except BranchConfigError as error:
+                raise BranchConfigError(f"{path}: {error}") from None
+            if path.stem != str(schedule.year):
+                raise BranchConfigError(f"{path}: the file of year {schedule.year} must be named {schedule.year}.toml")
+            years[schedule.year] = schedule
+    return years
+
+
+def load_calendar(env: Mapping[str, str] | None = None) -> WorkingDayCalendar:
+    """The national calendar: the chinesecalendar package's years, then year files on top."""
+    return WorkingDayCalendar(dict(national_schedules())).with_schedules(load_year_files(env).values())
