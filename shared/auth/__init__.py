@@ -1,0 +1,95 @@
+"""Identity, roles, scope, reveal, identity verification and audit for every service's API."""
+
+from shared.auth.audit import (
+    AppendOnlyError,
+    AuditAction,
+    AuditLog,
+    AuditRecordMixin,
+    audit_router,
+)
+from shared.auth.deps import (
+    Access,
+    CurrentPrincipal,
+    SecuredRoute,
+    SecureRouter,
+    UndeclaredRolesError,
+    check_routes_declared,
+    current_principal,
+    iter_http_routes,
+    public,
+    require_roles,
+    route_access,
+)
+from shared.auth.principal import (
+    Principal,
+    Scope,
+    TicketRef,
+    ensure_branch,
+    ensure_in_scope,
+    ensure_need_to_know,
+    has_need_to_know,
+)
+from shared.auth.reveal import RevealedField, RevealRequest, reveal_field
+from shared.auth.roles import ALL_ROLES, Role
+from shared.auth.settings import ApiKeyEntry, AuthSettings
+from shared.auth.tokens import (
+    AuthenticationError,
+    decode_token,
+    hash_api_key,
+    issue_token,
+    new_api_key,
+    parse_ttl,
+)
+from shared.auth.verification import (
+    CustomerIdentity,
+    IdentityAnswers,
+    VerificationAttemptMixin,
+    VerificationPolicy,
+    VerificationStore,
+    verify_identity,
+)
+
+__all__ = [
+    "ALL_ROLES",
+    "Access",
+    "ApiKeyEntry",
+    "AppendOnlyError",
+    "AuditAction",
+    "AuditLog",
+    "AuditRecordMixin",
+    "AuthSettings",
+    "AuthenticationError",
+    "CurrentPrincipal",
+    "CustomerIdentity",
+    "IdentityAnswers",
+    "Principal",
+    "RevealRequest",
+    "RevealedField",
+    "Role",
+    "Scope",
+    "SecureRouter",
+    "SecuredRoute",
+    "TicketRef",
+    "UndeclaredRolesError",
+    "VerificationAttemptMixin",
+    "VerificationPolicy",
+    "VerificationStore",
+    "audit_router",
+    "check_routes_declared",
+    "current_principal",
+    "decode_token",
+    "ensure_branch",
+    "ensure_in_scope",
+    "ensure_need_to_know",
+    "has_need_to_know",
+    "hash_api_key",
+    "issue_token",
+    "iter_http_routes",
+    "new_api_key",
+    "parse_ttl",
+    "public",
+    "require_roles",
+    "reveal_field",
+    "route_access",
+    "verify_identity",
+]

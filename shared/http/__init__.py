@@ -1,0 +1,1 @@
+"""HTTP hygiene shared by every service: app factory, errors, headers, health and metrics."""

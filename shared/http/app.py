@@ -1,0 +1,134 @@
+"""`create_app`: the one way a service builds its FastAPI app, with auth and hygiene wired in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
+
+from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, public
+from shared.auth.settings import AuthSettings
+from shared.http.errors import error_response, http_exception_handler, validation_exception_handler
+from shared.http.middleware import (
+    BodyLimitMiddleware,
+    RequestLogMiddleware,
+    RequestMetrics,
+    SecurityHeadersMiddleware,
+)
+from shared.http.responses import MaskedJSONResponse
+from shared.http.settings import HttpSettings
+
+log = structlog.get_logger("shared.http")
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # the traceback goes to the (masked) log, never into the response body
+    log.error("unhandled error", path=request.url.path, exc_info=exc)
+    return error_response(500, "internal server error")
+
+
+def _health_router(service_name: str, checks: Mapping[str, ReadinessCheck], metrics: RequestMetrics) -> SecureRouter:
+    router = SecureRouter(tags=["health"], dependencies=[public()])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": service_name}
+
+    @router.get("/health/ready")
+    async def ready() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = "ok" if await check() else "failing"
+            except Exception:
+                log.warning("readiness check raised", check=name, exc_info=True)
+                results[name] = "failing"
+        ok = all(r == "ok" for r in results.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "service": service_name, "checks": results},
+            status_code=200 if ok else 503,
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_app(
+    service_name: str,
+    settings: HttpSettings,
+    *routers: APIRouter,
+    auth: AuthSettings,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    version: str = "1",
+    state: Mapping[str, Any] | None = None,
+) -> FastAPI:
+    """A service's app: every route must declare its roles or startup fails.
+
+    `auth` holds the token keys and API key hashes; `readiness` maps a name to an async
+    check (database, broker) for `/health/ready`; `state` lands on `app.state` for the
+    service's own dependencies (its session factory, clock).
+    """
+    metrics = RequestMetrics(service_name)
+    app = FastAPI(
+        title=f"hotline {service_name}",
+        version=version,
+        openapi_url="/openapi.json" if settings.openapi else None,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=MaskedJSONResponse,
+    )
+    # routes added straight onto the app must declare roles too
+    app.router.route_class = SecuredRoute
+    app.state.auth_settings = auth
+    app.state.service_name = service_name
+    app.state.metrics = metrics
+    for key, value in (state or {}).items():
+        setattr(app.state, key, value)
+
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    app.add_exception_handler(Exception, _internal_error)
+
+    app.include_router(_health_router(service_name, readiness or {}, metrics))
+    for router in routers:
+        app.include_router(router)
+    check_routes_declared(app)
+
+    # add_middleware wraps: the last added runs first. Order, outermost first: request log
+    # (sees every status), security headers (on errors too), CORS, body limits.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            allow_credentials=False,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestLogMiddleware, metrics=metrics)
+
+    original_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        # routes added after create_app (and before serving) are checked once more here
+        check_routes_declared(app_)
+        async with original_lifespan(app_) as maybe_state:
+            yield maybe_state
+
+    app.router.lifespan_context = lifespan
+    return app

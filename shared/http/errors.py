@@ -1,0 +1,104 @@
+"""One error body for every 4xx and 5xx: `{"error": {"code", "message", "fields"}}`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    423: "locked",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTPException with a stable machine-readable code and optional field messages."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Sequence[Mapping[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=dict(headers or {}))
+        self.code = code or default_code(status_code)
+        self.fields = [dict(f) for f in fields]
+
+
+def default_code(status_code: int) -> str:
+    if status_code in _CODES:
+        return _CODES[status_code]
+    try:
+        return HTTPStatus(status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def error_body(code: str, message: str, fields: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": [dict(f) for f in fields]}}
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    *,
+    code: str | None = None,
+    fields: Sequence[Mapping[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code or default_code(status_code), message, fields),
+        status_code=status_code,
+        headers=dict(headers or {}),
+    )
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    status_code = getattr(exc, "status_code", 500)
+    detail = getattr(exc, "detail", None)
+    headers = getattr(exc, "headers", None)
+    if status_code >= 500:
+        # an HTTPException with a 5xx status is still no place for internals
+        message = "internal server error" if status_code == 500 else HTTPStatus(status_code).phrase
+    elif isinstance(detail, str):
+        message = detail
+    else:
+        message = HTTPStatus(status_code).phrase
+    code = getattr(exc, "code", None)
+    fields = getattr(exc, "fields", ())
+    return error_response(status_code, message, code=code, fields=fields, headers=headers)
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def validation_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Only the location and message go back: pydantic's `input` would echo personal data.
+    fields = [
+        {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
+        for error in jsonable_encoder(exc.errors())
+    ]
+    return error_response(422, "request validation failed", fields=fields)

@@ -1,0 +1,281 @@
+"""Personal-data masking for API responses and log records (RULES.md §6)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, MutableMapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer
+
+MASK = "*"
+# What replaces the hidden tail of an address or employer: a fixed width, so the length of
+# the hidden part does not leak.
+TAIL = "***"
+
+
+class PersonalField(StrEnum):
+    """The kinds of personal data the regulation names; each has one masking rule."""
+
+    NAME = "name"
+    PHONE = "phone"
+    ID_NUMBER = "id_number"
+    ADDRESS = "address"
+    EMPLOYER = "employer"
+    IP = "ip"
+
+
+def _is_masked(value: str) -> bool:
+    # Masking twice must not garble a value (a typed field in a masked mapping, a re-logged
+    # record), so an already masked value is left as it is.
+    return MASK in value
+
+
+def mask_name(value: str) -> str:
+    """`张三` → `张*`, `张小明` → `张*明`: the first character (and the last from three on)."""
+    name = value.strip()
+    if not name or _is_masked(name):
+        return name
+    if len(name) == 1:
+        return MASK
+    if len(name) == 2:
+        return name[0] + MASK
+    return name[0] + MASK * (len(name) - 2) + name[-1]
+
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def phone_digits(value: str) -> str:
+    """The digits of a phone number, without a +86/0086 country prefix."""
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", value) if ch.isdigit())
+    if digits.startswith("0086"):
+        digits = digits[2:]
+    if digits.startswith("86") and len(digits) >= 11:
+        rest = digits[2:]
+        if _MOBILE.match(rest):
+            return rest
+        if len(rest) in (9, 10, 11) and not rest.startswith(("0", "1")):
+            # an area code written without its trunk 0 after the country code
+            return "0" + rest
+    return digits
+
+
+# Beijing, Tianjin, Shanghai, Chongqing and the 02x cities have three-digit area codes.
+_SHORT_AREA = re.compile(r"^0(10|2\d)")
+
+
+def mask_phone(value: str) -> str:
+    """Mobile `13812345678` → `138****5678`; landline `0771-5678678` → `0771-****678`."""
+    if not value.strip() or _is_masked(value):
+        return value.strip()
+    digits = phone_digits(value)
+    if _MOBILE.match(digits):
+        return f"{digits[:3]}****{digits[-4:]}"
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        area_len = 3 if _SHORT_AREA.match(digits) else 4
+        return f"{digits[:area_len]}-****{digits[-3:]}"
+    if len(digits) >= 7:
+        # a local number without area code, an extension, a foreign number
+        return f"****{digits[-3:]}"
+    return MASK * 4
+
+
+def normalise_id_number(value: str) -> str:
+    """An ID-card number in canonical form: no spaces, check character `X` upper-case."""
+    return "".join(unicodedata.normalize("NFKC", value).split()).upper()
+
+
+def mask_id_number(value: str) -> str:
+    """Only the last four characters of an ID-card number stay visible."""
+    number = normalise_id_number(value)
+    if not number or _is_masked(number):
+        return number
+    if len(number) <= 4:
+        return MASK * len(number)
+    return MASK * (len(number) - 4) + number[-4:]
+
+
+_ADMIN_LEVEL = re.compile(r".+?(?:自治区|特别行政区|自治州|自治县|地区|省|市|州|盟|区|县|旗)")
+# A chunk that holds one of these is below district level: a street, a community, a house.
+_BELOW_DISTRICT = re.compile(r"[路街道号巷弄村组栋楼室幢座苑园里\d]|小区|社区|园区|校区")
+
+
+def mask_address(value: str) -> str:
+    """Keep province / city / district (or the first segment), hide everything after it."""
+    address = value.strip()
+    if not address or _is_masked(address):
+        return address
+    kept = 0
+    for _ in range(3):
+        match = _ADMIN_LEVEL.match(address, kept)
+        if match is None or len(match.group(0)) > 8 or _BELOW_DISTRICT.search(match.group(0)):
+            break
+        kept = match.end()
+    if kept == 0:
+        first = re.split(r"[\s,，;；]+", address, maxsplit=1)[0]
+        kept = len(first) if len(first) < len(address) else min(2, len(address) - 1)
+    if kept >= len(address):
+        return address
+    return address[:kept] + TAIL
+
+
+def mask_employer(value: str) -> str:
+    """`南宁市第一人民医院` → `南宁***`: the first two characters only."""
+    employer = value.strip()
+    if not employer or _is_masked(employer):
+        return employer
+    return employer[: min(2, len(employer) - 1)] + TAIL
+
+
+def mask_ip(value: str) -> str:
+    """IPv4 `192.168.1.23` → `192.168.*.*`; IPv6 keeps its first two groups."""
+    text = value.strip()
+    if not text or _is_masked(text):
+        return text
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return MASK * 4
+    if address.version == 4:
+        head = text.split(".")[:2]
+        return ".".join([*head, MASK, MASK])
+    groups = address.exploded.split(":")[:2]
+    return ":".join(groups) + ":*"
+
+
+MASKERS: Mapping[PersonalField, Callable[[str], str]] = {
+    PersonalField.NAME: mask_name,
+    PersonalField.PHONE: mask_phone,
+    PersonalField.ID_NUMBER: mask_id_number,
+    PersonalField.ADDRESS: mask_address,
+    PersonalField.EMPLOYER: mask_employer,
+    PersonalField.IP: mask_ip,
+}
+
+
+def mask(field: PersonalField, value: str) -> str:
+    """Mask one value of a known kind."""
+    return MASKERS[field](value)
+
+
+# Response-model field types: a value declared with one of these is serialised masked, in
+# every response that uses the model; only the explicit reveal call returns it in clear.
+MaskedName = Annotated[str, PlainSerializer(mask_name, return_type=str)]
+MaskedPhone = Annotated[str, PlainSerializer(mask_phone, return_type=str)]
+MaskedIdNumber = Annotated[str, PlainSerializer(mask_id_number, return_type=str)]
+MaskedAddress = Annotated[str, PlainSerializer(mask_address, return_type=str)]
+MaskedEmployer = Annotated[str, PlainSerializer(mask_employer, return_type=str)]
+MaskedIp = Annotated[str, PlainSerializer(mask_ip, return_type=str)]
+
+
+# Key names that hold personal data, in logs and in JSON bodies. Matching is on the
+# lower-cased key; the suffix rules catch `caller_phone`, `home_address` and the like.
+_KEYS: dict[str, PersonalField] = {
+    "name": PersonalField.NAME,
+    "full_name": PersonalField.NAME,
+    "customer_name": PersonalField.NAME,
+    "caller_name": PersonalField.NAME,
+    "contact_name": PersonalField.NAME,
+    "complainant_name": PersonalField.NAME,
+    "person_name": PersonalField.NAME,
+    "phone": PersonalField.PHONE,
+    "mobile": PersonalField.PHONE,
+    "tel": PersonalField.PHONE,
+    "telephone": PersonalField.PHONE,
+    "caller_number": PersonalField.PHONE,
+    "ani": PersonalField.PHONE,
+    "id_number": PersonalField.ID_NUMBER,
+    "id_card": PersonalField.ID_NUMBER,
+    "idcard": PersonalField.ID_NUMBER,
+    "id_card_number": PersonalField.ID_NUMBER,
+    "address": PersonalField.ADDRESS,
+    "employer": PersonalField.EMPLOYER,
+    "work_unit": PersonalField.EMPLOYER,
+    "ip": PersonalField.IP,
+    "client_ip": PersonalField.IP,
+    "remote_addr": PersonalField.IP,
+    "ip_address": PersonalField.IP,
+}
+_SUFFIXES: tuple[tuple[str, PersonalField], ...] = (
+    ("_phone", PersonalField.PHONE),
+    ("_mobile", PersonalField.PHONE),
+    ("_id_number", PersonalField.ID_NUMBER),
+    ("_address", PersonalField.ADDRESS),
+    ("_employer", PersonalField.EMPLOYER),
+    ("_ip", PersonalField.IP),
+)
+
+
+def field_for_key(key: str) -> PersonalField | None:
+    """The kind of personal data a key name holds, or None for an ordinary key."""
+    lowered = key.lower()
+    if lowered in _KEYS:
+        return _KEYS[lowered]
+    for suffix, field in _SUFFIXES:
+        if lowered.endswith(suffix):
+            return field
+    return None
+
+
+# Free-text patterns: an 18-character ID-card number and a Chinese mobile number (with an
+# optional +86), a landline with its area code. Names cannot be found by pattern: they are
+# masked by key name only, which is why log calls pass personal data as keyword fields.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[-\s]?)?1[3-9]\d{9}(?!\d)")
+_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask ID-card numbers and phone numbers wherever they appear in free text."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def mask_data(value: Any, key: str | None = None) -> Any:
+    """Mask a JSON-like value: personal keys by their rule, every string by pattern."""
+    field = field_for_key(key) if key is not None else None
+    if isinstance(value, str):
+        return mask(field, value) if field is not None else mask_text(value)
+    if isinstance(value, Mapping):
+        return {k: mask_data(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(item, key) for item in value]
+    if field is not None and value is not None and not isinstance(value, bool | float):
+        # an int phone number is still a phone number
+        return mask(field, str(value))
+    return value
+
+
+def mask_log_record(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask personal data by key name and by pattern in every record.
+
+    Put it after `format_exc_info` / `StackInfoRenderer` (so tracebacks are masked too) and
+    right before the renderer.
+    """
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str | Mapping | list | tuple | int) and not isinstance(value, bool):
+            event_dict[key] = mask_data(value, key)
+        elif value is not None and not isinstance(value, bool | float):
+            # exceptions and other objects: mask what their text would show
+            event_dict[key] = mask_text(str(value))
+    return event_dict
+
+
+class PersonalDataLogFilter(logging.Filter):
+    """stdlib logging filter: the same masking for records of libraries that log directly."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        record.exc_info = None
+        return True
