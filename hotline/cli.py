@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hotline.commands import infra, policy
+from hotline.commands import auth, infra, policy
 
 app = typer.Typer(
     name="hotline",
@@ -16,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(policy.app, name="policy")
+app.add_typer(auth.app, name="auth")
 app.add_typer(infra.app, name="infra")
 
 
