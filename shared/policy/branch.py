@@ -138,7 +138,7 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
         day = _day(f"calendar.overrides.{raw_day}", raw_day)
         if not isinstance(entry, Mapping) or not isinstance(entry.get("working"), bool):
             raise BranchConfigError(
-                f"calendar.overrides.{raw_day}: expected {{ working = true|false, reason = \"...\" }}"
+                f'calendar.overrides.{raw_day}: expected {{ working = true|false, reason = "..." }}'
             )
         overrides[day] = DateOverride(day, bool(entry["working"]), str(entry.get("reason", "")))
     warning_ratio = float(data.get("warning_ratio", 0.8))

@@ -76,9 +76,7 @@ class MissingSchedule(PolicyError):
     def __init__(self, years: Iterable[int]) -> None:
         self.years = tuple(sorted(set(years)))
         named = ", ".join(str(y) for y in self.years)
-        super().__init__(
-            "--strict", f"no national holiday schedule is loaded for {named}; load the year file first"
-        )
+        super().__init__("--strict", f"no national holiday schedule is loaded for {named}; load the year file first")
 
 
 @dataclass(frozen=True)
@@ -140,9 +138,7 @@ class WorkingDayCalendar:
             raise PolicyError("limit", f"a working-day limit must be positive, got {days}")
         return self.add_working_time(start, timedelta(hours=24 * days), tz, strict=strict)
 
-    def add_working_time(
-        self, start: datetime, working: timedelta, tz: ZoneInfo, *, strict: bool = False
-    ) -> Deadline:
+    def add_working_time(self, start: datetime, working: timedelta, tz: ZoneInfo, *, strict: bool = False) -> Deadline:
         """The earliest instant at which `working` time lying on working days has passed since `start`."""
         if start.tzinfo is None or start.utcoffset() is None:
             raise PolicyError("--start", "the start instant needs a UTC offset or a zone")
@@ -189,6 +185,4 @@ def national_schedules() -> dict[int, YearSchedule]:
     for day, name in constants.workdays.items():
         if day.year in makeup:
             makeup[day.year][day] = str(name)
-    return {
-        y: YearSchedule(y, holidays[y], makeup[y], source="chinesecalendar package") for y in years
-    }
+    return {y: YearSchedule(y, holidays[y], makeup[y], source="chinesecalendar package") for y in years}

@@ -64,9 +64,7 @@ def _require_aware(instant: datetime, argument: str) -> None:
         raise PolicyError(argument, f"{argument} needs a UTC offset or a zone: {instant.isoformat()}")
 
 
-def first_callback_slot(
-    reply_received: datetime, tz: ZoneInfo, window: QuietWindow = QuietWindow()
-) -> datetime:
+def first_callback_slot(reply_received: datetime, tz: ZoneInfo, window: QuietWindow = QuietWindow()) -> datetime:
     """RULES.md §5: the earliest instant the first callback may be made after the unit's reply."""
     _require_aware(reply_received, "--reply-received")
     return window.end_after(reply_received, tz)

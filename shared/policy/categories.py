@@ -95,9 +95,7 @@ def parse_subtype(category: Category, value: str | None) -> Subtype | None:
         subtype = None
     if subtype is None or subtype not in allowed:
         accepted = ", ".join(sorted(s.value for s in allowed))
-        raise PolicyError(
-            "--subtype", f"unknown sub-type {value!r} for {category.value!r}; expected one of {accepted}"
-        )
+        raise PolicyError("--subtype", f"unknown sub-type {value!r} for {category.value!r}; expected one of {accepted}")
     return subtype
 
 

@@ -38,9 +38,7 @@ def deadline_for(
     return apply_limit(start, limit, branch, calendar, strict=strict)
 
 
-def warning_for(
-    start: datetime, limit: Limit, branch: BranchPolicy, calendar: WorkingDayCalendar
-) -> Deadline:
+def warning_for(start: datetime, limit: Limit, branch: BranchPolicy, calendar: WorkingDayCalendar) -> Deadline:
     """RULES.md §8: when `branch.warning_ratio` of the limit has passed (working time for wd limits)."""
     if limit.unit is LimitUnit.MINUTES:
         return Deadline((start + timedelta(minutes=limit.amount) * branch.warning_ratio).astimezone(branch.timezone))
