@@ -41,7 +41,9 @@ Rules of the contract
 - Keys: ticket events (every topic but `hotline.cti.calls`) carry `ticket_id` and are keyed by
   it, so one ticket's history stays in order on one partition; telephony events know no ticket
   and carry `call_id` instead, keyed by it. `Event.key` gives whichever applies.
-- Category, sub-type, clock and callback-kind values are the string keys of RULES.md §1-§2.
+- Category, sub-type, clock, complaint level, callback kind and grading / failure reasons are the
+  policy engine's enums (`shared.policy`): their values are the keys of RULES.md §1-§5 and are
+  the wire format, so changing a value there is a breaking change here.
 
 Personal data (RULES.md §6)
 ---------------------------
@@ -87,6 +89,15 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+# The wire values of categories, clocks, levels and reasons are the policy engine's enums, so a
+# producer passes what the policy computed and a consumer hands it straight back to the policy.
+from shared.policy.callbacks import FailureReason
+from shared.policy.categories import Category
+from shared.policy.categories import Subtype as ServiceRequestSubtype
+from shared.policy.grading import GradeReason
+from shared.policy.limits import CallbackKind, ComplaintLevel
+from shared.policy.limits import SlaClock as ClockName
 
 __all__ = [
     "REGISTRY",
@@ -197,25 +208,11 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 """An id or code: ticket, call, unit, division, agent, branch, rule, reason code..."""
 
 ShortText = Annotated[str, StringConstraints(max_length=2_000)]
+SubjectText = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+"""A complaint subject key as the policy prints it (`str(SubjectKey)`): branch|place|type."""
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 PhoneNumber = Annotated[str, StringConstraints(min_length=3, max_length=32)]
 
-Category = Literal[
-    "query",
-    "consultation",
-    "alarm",
-    "repair",
-    "service_request",
-    "complaint",
-    "report",
-    "opinion",
-    "suggestion",
-    "praise",
-]
-ServiceRequestSubtype = Literal["installation", "alteration", "conversion", "safety_inspection"]
-ClockName = Literal["dispatch", "contact", "handle", "resolve", "callback"]
-ComplaintLevel = Literal[1, 2, 3]
-CallbackKind = Literal["survey", "reply"]
 Channel = Literal["phone", "gov12345", "web", "app", "walk_in"]
 OrgLevel = Literal["unit", "division", "center"]
 
@@ -296,14 +293,15 @@ class Location(_Part):
 class ComplaintDetails(_Part):
     """The complaint's subject and the facts that grade it (RULES.md §4)."""
 
-    subject_key: Identifier
+    subject_key: SubjectText  # the agent may link an existing subject, so it is sent, not derived
     place: ShortText
     complaint_type: Identifier
     complainant_count: int = Field(default=1, ge=1)
     collective: bool = False
     litigation: bool = False
     media_exposure: bool = False
-    preliminary_level: ComplaintLevel = 3
+    level: ComplaintLevel = ComplaintLevel.MINOR  # the grade at receipt; ComplaintGraded raises it
+    preliminary_level: ComplaintLevel | None = None  # the agent's own grade (§14(六))
 
 
 class CallbackPreference(_Part):
@@ -400,16 +398,8 @@ class ComplaintGraded(TicketPayload):
 
     level: ComplaintLevel
     previous_level: ComplaintLevel | None = None
-    subject_key: Identifier
-    reason: Literal[
-        "valid_complaint",
-        "repeated_subject",
-        "collective",
-        "litigation",
-        "media_exposure",
-        "repeat_customer",
-        "preliminary",
-    ]
+    subject_key: SubjectText
+    reasons: tuple[GradeReason, ...] = Field(min_length=1)
     reason_text: ShortText = ""
     distinct_complainants: int | None = Field(default=None, ge=0)
 
@@ -438,6 +428,8 @@ class TicketDispatched(TicketPayload):
     division_id: Identifier
     category: Category
     subtype: ServiceRequestSubtype | None = None
+    # as dispatch knows it; ComplaintGraded is authoritative and only raises it, so a consumer
+    # keeps the most severe level it has seen
     complaint_level: ComplaintLevel | None = None
     mode: Literal["automatic", "manual"]
     rule_id: Identifier | None = None  # the routing rule that decided, when automatic
@@ -700,14 +692,7 @@ class CallbackAttempted(TicketPayload):
     callback_id: Identifier
     attempt_number: int = Field(ge=1)
     agent_id: Identifier
-    outcome: Literal[
-        "reached",
-        "asked_another_time",
-        "no_answer",
-        "busy",
-        "switched_off",
-        "wrong_number",
-    ]
+    outcome: Literal["reached", "asked_another_time"] | FailureReason
 
 
 class CallbackCompleted(TicketPayload):
@@ -735,7 +720,7 @@ class CallbackAbandoned(TicketPayload):
 
     callback_id: Identifier
     attempts: int = Field(ge=1)
-    last_outcome: Literal["no_answer", "busy", "switched_off", "wrong_number"]
+    last_outcome: FailureReason
     reason_text: ShortText
 
 
@@ -1037,9 +1022,8 @@ class UnsupportedEventVersion(EventDecodeError):
     """The type is known but this `version` of it is not."""
 
     def __init__(self, event_type: str, version: int, known_versions: tuple[int, ...]) -> None:
-        super().__init__(
-            f"unsupported version {version} of event {event_type!r} (known: {', '.join(map(str, known_versions))})"
-        )
+        known = ", ".join(map(str, known_versions))
+        super().__init__(f"unsupported version {version} of event {event_type!r} (known: {known})")
         self.event_type = event_type
         self.version = version
         self.known_versions = known_versions
