@@ -1,7 +1,5 @@
 """Append-only audit log: a SQLAlchemy model mixin each service maps to its own table."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
