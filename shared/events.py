@@ -849,6 +849,7 @@ REGISTRY: Mapping[tuple[str, int], type[Payload]] = MappingProxyType(_registry)
 """(type, version) -> payload class: the whole contract."""
 TOPIC_BY_TYPE: Mapping[str, Topic] = MappingProxyType(_topics)
 """Event type -> the topic its messages go to."""
+_REGISTERED = frozenset(_registry.values())
 
 
 def payload_class(event_type: str, version: int) -> type[Payload]:
@@ -898,6 +899,10 @@ class Event(BaseModel, Generic[P]):
     @model_validator(mode="after")
     def _consistent(self) -> Event[P]:
         cls = type(self.payload)
+        # a bare `Event.model_validate(...)` would read the payload as the empty base class and
+        # drop every field; only registered payload classes make an event (use `decode`)
+        if cls not in _REGISTERED:
+            raise ValueError(f"{cls.__name__} is not a registered event payload; decode with decode()")
         if (self.type, self.version) != (cls.event_type, cls.event_version):
             raise ValueError(
                 f"type/version {self.type}/{self.version} do not match the payload "
@@ -941,6 +946,9 @@ def new_event(
     Raises `InvalidEvent` on a bad envelope (naive time, missing or extra key id...).
     """
     cls = type(payload)
+    if cls not in _REGISTERED:
+        msg = f"{cls.__name__} is not a registered event payload"
+        raise InvalidEvent(None, None, [{"loc": "payload", "type": "unregistered", "msg": msg}])
     try:
         return Event[cls](  # type: ignore[valid-type]
             event_id=event_id if event_id is not None else uuid.uuid4(),

@@ -284,6 +284,15 @@ def test_envelope_type_must_match_the_payload() -> None:
         Event[TicketAccepted].model_validate({**event.model_dump(), "type": "TicketReturned"})
 
 
+def test_a_bare_envelope_cannot_lose_the_payload() -> None:
+    # Event without its payload class would validate the payload as the empty base model
+    data = encode(sample_event(TicketAccepted))
+    with pytest.raises(ValueError, match="not a registered event payload"):
+        Event.model_validate_json(data)
+    with pytest.raises(InvalidEvent, match="not a registered event payload"):
+        new_event(Payload(), ticket_id="GX-1", branch="GX", producer="p", correlation_id="c", occurred_at=T0)
+
+
 def test_events_are_immutable() -> None:
     event = sample_event(TicketAccepted)
     with pytest.raises(ValueError):
