@@ -279,3 +279,29 @@ class PersonalDataLogFilter(logging.Filter):
             record.exc_text = mask_text(record.exc_text)
         record.exc_info = None
         return True
+
+
+def log_processors() -> list[Any]:
+    """The structlog processor chain every service uses, masking last before the renderer.
+
+    `structlog.configure(processors=[*log_processors(), structlog.processors.JSONRenderer()])`
+    in a service's bootstrap; exceptions are rendered to text first so they are masked too.
+    """
+    import structlog
+
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        mask_log_record,
+    ]
+
+
+def install_stdlib_log_filter(logger: logging.Logger | None = None) -> None:
+    """Mask stdlib records (uvicorn, libraries) on every handler of a logger (default root)."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, PersonalDataLogFilter) for f in handler.filters):
+            handler.addFilter(PersonalDataLogFilter())
