@@ -1,0 +1,165 @@
+"""Kafka plumbing: the idempotent producer, and a consumer loop that decodes, retries and dead-letters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from prometheus_client import Counter, Gauge, Histogram
+
+from shared.clock import Clock
+from shared.events import Event, EventDecodeError, Payload, Topic, dead_letter_for, decode, encode_dead_letter
+
+log = structlog.get_logger(__name__)
+
+CONSUMED = Counter("hotline_events_consumed_total", "Events handled by a consumer", ["service", "type"])
+DEAD_LETTERED = Counter("hotline_events_dead_lettered_total", "Messages given up", ["service", "reason"])
+BATCH_SECONDS = Histogram("hotline_consumer_batch_seconds", "Time to handle one fetched batch", ["service"])
+LAG = Gauge("hotline_consumer_lag", "Messages behind the end of the partitions", ["service"])
+
+Handler = Callable[[Sequence[Event[Payload]]], Awaitable[None]]
+
+
+def make_producer(bootstrap: str, client_id: str, **overrides: Any) -> AIOKafkaProducer:
+    """An idempotent producer (acks=all): a retried send never duplicates a message on the partition."""
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 30_000,
+    }
+    settings.update(overrides)
+    return AIOKafkaProducer(**settings)
+
+
+@dataclass
+class ConsumerSettings:
+    bootstrap: str
+    group_id: str
+    topics: Sequence[str]
+    client_id: str
+    max_batch: int = 500
+    attempts: int = 5  # tries of one event before it is dead-lettered
+    retry_delay: float = 0.5
+
+
+class EventConsumer:
+    """Consumes topics in a consumer group; handles each fetched batch, then commits its offsets.
+
+    Undecodable messages go to the dead-letter topic at once. A failing batch is retried, then
+    split into single events; an event that still fails after `attempts` tries is dead-lettered
+    with its error so the partition keeps moving, and ops see it in the metrics and logs.
+    Offsets are committed only after the handler succeeded: a crash redelivers, and handlers are
+    idempotent on `event_id` (shared.inbox).
+    """
+
+    def __init__(
+        self, service: str, settings: ConsumerSettings, handler: Handler, producer: AIOKafkaProducer, clock: Clock
+    ):
+        self.service = service
+        self.settings = settings
+        self._handler = handler
+        self._producer = producer
+        self._clock = clock
+        self._consumer: AIOKafkaConsumer | None = None
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            *s.topics,
+            bootstrap_servers=s.bootstrap,
+            group_id=s.group_id,
+            client_id=s.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=s.max_batch,
+        )
+        self._consumer = consumer
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=200, max_records=s.max_batch)
+                if not self.ready.is_set() and consumer.assignment():
+                    self.ready.set()
+                records = [record for batch in fetched.values() for record in batch]
+                if not records:
+                    continue
+                with BATCH_SECONDS.labels(self.service).time():
+                    await self._handle_records(records)
+                await consumer.commit()
+                await self._record_lag(consumer)
+        finally:
+            self._consumer = None
+            await consumer.stop()
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        behind = 0
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is not None:
+                behind += max(0, highwater - await consumer.position(partition))
+        LAG.labels(self.service).set(behind)
+
+    async def _handle_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        events: list[tuple[Event[Payload], ConsumerRecord[bytes, bytes]]] = []
+        for record in records:
+            try:
+                events.append((decode(record.value or b""), record))
+            except EventDecodeError as error:
+                await self._dead_letter(record, error)
+        if not events:
+            return
+        try:
+            await self._handler([event for event, _ in events])
+        except Exception as error:
+            log.warning("batch_failed_retrying_one_by_one", service=self.service, size=len(events), error=str(error))
+            for event, record in events:
+                await self._handle_one(event, record)
+            return
+        for event, _ in events:
+            CONSUMED.labels(self.service, event.type).inc()
+
+    async def _handle_one(self, event: Event[Payload], record: ConsumerRecord[bytes, bytes]) -> None:
+        delay = self.settings.retry_delay
+        for attempt in range(1, self.settings.attempts + 1):
+            try:
+                await self._handler([event])
+                CONSUMED.labels(self.service, event.type).inc()
+                return
+            except Exception as error:
+                if attempt == self.settings.attempts:
+                    log.error(
+                        "event_dead_lettered",
+                        service=self.service,
+                        event_id=str(event.event_id),
+                        type=event.type,
+                        ticket_id=event.ticket_id,
+                        error=str(error),
+                    )
+                    await self._dead_letter(record, error)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        letter = dead_letter_for(
+            record.value or b"",
+            error,
+            source_topic=record.topic,
+            consumer=self.settings.group_id,
+            failed_at=self._clock.now(),
+            key=record.key,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        DEAD_LETTERED.labels(self.service, letter.reason.value).inc()
+        log.warning("message_dead_lettered", service=self.service, topic=record.topic, reason=letter.reason.value)
+        await self._producer.send_and_wait(str(Topic.DEADLETTER), encode_dead_letter(letter), key=letter.message_key)

@@ -1,0 +1,163 @@
+"""Transactional outbox: events are written with the state change and relayed to Kafka after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import zlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Uuid, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from shared.clock import Clock
+from shared.db import AwareDateTime
+from shared.events import Event, encode, message_key
+
+log = structlog.get_logger(__name__)
+
+RELAYED = Counter("hotline_outbox_relayed_total", "Outbox events sent to Kafka", ["service"])
+PENDING = Gauge("hotline_outbox_pending", "Outbox events written but not yet sent", ["service"])
+
+
+class OutboxMixin:
+    """Columns of a service's `outbox` table; the service declares `class Outbox(OutboxMixin, Base)`."""
+
+    __tablename__ = "outbox"
+
+    # BIGINT on PostgreSQL, INTEGER on SQLite (its only auto-increment rowid type)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(128))
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # the relay reads unsent rows in id order; a partial index keeps that cheap as rows pile up
+        return (
+            Index(
+                "ix_outbox_unsent",
+                "id",
+                postgresql_where=text("sent_at IS NULL"),
+                sqlite_where=text("sent_at IS NULL"),
+            ),
+        )
+
+
+def stage(session: AsyncSession, model: type[OutboxMixin], events: Sequence[Event[Any]], clock: Clock) -> None:
+    """Add `events` to the outbox in the caller's transaction; they are sent only if it commits."""
+    now = clock.now()
+    for item in events:
+        session.add(
+            cast(Any, model)(
+                event_id=item.event_id,
+                event_type=item.type,
+                topic=str(item.topic),
+                key=message_key(item),
+                value=encode(item),
+                created_at=now,
+            )
+        )
+
+
+class Sender(Protocol):
+    """What the relay needs of a Kafka producer (aiokafka's AIOKafkaProducer fits)."""
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any: ...
+
+
+class OutboxRelay:
+    """Sends unsent outbox rows in id order and marks them sent.
+
+    A crash after sending and before marking sends a row again: consumers drop the duplicate by
+    `event_id`. On PostgreSQL a transaction-scoped advisory lock lets several processes run a
+    relay for the same database while only one sends at a time, which keeps each ticket's events
+    in order; on SQLite run one relay per database file.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        sessions: async_sessionmaker[AsyncSession],
+        model: type[OutboxMixin],
+        producer: Sender,
+        clock: Clock,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.service = service
+        self._sessions = sessions
+        self._model = model
+        self._producer = producer
+        self._clock = clock
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._lock_key = zlib.crc32(f"hotline-outbox-{service}".encode())
+
+    def notify(self) -> None:
+        """Tell the relay that a transaction with outbox rows just committed (skips the poll wait)."""
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Send one batch; returns how many rows were sent."""
+        model = self._model
+        async with self._sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
+            rows = (
+                await session.execute(
+                    select(model.id, model.topic, model.key, model.value)
+                    .where(model.sent_at.is_(None))
+                    .order_by(model.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # send the whole batch, then wait for every acknowledgement (the idempotent producer
+            # keeps them in order per partition)
+            futures = [await self._producer.send(row.topic, value=row.value, key=row.key) for row in rows]
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(model).where(model.id.in_([row.id for row in rows])).values(sent_at=self._clock.now())
+            )
+        RELAYED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def pending(self) -> int:
+        from sqlalchemy import func
+
+        async with self._sessions() as session:
+            count = await session.scalar(select(func.count()).where(self._model.sent_at.is_(None)))
+        PENDING.labels(self.service).set(count or 0)
+        return int(count or 0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; errors are logged and retried with backoff, never dropped."""
+        backoff = self._poll_interval
+        while not stop.is_set():
+            try:
+                sent = await self.relay_once()
+                backoff = self._poll_interval
+            except Exception as error:  # broker or database down: keep the rows, try again
+                log.warning("outbox_relay_failed", service=self.service, error=str(error), retry_in=backoff)
+                sent = 0
+                backoff = min(backoff * 2, 5.0)
+            if sent >= self._batch_size:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            except TimeoutError:
+                pass
