@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -60,15 +60,17 @@ def anywhere(status: int) -> Callable[[Role, bool, bool], int]:
     return lambda role, same_branch, near: status
 
 
+ALWAYS_OK = anywhere(200)
+
+
 @dataclass(frozen=True)
 class Case:
     """How to call one route and what the test expects of it."""
 
     url: str
     roles: frozenset[Role] | None  # None: public
-    in_scope: Callable[[Role, bool, bool], int] = anywhere(200)
+    in_scope: Callable[[Role, bool, bool], int] = ALWAYS_OK
     json: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 READERS = frozenset({Role.AGENT, Role.UNIT_HANDLER, Role.DIVISION_SUPERVISOR, Role.CENTER_SUPERVISOR})
