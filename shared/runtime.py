@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -87,7 +88,7 @@ class ServiceSettings(BaseSettings):
         return clock_from_settings(self.clock_speed, self.clock_epoch_real, self.clock_epoch_simulated)
 
 
-Task = Callable[[asyncio.Event], Awaitable[None]]
+Task = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def serve(
@@ -108,8 +109,9 @@ async def serve(
         loop.add_signal_handler(signum, stop.set)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    running = [asyncio.create_task(task(stop), name=f"{service}-task-{i}") for i, task in enumerate(tasks)]
+    running: list[asyncio.Task[None]] = [
+        asyncio.create_task(task(stop), name=f"{service}-task-{i}") for i, task in enumerate(tasks)
+    ]
     web = asyncio.create_task(server.serve(), name=f"{service}-http")
     log.info("service_started", service=service, port=port, tasks=len(running))
     waiter = asyncio.create_task(stop.wait())
