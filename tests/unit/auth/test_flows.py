@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from shared.auth import AppendOnlyError, Role
 from shared.auth.verification import (
@@ -152,8 +152,8 @@ async def test_audit_rows_cannot_be_updated_or_deleted(app: Any, client: httpx.A
         await session.delete(row)
         with pytest.raises(AppendOnlyError):
             await session.flush()
-    # bulk statements bypass mapper events; they are for the database's grants to refuse
-    assert update(DemoAudit) is not None and delete(DemoAudit) is not None
+    # bulk UPDATE/DELETE statements bypass mapper events: production databases must also
+    # grant the service role INSERT and SELECT only on its audit table
 
 
 # --- the pure rules -------------------------------------------------------------------------

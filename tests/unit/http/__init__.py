@@ -1,0 +1,1 @@
+"""Unit tests of the shared HTTP app factory and its hygiene."""
