@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
-import structlog
 import typer
 
 from hotline.infra import harness
+from hotline.infra.console import log_to_stderr
 from hotline.infra.kafka import KafkaServer
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
@@ -25,11 +22,7 @@ app = typer.Typer(
 @app.callback()
 def _log_to_stderr() -> None:
     # stdout of `up` is sourced by shells: every progress line goes to stderr.
-    if not structlog.is_configured():
-        structlog.configure(
-            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        )
+    log_to_stderr()
 
 
 def _fail(error: InfraError) -> typer.Exit:

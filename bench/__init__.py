@@ -1,0 +1,1 @@
+"""Benchmarks: bounded in count and time, printing JSON; each has a function a CLI can call."""
