@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hotline.commands import auth, infra, policy
+from hotline.commands import auth, infra, policy, service
 
 app = typer.Typer(
     name="hotline",
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(policy.app, name="policy")
 app.add_typer(auth.app, name="auth")
 app.add_typer(infra.app, name="infra")
+app.add_typer(service.app, name="service")
 
 
 def main() -> None:
