@@ -1,0 +1,5 @@
+-- One database per service: no service reads another's tables (DESIGN.md, State).
+CREATE DATABASE intake;
+CREATE DATABASE dispatch;
+CREATE DATABASE sla_monitor;
+CREATE DATABASE callback;
