@@ -28,7 +28,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hotline.infra.console import log_to_stderr
-from hotline.infra.harness import ensure_kafka
+from hotline.infra.harness import server_for_session
 from hotline.infra.kafka import KAFKA_VERSION, KafkaServer
 from hotline.infra.settings import InfraSettings
 from hotline.infra.topics import create_topics, delete_topics, unique_topic_name
@@ -217,15 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log_to_stderr()
 
-    settings = InfraSettings()
-    bootstrap, started = ensure_kafka(settings)
-    try:
+    with server_for_session("kafka", InfraSettings()) as bootstrap:
         report = asyncio.run(
             measure_ceiling(bootstrap, messages=args.messages, time_limit=args.time_limit, partitions=args.partitions)
         )
-    finally:
-        if started:
-            KafkaServer(settings).stop()
     if args.start_times:
         report["broker_start"] = measure_broker_start()
     sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.infra.harness import ensure_kafka, ensure_postgres
-from hotline.infra.kafka import KafkaServer
-from hotline.infra.postgres import TEST_DATABASE, PostgresServer
+from hotline.infra.harness import ServerName, server_for_session
+from hotline.infra.postgres import TEST_DATABASE
 from hotline.infra.process import InfraError
 from hotline.infra.runner import run_coroutine
 from hotline.infra.settings import InfraSettings
@@ -75,27 +74,27 @@ def infra_settings() -> InfraSettings:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(infra_settings: InfraSettings) -> Iterator[str]:
     """host:port of a real Kafka broker for the whole session."""
-    try:
-        bootstrap, started = ensure_kafka(infra_settings)
-    except InfraError as error:
-        _cannot_start("the Kafka broker", error)
-        raise
-    yield bootstrap
-    if started:
-        KafkaServer(infra_settings).stop()
+    yield from _serve("kafka", infra_settings, "the Kafka broker")
 
 
 @pytest.fixture(scope="session")
 def database_url(infra_settings: InfraSettings) -> Iterator[str]:
     """SQLAlchemy async URL (postgresql+asyncpg) of a real PostgreSQL test database."""
+    yield from _serve("postgres", infra_settings, "the PostgreSQL server")
+
+
+def _serve(name: ServerName, settings: InfraSettings, what: str) -> Iterator[str]:
+    # Stops the server at the end only if this session started it and no other session uses it.
+    session = server_for_session(name, settings, database=TEST_DATABASE)
     try:
-        url, started = ensure_postgres(infra_settings, database=TEST_DATABASE)
+        address = session.__enter__()
     except InfraError as error:
-        _cannot_start("the PostgreSQL server", error)
+        _cannot_start(what, error)
         raise
-    yield url
-    if started:
-        PostgresServer(infra_settings).stop()
+    try:
+        yield address
+    finally:
+        session.__exit__(None, None, None)
 
 
 @pytest.fixture

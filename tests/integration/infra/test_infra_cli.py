@@ -32,6 +32,9 @@ def own_infra(tmp_path: Path, database_url: str) -> Iterator[dict[str, str]]:
         HOTLINE_KAFKA_PORT=str(_free_port()),
         HOTLINE_KAFKA_CONTROLLER_PORT=str(_free_port()),
         HOTLINE_KAFKA_HEAP="256m",
+        # `down` stops every server it manages: point its PostgreSQL at a folder of its own too.
+        HOTLINE_POSTGRES_DIR=str(tmp_path / "postgres"),
+        HOTLINE_POSTGRES_PORT=str(_free_port()),
         DATABASE_URL=database_url,
     )
     yield env
