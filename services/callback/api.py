@@ -1,0 +1,466 @@
+"""The callback API: the agents' queue, claim, outcome and reveal; satisfaction results for reporting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query, Request
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.callback import store
+from services.callback.handlers import (
+    Conflict,
+    NewRequest,
+    NotFound,
+    Policies,
+    RecordOutcome,
+    claim_callback,
+    record_outcome,
+    release_callback,
+    task_in_branch,
+)
+from services.callback.scheduling import Outcome, OutcomeError
+from services.callback.store import CallbackTask, TicketFacts
+from shared.auth import (
+    Principal,
+    RevealRequest,
+    Role,
+    SecureRouter,
+    TicketRef,
+    audit_router,
+    ensure_branch,
+    require_roles,
+    reveal_field,
+)
+from shared.clock import Clock
+from shared.http.errors import ApiError
+from shared.policy.categories import Category, Subtype
+from shared.privacy import MaskedName, MaskedPhone, PersonalField
+
+# --------------------------------------------------------------------------- dependencies
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def _policies(request: Request) -> Policies:
+    policies: Policies = request.app.state.policies
+    return policies
+
+
+Db = Annotated[AsyncSession, Depends(db_session)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+PoliciesDep = Annotated[Policies, Depends(_policies)]
+CallbackAgent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
+Reporter = Annotated[
+    Principal,
+    require_roles(Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR, Role.UNIT_HANDLER, Role.ADMIN, Role.INTEGRATION),
+]
+
+
+def _committed(request: Request) -> None:
+    # in a process that runs the relay too, send the new outbox rows without waiting for its poll
+    relay = getattr(request.app.state, "relay", None)
+    if relay is not None:
+        relay.notify()
+
+
+def _api_error(error: Exception) -> ApiError:
+    if isinstance(error, NotFound):
+        return ApiError(404, str(error))
+    if isinstance(error, OutcomeError):
+        return ApiError(422, error.message, fields=[{"field": f"body.{error.field}", "message": error.message}])
+    return ApiError(409, str(error), code="conflict")
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+class CallbackPublic(BaseModel):
+    """A callback as an agent sees it in the queue: what to read out and whom to call (masked)."""
+
+    callback_id: str
+    ticket_id: str
+    ticket_number: str | None
+    round: int = Field(description="1, then 2 after a reopening, and so on")
+    kind: str = Field(description="survey (回访) or reply (回复)")
+    category: str
+    status: Literal["scheduled", "completed", "abandoned", "reopened", "cancelled"]
+    unit_id: str
+    division_id: str | None
+    due_at: datetime = Field(description="the callback clock's deadline, in the branch's zone")
+    provisional: bool
+    scheduled_for: datetime = Field(description="the earliest instant of the next attempt")
+    schedule_reason: str
+    next_attempt_number: int
+    failed_attempts: int
+    priority: int
+    reply_text: str = Field(description="the unit's reply, to read out to the customer")
+    customer_name: MaskedName | None
+    customer_phone: MaskedPhone | None
+    claimed_by: str | None
+    claim_expires_at: datetime | None
+
+
+class AttemptPublic(BaseModel):
+    attempt_number: int
+    agent_id: str
+    outcome: str
+    scheduled_for: datetime
+    attempted_at: datetime
+    note: str
+
+
+class NewTicketPublic(BaseModel):
+    request_id: str
+    status: Literal["pending", "created", "rejected"]
+    created_ticket_id: str | None
+    tries: int
+    last_error: str | None
+
+
+class CallbackDetail(CallbackPublic):
+    attempts: list[AttemptPublic]
+    problem_solved: bool | None
+    satisfaction: int | None
+    comment: str
+    outcome_text: str = Field(description="the reason written on an abandoned ticket, or the customer's account")
+    finished_at: datetime | None
+    new_tickets: list[NewTicketPublic]
+
+
+class QueuePage(BaseModel):
+    now: datetime
+    quiet_window: bool = Field(description="true while only customer-set times may be called (RULES.md §5)")
+    items: list[CallbackPublic]
+
+
+class NewRequestIn(BaseModel):
+    """A new request raised on the call; it becomes a new ticket linked to this one (RULES.md §5)."""
+
+    category: Category
+    subtype: Subtype | None = None
+    description: str = Field(min_length=1, max_length=20_000)
+    callback_mode: Literal["required", "declined"] = "required"
+
+    @model_validator(mode="after")
+    def _subtype_for_service_requests(self) -> NewRequestIn:
+        if (self.category is Category.SERVICE_REQUEST) != (self.subtype is not None):
+            raise ValueError("subtype is required for, and only for, category 'service_request'")
+        return self
+
+
+class OutcomeIn(BaseModel):
+    """What happened on the call."""
+
+    outcome: Outcome
+    problem_solved: bool | None = Field(default=None, description="surveys, when reached")
+    satisfaction: int | None = Field(default=None, ge=1, le=5, description="surveys, when reached: 1-5")
+    comment: str = Field(default="", max_length=2_000)
+    customer_account: str = Field(default="", max_length=20_000, description="reply_mismatch: what the customer said")
+    call_back_at: AwareDatetime | None = Field(default=None, description="asked_another_time: the customer's time")
+    new_request: NewRequestIn | None = Field(default=None, description="reached: a new request to open a ticket for")
+
+
+class OutcomeResult(BaseModel):
+    callback: CallbackDetail
+    events: list[str] = Field(description="the events emitted, in order")
+
+
+class SatisfactionRow(BaseModel):
+    key: str | None
+    completed: int
+    abandoned: int
+    reopened: int
+    surveys: int
+    solved: int
+    solved_rate: float | None
+    average_satisfaction: float | None
+    ratings: dict[str, int]
+
+
+class SatisfactionReport(BaseModel):
+    branch: str
+    group_by: Literal["unit", "division", "category"]
+    since: datetime | None
+    until: datetime | None
+    rows: list[SatisfactionRow]
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _public(task: CallbackTask, facts: TicketFacts | None, policies: Policies) -> dict[str, Any]:
+    tz = policies.branch(task.branch).timezone
+
+    def local(instant: datetime | None) -> datetime | None:
+        return instant.astimezone(tz) if instant is not None else None
+
+    return {
+        "callback_id": task.id,
+        "ticket_id": task.ticket_id,
+        "ticket_number": facts.ticket_number if facts else None,
+        "round": task.round,
+        "kind": task.kind,
+        "category": task.category,
+        "status": task.status,
+        "unit_id": task.unit_id,
+        "division_id": task.division_id,
+        "due_at": local(task.due_at),
+        "provisional": task.provisional,
+        "scheduled_for": local(task.scheduled_for),
+        "schedule_reason": task.schedule_reason,
+        "next_attempt_number": task.attempts_made + 1,
+        "failed_attempts": task.failed_attempts,
+        "priority": task.priority,
+        "reply_text": task.reply_text,
+        "customer_name": facts.customer_name if facts else None,
+        "customer_phone": facts.customer_phone if facts else None,
+        "claimed_by": task.claimed_by,
+        "claim_expires_at": local(task.claim_expires_at),
+        "problem_solved": task.problem_solved,
+        "satisfaction": task.satisfaction,
+        "comment": task.comment,
+        "outcome_text": task.outcome_text,
+        "finished_at": local(task.finished_at),
+    }
+
+
+async def _detail(db: AsyncSession, task: CallbackTask, policies: Policies) -> CallbackDetail:
+    facts = await db.get(TicketFacts, task.ticket_id)
+    tz = policies.branch(task.branch).timezone
+    attempts = [
+        AttemptPublic(
+            attempt_number=a.attempt_number,
+            agent_id=a.agent_id,
+            outcome=a.outcome,
+            scheduled_for=a.scheduled_for.astimezone(tz),
+            attempted_at=a.attempted_at.astimezone(tz),
+            note=a.note,
+        )
+        for a in await store.attempts_of(db, task.id)
+    ]
+    requests = [
+        NewTicketPublic(
+            request_id=r.id,
+            status=r.status,  # type: ignore[arg-type]
+            created_ticket_id=r.created_ticket_id,
+            tries=r.tries,
+            last_error=r.last_error,
+        )
+        for r in await store.new_requests_of(db, task.id)
+    ]
+    return CallbackDetail(**_public(task, facts, policies), attempts=attempts, new_tickets=requests)
+
+
+# --------------------------------------------------------------------------- routes
+
+router = SecureRouter(prefix="/api/v1", tags=["callbacks"])
+
+
+@router.get("/callbacks/due", response_model=QueuePage)
+async def list_due_callbacks(
+    principal: CallbackAgent,
+    db: Db,
+    clock: ClockDep,
+    policies: PoliciesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> QueuePage:
+    """Callbacks that may be called now, earliest deadline first, then priority."""
+    now = clock.now()
+    quiet = policies.quiet_now(principal.branch, now)
+    rows = await store.due_callbacks(db, branch=principal.branch, now=now, quiet_now=quiet, limit=limit)
+    items = [CallbackPublic(**_public(task, facts, policies)) for task, facts in rows]
+    return QueuePage(now=now.astimezone(policies.branch(principal.branch).timezone), quiet_window=quiet, items=items)
+
+
+@router.get("/callbacks", response_model=list[CallbackPublic])
+async def list_callbacks_of_ticket(
+    principal: CallbackAgent,
+    db: Db,
+    policies: PoliciesDep,
+    ticket_id: Annotated[str, Query(min_length=1, max_length=128)],
+) -> list[CallbackPublic]:
+    """Every callback of one ticket, oldest round first."""
+    rows = await db.execute(
+        select(CallbackTask, TicketFacts)
+        .outerjoin(TicketFacts, TicketFacts.ticket_id == CallbackTask.ticket_id)
+        .where(CallbackTask.ticket_id == ticket_id, CallbackTask.branch == principal.branch)
+        .order_by(CallbackTask.round)
+    )
+    return [CallbackPublic(**_public(task, facts, policies)) for task, facts in rows.tuples()]
+
+
+@router.get("/callbacks/{callback_id}", response_model=CallbackDetail)
+async def read_callback(callback_id: str, principal: CallbackAgent, db: Db, policies: PoliciesDep) -> CallbackDetail:
+    try:
+        task = await task_in_branch(db, callback_id, principal.branch)
+    except NotFound as error:
+        raise _api_error(error) from None
+    return await _detail(db, task, policies)
+
+
+@router.post("/callbacks/{callback_id}/claim", response_model=CallbackDetail)
+async def claim(
+    callback_id: str, principal: CallbackAgent, db: Db, clock: ClockDep, policies: PoliciesDep, request: Request
+) -> CallbackDetail:
+    """Take a due callback; of two agents claiming at once exactly one gets it, the other a 409."""
+    lease = timedelta(minutes=request.app.state.callback_settings.claim_minutes)
+    try:
+        async with db.begin():
+            task = await claim_callback(
+                db,
+                callback_id=callback_id,
+                agent_id=principal.subject,
+                branch=principal.branch,
+                now=clock.now(),
+                lease=lease,
+                policies=policies,
+            )
+    except (NotFound, Conflict) as error:
+        raise _api_error(error) from None
+    return await _detail(db, task, policies)
+
+
+@router.post("/callbacks/{callback_id}/release", response_model=CallbackDetail)
+async def release(callback_id: str, principal: CallbackAgent, db: Db, policies: PoliciesDep) -> CallbackDetail:
+    """Give a claimed callback back to the queue without calling."""
+    try:
+        async with db.begin():
+            task = await release_callback(
+                db, callback_id=callback_id, agent_id=principal.subject, branch=principal.branch
+            )
+    except (NotFound, Conflict) as error:
+        raise _api_error(error) from None
+    return await _detail(db, task, policies)
+
+
+@router.post("/callbacks/{callback_id}/outcome", response_model=OutcomeResult)
+async def record_call_outcome(
+    callback_id: str,
+    body: OutcomeIn,
+    principal: CallbackAgent,
+    db: Db,
+    clock: ClockDep,
+    policies: PoliciesDep,
+    request: Request,
+) -> OutcomeResult:
+    """Record the call: completed and closed, reopened, rescheduled, retried, or abandoned and closed."""
+    new_request = None
+    if body.new_request is not None:
+        new_request = NewRequest(
+            category=body.new_request.category,
+            subtype=body.new_request.subtype,
+            description=body.new_request.description,
+            callback_mode=body.new_request.callback_mode,
+        )
+    command = RecordOutcome(
+        callback_id=callback_id,
+        outcome=body.outcome,
+        problem_solved=body.problem_solved,
+        satisfaction=body.satisfaction,
+        comment=body.comment,
+        customer_account=body.customer_account,
+        call_back_at=body.call_back_at,
+        new_request=new_request,
+    )
+    try:
+        async with db.begin():
+            task, events = await record_outcome(
+                db,
+                command,
+                agent_id=principal.subject,
+                branch=principal.branch,
+                now=clock.now(),
+                clock=clock,
+                policies=policies,
+            )
+    except (NotFound, Conflict, OutcomeError) as error:
+        raise _api_error(error) from None
+    _committed(request)
+    return OutcomeResult(callback=await _detail(db, task, policies), events=[e.type for e in events])
+
+
+@router.post("/callbacks/{callback_id}/reveal")
+async def reveal_customer_data(
+    callback_id: str, body: RevealRequest, principal: CallbackAgent, db: Db, clock: ClockDep
+) -> Any:
+    """The customer's phone or name in clear, for the agent who holds the claim; audit-logged (RULES.md §6)."""
+    try:
+        task = await task_in_branch(db, callback_id, principal.branch)
+    except NotFound as error:
+        raise _api_error(error) from None
+    now = clock.now()
+    facts = await db.get(TicketFacts, task.ticket_id)
+    holding = task.status == "scheduled" and task.claimed_by is not None
+    holding = holding and task.claim_expires_at is not None and task.claim_expires_at > now
+    ticket = TicketRef(
+        ticket_id=task.ticket_id,
+        branch=task.branch,
+        unit=task.unit_id,
+        division=task.division_id,
+        owner=facts.owner_agent_id if facts else None,
+        # the need to know lasts while the agent holds the callback
+        assignees=frozenset({task.claimed_by}) if holding and task.claimed_by else frozenset(),
+    )
+    values = {
+        PersonalField.PHONE: facts.customer_phone if facts else None,
+        PersonalField.NAME: facts.customer_name if facts else None,
+    }
+    return await reveal_field(
+        db, audit=store.AUDIT, principal=principal, ticket=ticket, request=body, value=values.get(body.field), now=now
+    )
+
+
+@router.get("/satisfaction", response_model=SatisfactionReport)
+async def satisfaction_results(
+    principal: Reporter,
+    db: Db,
+    group_by: Literal["unit", "division", "category"] = "unit",
+    branch: str | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> SatisfactionReport:
+    """Finished callbacks per unit, division or category: outcomes, solved share and ratings (RULES.md §7)."""
+    if branch is not None:
+        ensure_branch(principal, branch)
+    rows = await store.satisfaction_by(db, scope=principal.scope, group_by=group_by, since=since, until=until)
+    return SatisfactionReport(
+        branch=principal.branch,
+        group_by=group_by,
+        since=since,
+        until=until,
+        rows=[_satisfaction_row(row) for row in rows],
+    )
+
+
+def _satisfaction_row(row: Any) -> SatisfactionRow:
+    surveys, solved = int(row.surveys or 0), int(row.solved or 0)
+    average = row.average_satisfaction
+    return SatisfactionRow(
+        key=row.key,
+        completed=int(row.completed or 0),
+        abandoned=int(row.abandoned or 0),
+        reopened=int(row.reopened or 0),
+        surveys=surveys,
+        solved=solved,
+        solved_rate=round(solved / surveys, 4) if surveys else None,
+        average_satisfaction=round(float(average), 3) if average is not None else None,
+        ratings={str(r): int(getattr(row, f"rated_{r}") or 0) for r in range(1, 6)},
+    )
+
+
+def routers() -> Sequence[SecureRouter]:
+    """The service's routers: callbacks, reporting, and the auditors' view of its audit log."""
+    return [router, audit_router(store.AUDIT, db_session)]

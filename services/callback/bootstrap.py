@@ -1,0 +1,146 @@
+"""Wires the callback service: settings, database, clock, policies, API app, consumer, relay, forwarder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.callback.api import routers
+from services.callback.config import CallbackSettings
+from services.callback.handlers import Policies
+from services.callback.new_tickets import IntakeForwarder
+from services.callback.store import Outbox
+from services.callback.worker import TicketEventsHandler, TopicRenamingSender
+from shared.auth import AuthSettings
+from shared.bus import ConsumerSettings, EventConsumer
+from shared.clock import Clock
+from shared.db import make_engine, make_sessions
+from shared.events import Topic
+from shared.http.app import create_app
+from shared.http.settings import HttpSettings
+from shared.outbox import OutboxRelay
+from shared.runtime import ServiceSettings
+
+SERVICE = "callback"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class CallbackService:
+    """Everything one process of the service shares."""
+
+    settings: ServiceSettings
+    callback: CallbackSettings
+    database_url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    policies: Policies
+
+    async def database_ready(self) -> bool:
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_service(
+    settings: ServiceSettings | None = None,
+    callback: CallbackSettings | None = None,
+    *,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+    policies: Policies | None = None,
+) -> CallbackService:
+    settings = settings or ServiceSettings()
+    url = database_url or settings.database_url_for(SERVICE)
+    engine = make_engine(url)
+    return CallbackService(
+        settings=settings,
+        callback=callback or CallbackSettings(),
+        database_url=url,
+        engine=engine,
+        sessions=make_sessions(engine),
+        clock=clock or settings.clock(),
+        policies=policies or Policies.load(),
+    )
+
+
+def build_api(
+    service: CallbackService,
+    *,
+    auth: AuthSettings | None = None,
+    http: HttpSettings | None = None,
+    relay: OutboxRelay | None = None,
+) -> FastAPI:
+    """The agents' HTTP API (create_app: every route declares its roles; responses masked)."""
+    return create_app(
+        SERVICE,
+        http or HttpSettings(),
+        *routers(),
+        auth=auth or AuthSettings(),
+        readiness={"database": service.database_ready},
+        state={
+            "sessions": service.sessions,
+            "clock": service.clock,
+            "policies": service.policies,
+            "callback_settings": service.callback,
+            "relay": relay,
+        },
+    )
+
+
+def build_relay(service: CallbackService, producer: AIOKafkaProducer) -> OutboxRelay:
+    sender = TopicRenamingSender(producer, {Topic.TICKETS.value: service.callback.tickets_topic})
+    return OutboxRelay(SERVICE, service.sessions, Outbox, sender, service.clock)
+
+
+def build_consumer(service: CallbackService, producer: AIOKafkaProducer, relay: OutboxRelay | None) -> EventConsumer:
+    settings = ConsumerSettings(
+        bootstrap=service.settings.kafka_bootstrap,
+        group_id=service.callback.consumer_group,
+        topics=[service.callback.tickets_topic],
+        client_id=f"{SERVICE}-worker",
+    )
+    handler = TicketEventsHandler(service.sessions, service.clock, service.policies, relay)
+    return EventConsumer(SERVICE, settings, handler, producer, service.clock)
+
+
+def build_forwarder(service: CallbackService) -> IntakeForwarder:
+    return IntakeForwarder(service.sessions, service.callback, service.clock)
+
+
+def build_worker_health(service: CallbackService, consumer: EventConsumer) -> FastAPI:
+    """The worker's own small HTTP server: liveness, readiness (database + partitions assigned), metrics."""
+    app = FastAPI(title=f"hotline {SERVICE} worker", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": SERVICE}
+
+    @app.get("/health/ready")
+    async def ready() -> Any:
+        checks: dict[str, str] = {"consumer": "ok" if consumer.ready.is_set() else "failing"}
+        try:
+            checks["database"] = "ok" if await service.database_ready() else "failing"
+        except Exception:
+            checks["database"] = "failing"
+        ok = all(value == "ok" for value in checks.values())
+        body = {"status": "ok" if ok else "unavailable", "service": SERVICE, "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

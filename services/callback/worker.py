@@ -1,0 +1,47 @@
+"""The callback worker: consumes hotline.tickets into tasks and relays the outbox to Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.callback.handlers import Policies, handle_ticket_events
+from shared.clock import Clock
+from shared.db import transaction
+from shared.events import Event, Payload
+from shared.outbox import OutboxRelay, Sender
+
+
+class TicketEventsHandler:
+    """The consumer's batch handler: one transaction per batch (inbox, state, outbox), then a relay nudge."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        policies: Policies,
+        relay: OutboxRelay | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._policies = policies
+        self._relay = relay
+
+    async def __call__(self, events: Sequence[Event[Payload]]) -> None:
+        async with transaction(self._sessions) as session:
+            emitted = await handle_ticket_events(session, events, self._clock, self._policies)
+        if emitted and self._relay is not None:
+            self._relay.notify()
+
+
+class TopicRenamingSender:
+    """Sends to renamed topics (tests, side-by-side deployments); names not in the map pass through."""
+
+    def __init__(self, producer: Sender, renames: Mapping[str, str]) -> None:
+        self._producer = producer
+        self._renames = dict(renames)
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any:
+        return await self._producer.send(self._renames.get(topic, topic), value=value, key=key)
