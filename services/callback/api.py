@@ -299,7 +299,7 @@ async def list_callbacks_of_ticket(
         .where(CallbackTask.ticket_id == ticket_id, CallbackTask.branch == principal.branch)
         .order_by(CallbackTask.round)
     )
-    return [CallbackPublic(**_public(task, facts, policies)) for task, facts in rows.tuples()]
+    return [CallbackPublic(**_public(task, facts, policies)) for task, facts in rows.all()]
 
 
 @router.get("/callbacks/{callback_id}", response_model=CallbackDetail)

@@ -186,7 +186,7 @@ async def due_callbacks(
         .order_by(CallbackTask.due_at, CallbackTask.priority.desc(), CallbackTask.scheduled_for, CallbackTask.id)
         .limit(limit)
     )
-    return [(task, facts) for task, facts in rows.tuples()]
+    return [(task, facts) for task, facts in rows.all()]
 
 
 async def claim(
