@@ -134,6 +134,7 @@ __all__ = [
     "ReplyApproved",
     "ReplyRejected",
     "SlaBreached",
+    "SlaDeadlineMoved",
     "SlaEscalated",
     "SlaPayload",
     "SlaWarning",
@@ -643,6 +644,21 @@ class SlaEscalated(SlaPayload):
     late_by_seconds: float = Field(ge=0)
 
 
+class SlaDeadlineMoved(SlaPayload):
+    """A running clock's deadline moved after a calendar change (a year's schedule or a branch override loaded)."""
+
+    event_type = "SlaDeadlineMoved"
+    event_version = 1
+
+    clock: ClockName
+    started_at: Instant
+    previous_deadline: Instant
+    deadline: Instant
+    unit_id: Identifier | None = None
+    division_id: Identifier | None = None
+    provisional: bool = False  # still reaching into a year with no schedule (RULES.md §3)
+
+
 # --------------------------------------------------------------------------- notifications
 
 
@@ -813,6 +829,7 @@ _PAYLOADS: tuple[type[Payload], ...] = (
     SlaWarning,
     SlaBreached,
     SlaEscalated,
+    SlaDeadlineMoved,
     UrgentNoticeRequested,
     CallbackScheduled,
     CallbackAttempted,

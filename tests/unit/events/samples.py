@@ -32,6 +32,7 @@ from shared.events import (
     ReplyApproved,
     ReplyRejected,
     SlaBreached,
+    SlaDeadlineMoved,
     SlaEscalated,
     SlaWarning,
     SupervisionFlagged,
@@ -216,6 +217,15 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         division_id="D-2",
         reason="urgent",
         late_by_seconds=1.5,
+    ),
+    SlaDeadlineMoved: lambda: SlaDeadlineMoved(
+        clock=SlaClock.RESOLVE,
+        started_at=at(0),
+        previous_deadline=at(60 * 24),
+        deadline=at(60 * 24 * 8),
+        unit_id="U-7",
+        division_id="D-2",
+        provisional=True,
     ),
     UrgentNoticeRequested: lambda: UrgentNoticeRequested(
         reason="alarm",

@@ -76,6 +76,7 @@ EXPECTED_TOPIC = {
     "SlaWarning": Topic.SLA,
     "SlaBreached": Topic.SLA,
     "SlaEscalated": Topic.SLA,
+    "SlaDeadlineMoved": Topic.SLA,
     "UrgentNoticeRequested": Topic.NOTIFICATIONS,
     "CallOffered": Topic.CTI_CALLS,
     "CallAnswered": Topic.CTI_CALLS,
