@@ -1,0 +1,149 @@
+"""Wires intake: settings, database, clock, policies, the API app, the relay and the consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.intake.api import calls, customers, db_session, tickets
+from services.intake.handlers import Policies
+from services.intake.store import AUDIT, SERVICE, Outbox
+from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
+from shared.auth import AuthSettings, VerificationPolicy, audit_router
+from shared.branch_config import load_calendar
+from shared.bus import ConsumerSettings, EventConsumer, make_producer
+from shared.clock import Clock
+from shared.db import make_engine, make_sessions, upgrade_database
+from shared.http.app import create_app
+from shared.http.settings import HttpSettings
+from shared.outbox import OutboxRelay
+from shared.runtime import ServiceSettings, Task
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(database_url: str) -> None:
+    """Bring intake's database to the newest schema (Alembic)."""
+    upgrade_database(database_url, MIGRATIONS)
+
+
+@dataclass
+class Intake:
+    """Everything one intake process runs, built from its settings (never at import time)."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    policies: Policies
+    topics: TopicNames = field(default_factory=TopicNames)
+    producer: AIOKafkaProducer | None = None
+    relay: OutboxRelay | None = None
+    consumer: EventConsumer | None = None
+
+    async def database_ready(self) -> bool:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    def api(self, auth: AuthSettings | None = None) -> FastAPI:
+        """The agent API."""
+        return create_app(
+            SERVICE,
+            HttpSettings(),
+            tickets,
+            customers,
+            calls,
+            audit_router(AUDIT, db_session),
+            auth=auth or AuthSettings(),
+            readiness={"database": self.database_ready},
+            state={
+                "sessions": self.sessions,
+                "clock": self.clock,
+                "policies": self.policies,
+                "relay": self.relay,
+                "verification_policy": VerificationPolicy(),
+            },
+        )
+
+    def health_app(self) -> FastAPI:
+        """The worker's health and metrics server (no API routes, so no token is ever checked)."""
+        try:
+            auth = AuthSettings()
+        except ValueError:
+            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
+
+        async def consuming() -> bool:
+            return self.consumer is not None and self.consumer.ready.is_set()
+
+        return create_app(
+            f"{SERVICE}-worker",
+            HttpSettings(),
+            auth=auth,
+            readiness={"database": self.database_ready, "consumer": consuming},
+        )
+
+    def worker_parts(self) -> None:
+        """The producer, outbox relay and consumer (started by the tasks)."""
+        producer = make_producer(self.settings.kafka_bootstrap, f"{SERVICE}-worker")
+        self.producer = producer
+        self.relay = OutboxRelay(SERVICE, self.sessions, Outbox, RenamedTopicsSender(producer, self.topics), self.clock)
+        self.consumer = EventConsumer(
+            SERVICE,
+            ConsumerSettings(
+                bootstrap=self.settings.kafka_bootstrap,
+                group_id=GROUP_ID if not self.topics.names else f"{GROUP_ID}-{self.topics(CONSUMED_TOPICS[0])}",
+                topics=[self.topics(t) for t in CONSUMED_TOPICS],
+                client_id=f"{SERVICE}-worker",
+            ),
+            ViewBuilder(self.sessions, self.clock, self.policies),
+            producer,
+            self.clock,
+        )
+
+    def worker_tasks(self) -> list[Task]:
+        assert self.producer is not None and self.relay is not None and self.consumer is not None
+        relay, consumer = self.relay, self.consumer
+
+        async def relay_outbox(stop: asyncio.Event) -> None:
+            await relay.run(stop)
+
+        async def consume(stop: asyncio.Event) -> None:
+            await consumer.run(stop)
+
+        return [relay_outbox, consume]
+
+    async def start_producer(self) -> None:
+        if self.producer is not None:
+            await self.producer.start()
+
+    async def close(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.engine.dispose()
+
+
+def build(
+    settings: ServiceSettings,
+    *,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+    topics: TopicNames | None = None,
+) -> Intake:
+    url = database_url or settings.database_url_for(SERVICE)
+    engine = make_engine(url)
+    return Intake(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessions(engine),
+        clock=clock or settings.clock(),
+        policies=Policies(load_calendar()),
+        topics=topics or TopicNames(),
+    )

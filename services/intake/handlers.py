@@ -1,0 +1,492 @@
+"""Intake's use cases: receive work orders (agent, multi-request call, alarm, 12345), close on the call."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import store
+from services.intake.schemas import CallbackIn, CallRequestsIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
+from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket
+from services.intake.validation import (
+    CLOSABLE_ON_CALL,
+    FieldErrors,
+    check_callback,
+    check_complaint,
+    check_customer,
+    check_resolution,
+    check_subtype,
+    normalise_phone,
+)
+from services.intake.view import apply_to_view
+from shared.branch_config import load_branch
+from shared.clock import Clock
+from shared.events import (
+    CallAnswered,
+    CallbackPreference,
+    CallEnded,
+    CallOffered,
+    ComplaintDetails,
+    CustomerDetails,
+    Event,
+    Location,
+    Payload,
+    Recipient,
+    TicketReceived,
+    TicketResolvedOnFirstContact,
+    UrgentNoticeRequested,
+    new_event,
+)
+from shared.http.errors import ApiError
+from shared.inbox import unseen
+from shared.outbox import stage
+from shared.policy.branch import BranchConfigError, BranchPolicy
+from shared.policy.calendar import WorkingDayCalendar
+from shared.policy.categories import Category, PolicyError, Request, Subtype, split_requests
+from shared.policy.deadlines import deadline_for
+from shared.policy.grading import Complaint, SubjectKey, grade_complaint
+from shared.policy.limits import ComplaintLevel, SlaClock, clocks_for
+
+PRODUCER = "intake"
+
+# RULES.md §1 alarm: what the agent reads to the caller before hanging up
+SAFETY_PRECAUTIONS: tuple[str, ...] = (
+    "立即关闭燃气表前阀门或总阀。 Close the gas valve at the meter at once.",
+    "打开门窗通风，不要开关任何电器、不要使用明火或手机。 Open doors and windows; do not switch any "
+    "electrical appliance on or off, use no open flame and no phone indoors.",
+    "人员立即撤离到室外安全地带，在室外等候抢修人员。 Leave the building and wait outside for the crew.",
+    "如有人员不适或起火，立即拨打 119 / 120。 If anyone feels unwell or there is fire, call 119 / 120.",
+)
+
+
+@dataclass
+class Policies:
+    """Branch policies and the working-day calendar, each loaded once."""
+
+    calendar: WorkingDayCalendar
+    _branches: dict[str, BranchPolicy] = field(default_factory=dict)
+
+    def branch(self, code: str) -> BranchPolicy:
+        cached = self._branches.get(code)
+        if cached is None:
+            cached = self._branches[code] = load_branch(code)
+        return cached
+
+    def for_request(self, code: str) -> BranchPolicy:
+        """The branch policy, or a 422 naming the branch field."""
+        try:
+            return self.branch(code)
+        except BranchConfigError as error:
+            raise ApiError(422, str(error), fields=[{"field": "body.branch", "message": str(error)}]) from None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The agent or machine client that submits a work order."""
+
+    subject: str
+    branch: str
+    is_agent: bool = True
+
+
+@dataclass
+class Received:
+    """A ticket just written, with the events staged for it."""
+
+    ticket: Ticket
+    events: list[Event[Any]]
+
+
+def _complaint_details(
+    complaint: ComplaintIn, branch: str, complainant: str, received_at: datetime, policy: BranchPolicy
+) -> ComplaintDetails:
+    if complaint.subject_key:
+        _, place, complaint_type = complaint.subject_key.split("|")
+        subject = SubjectKey.of(branch, place, complaint_type)
+    else:
+        assert complaint.place and complaint.complaint_type  # checked by validation
+        subject = SubjectKey.of(branch, complaint.place, complaint.complaint_type)
+    preliminary = ComplaintLevel(complaint.preliminary_level) if complaint.preliminary_level else None
+    # RULES.md §4: at receipt the complaint's own facts grade it; the subject's history lifts it later
+    grade = grade_complaint(
+        Complaint(
+            ticket_id="new",
+            complainant=complainant,
+            received_at=received_at,
+            complainants=complaint.complainant_count,
+            litigation=complaint.litigation,
+            media_exposure=complaint.media_exposure,
+            preliminary=preliminary,
+        ),
+        [],
+        policy.timezone,
+        policy.grading,
+    )
+    return ComplaintDetails(
+        subject_key=str(subject),
+        place=subject.place,
+        complaint_type=subject.complaint_type,
+        complainant_count=complaint.complainant_count,
+        collective=complaint.complainant_count >= policy.grading.collective_size,
+        litigation=complaint.litigation,
+        media_exposure=complaint.media_exposure,
+        level=grade.level,
+        preliminary_level=preliminary,
+    )
+
+
+def complainant_of(customer: CustomerDetails, ticket_id: str) -> str:
+    """Who complains, for counting distinct complainants and repeats (RULES.md §4)."""
+    if customer.account_number:
+        return f"account:{customer.account_number}"
+    if customer.phone:
+        return f"phone:{customer.phone}"
+    if customer.name:
+        return f"name:{customer.name}"
+    return f"ticket:{ticket_id}"
+
+
+@dataclass
+class Order:
+    """A validated work order, ready to be written."""
+
+    branch: str
+    channel: str
+    category: Category
+    subtype: Subtype | None
+    customer: CustomerDetails
+    location: Location
+    description: str
+    complaint: ComplaintIn | None
+    hazardous: bool
+    urgent: bool
+    callback: CallbackIn
+    call_id: str | None
+    unit_id: str | None
+    parent_ticket_id: str | None
+    received_at: datetime
+    external_task_id: str | None = None
+    external_deadline: datetime | None = None
+
+
+def _location(location: LocationIn) -> Location:
+    return Location(**location.model_dump())
+
+
+def validate_ticket(body: TicketIn, caller: Caller, policies: Policies, now: datetime) -> tuple[Order, BranchPolicy]:
+    """Every field rule of a work order at once (422 naming each bad field), then the order to write."""
+    branch = body.branch or caller.branch
+    if branch != caller.branch:
+        raise ApiError(403, f"branch {branch!r} is outside your scope", code="out_of_scope")
+    policy = policies.for_request(branch)
+    errors = FieldErrors()
+    check_subtype(errors, body.category, body.subtype)
+    check_complaint(errors, body.category, body.complaint, branch)
+    phone, id_card = check_customer(errors, body.category, body.customer, body.callback)
+    check_callback(errors, body.callback, now)
+    check_resolution(errors, body.category, body.first_contact_resolution)
+    if body.received_at is not None and body.received_at > now:
+        errors.add("received_at", "a ticket cannot be received in the future")
+    errors.raise_if_any()
+    return Order(
+        branch=branch,
+        channel=body.channel,
+        category=body.category,
+        subtype=body.subtype,
+        customer=_customer(body.customer, phone, id_card),
+        location=_location(body.location),
+        description=body.description,
+        complaint=body.complaint,
+        hazardous=body.hazardous or body.category is Category.ALARM,
+        urgent=body.urgent or body.category is Category.ALARM,
+        callback=body.callback,
+        call_id=body.call_id,
+        unit_id=body.unit_id,
+        parent_ticket_id=body.parent_ticket_id,
+        received_at=body.received_at or now,
+    ), policy
+
+
+def _customer(customer: CustomerIn, phone: str | None, id_card: str | None) -> CustomerDetails:
+    return CustomerDetails(
+        customer_id=customer.customer_id,
+        name=customer.name,
+        phone=phone,
+        address=customer.address,
+        account_number=customer.account_number,
+        id_card_number=id_card,
+        key_customer=customer.key_customer,
+    )
+
+
+async def _ticket_number(session: AsyncSession, branch: str, at: datetime, policy: BranchPolicy) -> str:
+    day = at.astimezone(policy.timezone).date()
+    number = await store.next_ticket_number(session, branch, day)
+    return f"{branch.upper()}-{day:%Y%m%d}-{number:06d}"
+
+
+async def write_events(session: AsyncSession, events: Sequence[Event[Any]], clock: Clock, policies: Policies) -> None:
+    """Stage events in the outbox and apply them to the ticket view in the same transaction."""
+    stage(session, Outbox, events, clock)
+    await session.flush()
+    fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], clock.now())
+    for event in events:
+        if event.event_id in fresh:
+            await apply_to_view(session, event, policies)
+
+
+async def receive(
+    session: AsyncSession,
+    order: Order,
+    caller: Caller,
+    clock: Clock,
+    policies: Policies,
+    policy: BranchPolicy,
+    *,
+    before: Sequence[Payload] = (),
+    correlation_id: str | None = None,
+) -> Received:
+    """Write one work order: its number, its row in the view, and `TicketReceived` in the outbox."""
+    now = clock.now()
+    ticket_id = str(uuid.uuid4())
+    number = await _ticket_number(session, order.branch, order.received_at, policy)
+    complaint = None
+    if order.category is Category.COMPLAINT and order.complaint is not None:
+        who = complainant_of(order.customer, ticket_id)
+        complaint = _complaint_details(order.complaint, order.branch, who, order.received_at, policy)
+    kept_deadline = _stricter_external_deadline(order, policies, policy)
+    payload = TicketReceived(
+        ticket_number=number,
+        channel=order.channel,  # type: ignore[arg-type]
+        category=order.category,
+        subtype=order.subtype,
+        received_at=order.received_at,
+        description=order.description,
+        customer=order.customer,
+        location=order.location,
+        complaint=complaint,
+        hazardous=order.hazardous,
+        urgent=order.urgent,
+        callback=CallbackPreference(mode=order.callback.mode, requested_at=order.callback.requested_at),
+        owner_agent_id=caller.subject if caller.is_agent else None,
+        call_id=order.call_id,
+        unit_id=order.unit_id,
+        parent_ticket_id=order.parent_ticket_id,
+        external_task_id=order.external_task_id,
+        external_deadline=kept_deadline,
+    )
+    correlation = correlation_id or order.call_id or order.external_task_id or ticket_id
+    events: list[Event[Any]] = [
+        new_event(
+            p, ticket_id=ticket_id, branch=order.branch, producer=PRODUCER, correlation_id=correlation, occurred_at=now
+        )
+        for p in (*before, payload)
+    ]
+    await write_events(session, events, clock, policies)
+    ticket = await session.get(Ticket, ticket_id)
+    assert ticket is not None  # written by the view from TicketReceived
+    ticket.external_deadline = order.external_deadline
+    ticket.external_deadline_stricter = kept_deadline is not None
+    return Received(ticket, events)
+
+
+def _stricter_external_deadline(order: Order, policies: Policies, policy: BranchPolicy) -> datetime | None:
+    """The 12345 deadline when it ends before the regulation's resolve limit counted from receipt (§6)."""
+    if order.external_deadline is None:
+        return None
+    if SlaClock.RESOLVE not in clocks_for(order.category):
+        return order.external_deadline  # nothing in the regulation is stricter than a stated deadline
+    try:
+        regulation = deadline_for(order.category, SlaClock.RESOLVE, order.received_at, policy, policies.calendar)
+    except PolicyError:
+        return order.external_deadline
+    return order.external_deadline if order.external_deadline < regulation.at else None
+
+
+async def resolve_on_first_contact(
+    session: AsyncSession,
+    ticket: Ticket,
+    caller: Caller,
+    answer: str,
+    knowledge_article_id: str | None,
+    clock: Clock,
+    policies: Policies,
+) -> Event[Any]:
+    """Close a ticket on the call with the answer given (RULES.md §1)."""
+    if ticket.status != "received":
+        raise ApiError(409, f"ticket {ticket.ticket_number} is already {ticket.status}", code="conflict")
+    category = Category(ticket.category)
+    if category not in CLOSABLE_ON_CALL:
+        errors = FieldErrors()
+        errors.add("answer", f"a {category.value} ticket cannot be closed on the call")
+        errors.raise_if_any()
+    event = new_event(
+        TicketResolvedOnFirstContact(agent_id=caller.subject, answer=answer, knowledge_article_id=knowledge_article_id),
+        ticket_id=ticket.ticket_id,
+        branch=ticket.branch,
+        producer=PRODUCER,
+        correlation_id=ticket.call_id or ticket.ticket_id,
+        occurred_at=clock.now(),
+    )
+    await write_events(session, [event], clock, policies)
+    return event
+
+
+async def create_ticket(
+    session: AsyncSession, body: TicketIn, caller: Caller, clock: Clock, policies: Policies
+) -> Received:
+    """POST /tickets: one work order, closed on the call at once when the answer is given."""
+    order, policy = validate_ticket(body, caller, policies, clock.now())
+    received = await receive(session, order, caller, clock, policies, policy)
+    if body.first_contact_resolution is not None:
+        resolution = body.first_contact_resolution
+        event = await resolve_on_first_contact(
+            session, received.ticket, caller, resolution.answer, resolution.knowledge_article_id, clock, policies
+        )
+        received.events.append(event)
+    return received
+
+
+async def create_call_tickets(
+    session: AsyncSession, call_id: str, body: CallRequestsIn, caller: Caller, clock: Clock, policies: Policies
+) -> list[Received]:
+    """RULES.md §1 (§15(一)3): one ticket per responsible unit, under its highest-ranked category."""
+    now = clock.now()
+    branch = body.branch or caller.branch
+    if branch != caller.branch:
+        raise ApiError(403, f"branch {branch!r} is outside your scope", code="out_of_scope")
+    policy = policies.for_request(branch)
+    errors = FieldErrors()
+    for i, request in enumerate(body.requests):
+        check_subtype(errors, request.category, request.subtype, f"requests.{i}.subtype")
+        check_complaint(errors, request.category, request.complaint, branch, f"requests.{i}.complaint")
+    check_callback(errors, body.callback, now)
+    plans = split_requests(
+        [Request(r.category, r.unit_id, r.subtype, r.description) for r in body.requests], policy.rank
+    )
+    phones: set[str | None] = set()
+    id_cards: set[str | None] = set()
+    for plan in plans:
+        before = len(errors.errors)
+        phone, id_card = check_customer(errors, plan.category, body.customer, body.callback)
+        phones.add(phone)
+        id_cards.add(id_card)
+        if len(errors.errors) > before:
+            break  # one message per customer field is enough
+    errors.raise_if_any()
+    customer = _customer(body.customer, next(iter(phones)), next(iter(id_cards)))
+    results: list[Received] = []
+    for plan in plans:
+        group = [r for r in body.requests if r.unit_id == plan.unit]
+        complaint = next((r.complaint for r in group if r.category is Category.COMPLAINT), None)
+        subtype = next((r.subtype for r in group if r.category is plan.category), None)
+        description = "\n".join(
+            f"[{r.category.value}{'/' + r.subtype.value if r.subtype else ''}] {r.description}".strip() for r in group
+        )
+        order = Order(
+            branch=branch,
+            channel=body.channel,
+            category=plan.category,
+            subtype=subtype if plan.category is Category.SERVICE_REQUEST else None,
+            customer=customer,
+            location=_location(body.location),
+            description=description,
+            complaint=complaint if plan.category is Category.COMPLAINT else None,
+            hazardous=any(r.hazardous for r in group) or plan.category is Category.ALARM,
+            urgent=any(r.urgent for r in group) or plan.category is Category.ALARM,
+            callback=body.callback,
+            call_id=call_id,
+            unit_id=plan.unit,
+            parent_ticket_id=None,
+            received_at=now,
+        )
+        results.append(await receive(session, order, caller, clock, policies, policy, correlation_id=call_id))
+    return results
+
+
+async def report_alarm(
+    session: AsyncSession, order: Order, caller: Caller, clock: Clock, policies: Policies, policy: BranchPolicy
+) -> tuple[Received, bool]:
+    """RULES.md §1 alarm, §8: the named unit is noticed at once, before the back-filled ticket."""
+    before: list[Payload] = []
+    if order.unit_id is not None:
+        before.append(
+            UrgentNoticeRequested(
+                reason="alarm",
+                recipients=(Recipient(org_level="unit", org_id=order.unit_id),),
+                category=Category.ALARM,
+                message=f"燃气报警 gas alarm: {order.description}"[:2000],
+                address=order.customer.address,
+                contact_phone=order.customer.phone,
+            )
+        )
+    received = await receive(session, order, caller, clock, policies, policy, before=before)
+    return received, bool(before)
+
+
+async def import_gov_task(
+    session: AsyncSession, body: GovTaskIn, caller: Caller, clock: Clock, policies: Policies
+) -> tuple[Received | None, Ticket]:
+    """A 12345 task: one ticket per task id, whatever the retries; its deadline kept when stricter."""
+    branch = body.ticket.branch or caller.branch
+    existing = await store.ticket_by_external_task(session, branch, body.external_task_id)
+    if existing is not None:
+        return None, existing
+    ticket_in = body.ticket.model_copy(update={"channel": "gov12345"})
+    order, policy = validate_ticket(ticket_in, caller, policies, clock.now())
+    if body.deadline is not None and body.deadline <= order.received_at:
+        raise ApiError(
+            422,
+            "the 12345 deadline is before the task was received",
+            fields=[{"field": "body.deadline", "message": "must be after the task was received"}],
+        )
+    order.external_task_id = body.external_task_id
+    order.external_deadline = body.deadline
+    received = await receive(session, order, caller, clock, policies, policy, correlation_id=body.external_task_id)
+    return received, received.ticket
+
+
+async def ticket_for_update(session: AsyncSession, ticket_id: str) -> Ticket | None:
+    return await session.scalar(select(Ticket).where(Ticket.ticket_id == ticket_id).with_for_update())
+
+
+async def record_call_event(session: AsyncSession, event: Event[Any]) -> None:
+    """Keep the call record of a CTI event (offered, answered, ended); order-tolerant upsert."""
+    call_id = event.call_id
+    if call_id is None:
+        return
+    record = await session.get(CallRecord, call_id)
+    if record is None:
+        record = CallRecord(call_id=call_id, branch=event.branch, state="ringing")
+        session.add(record)
+    payload = event.payload
+    match payload:
+        case CallOffered():
+            record.caller_number = normalise_phone(payload.caller_number) if payload.caller_number else None
+            record.caller_number = record.caller_number or payload.caller_number
+            record.dialled_number = payload.dialled_number
+            record.queue = payload.queue or record.queue
+            record.offered_at = event.occurred_at
+        case CallAnswered():
+            record.agent_id = payload.agent_id
+            record.queue = payload.queue or record.queue
+            record.answered_at = event.occurred_at
+            if record.state == "ringing":
+                record.state = "answered"
+        case CallEnded():
+            record.ended_at = event.occurred_at
+            record.agent_id = payload.agent_id or record.agent_id
+            record.talk_seconds = payload.talk_seconds
+            record.ended_by = payload.ended_by
+            record.recording_ref = payload.recording_ref
+            record.state = "ended" if payload.answered else "abandoned"
+            if payload.answered and record.talk_seconds is None and record.answered_at is not None:
+                record.talk_seconds = (event.occurred_at - record.answered_at).total_seconds()
+        case _:
+            pass

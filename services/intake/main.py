@@ -1,0 +1,41 @@
+"""`hotline service run intake [--role api|worker|all]`: the intake process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.intake.bootstrap import build, migrate
+from shared.runtime import Role, ServiceSettings, serve, start_logging
+
+SERVICE = "intake"
+
+
+async def run(role: Role, settings: ServiceSettings) -> None:
+    intake = build(settings)
+    # migrations run in a thread: Alembic drives its own event loop
+    await asyncio.to_thread(migrate, settings.database_url_for(SERVICE))
+    tasks = []
+    if role in (Role.WORKER, Role.ALL):
+        intake.worker_parts()
+        await intake.start_producer()
+        tasks = intake.worker_tasks()
+    elif settings.relay_in_api:
+        intake.worker_parts()
+        await intake.start_producer()
+        tasks = intake.worker_tasks()[:1]
+    if role is Role.WORKER:
+        app = intake.health_app()
+    else:
+        app = intake.api()
+    port = settings.port_for(SERVICE, role)
+    await serve(SERVICE, app, settings.http_host, port, tasks, on_stop=intake.close)
+
+
+def main(role: str = "all") -> None:
+    settings = ServiceSettings()
+    start_logging(SERVICE, settings)
+    asyncio.run(run(Role(role), settings))
+
+
+if __name__ == "__main__":
+    main()

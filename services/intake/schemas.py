@@ -1,0 +1,315 @@
+"""Request and response bodies of the intake API; personal data in responses is typed masked (RULES.md §6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.events import Channel
+from shared.policy.categories import Category, Subtype
+from shared.privacy import MaskedAddress, MaskedIdNumber, MaskedName, MaskedPhone
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^\S+$")]
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class CustomerIn(BaseModel):
+    """Who called: the agent fills what the caller said; required parts depend on the category."""
+
+    model_config = _STRICT
+
+    customer_id: Code | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)] | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)] | None = None
+    account_number: Code | None = None
+    id_card_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=15, max_length=20)] | None = None
+    key_customer: bool = False
+
+
+class LocationIn(BaseModel):
+    model_config = _STRICT
+
+    province: Text | None = None
+    city: Text | None = None
+    district: Text | None = None
+    community: Text | None = None
+
+
+class ComplaintIn(BaseModel):
+    """The complaint's subject (place + type, or an existing subject key) and its grading facts (§4)."""
+
+    model_config = _STRICT
+
+    place: Text | None = None
+    complaint_type: Code | None = None
+    subject_key: Text | None = None  # link to an existing subject instead of place + type
+    complainant_count: int = Field(default=1, ge=1, le=100_000)
+    litigation: bool = False
+    media_exposure: bool = False
+    preliminary_level: Literal[1, 2, 3] | None = None
+
+
+class CallbackIn(BaseModel):
+    model_config = _STRICT
+
+    mode: Literal["required", "declined", "customer_time"] = "required"
+    requested_at: AwareDatetime | None = None
+
+
+class ResolutionIn(BaseModel):
+    """The answer given on the call (first-contact resolution)."""
+
+    model_config = _STRICT
+
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    knowledge_article_id: Code | None = None
+
+
+class TicketIn(BaseModel):
+    """A work order taken on a call (or from another channel)."""
+
+    model_config = _STRICT
+
+    branch: Code | None = None  # defaults to the caller's branch; another branch is refused
+    channel: Channel = "phone"
+    category: Category
+    subtype: Subtype | None = None
+    customer: CustomerIn = CustomerIn()
+    location: LocationIn = LocationIn()
+    description: LongText = ""
+    complaint: ComplaintIn | None = None
+    hazardous: bool = False
+    urgent: bool = False
+    callback: CallbackIn = CallbackIn()
+    call_id: Code | None = None
+    unit_id: Code | None = None  # the unit the agent chose (§15(一)3)
+    parent_ticket_id: Code | None = None
+    received_at: AwareDatetime | None = None  # back-filled tickets; default now
+    first_contact_resolution: ResolutionIn | None = None
+
+
+class RequestIn(BaseModel):
+    """One request raised on a call; several of them form one ticket per unit."""
+
+    model_config = _STRICT
+
+    category: Category
+    subtype: Subtype | None = None
+    unit_id: Code | None = None
+    description: LongText = ""
+    complaint: ComplaintIn | None = None
+    hazardous: bool = False
+    urgent: bool = False
+
+
+class CallRequestsIn(BaseModel):
+    """All the requests of one call, with the caller's details given once."""
+
+    model_config = _STRICT
+
+    branch: Code | None = None
+    channel: Channel = "phone"
+    customer: CustomerIn = CustomerIn()
+    location: LocationIn = LocationIn()
+    callback: CallbackIn = CallbackIn()
+    requests: list[RequestIn] = Field(min_length=1, max_length=20)
+
+
+class AlarmIn(BaseModel):
+    """The gas alarm fast path: where, who, how to call back, what the caller sees (RULES.md §1 alarm)."""
+
+    model_config = _STRICT
+
+    branch: Code | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+    scene: LongText = ""
+    unit_id: Code | None = None
+    call_id: Code | None = None
+    location: LocationIn = LocationIn()
+    customer_id: Code | None = None
+    account_number: Code | None = None
+
+
+class GovTaskIn(BaseModel):
+    """A government 12345 supervision task, imported with its own id and deadline."""
+
+    model_config = _STRICT
+
+    external_task_id: Code
+    deadline: AwareDatetime | None = None
+    ticket: TicketIn
+
+
+class TicketCreated(BaseModel):
+    ticket_id: str
+    ticket_number: str
+    branch: str
+    category: Category
+    status: str
+    unit_id: str | None = None
+    complaint_level: int | None = None
+    call_id: str | None = None
+    external_task_id: str | None = None
+    external_deadline: datetime | None = None
+    external_deadline_kept: bool = False
+
+
+class CallTicketsCreated(BaseModel):
+    call_id: str
+    tickets: list[TicketCreated]
+
+
+class AlarmReceived(BaseModel):
+    ticket: TicketCreated
+    urgent_notice_sent: bool
+    precautions: list[str]
+
+
+class GovTaskImported(BaseModel):
+    created: bool
+    ticket: TicketCreated
+
+
+class ClockView(BaseModel):
+    clock: str
+    started_at: datetime | None
+    deadline: datetime | None
+    provisional: bool
+    stopped_at: datetime | None
+    state: str
+    warned: bool
+    breached: bool
+
+
+class HistoryEntry(BaseModel):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    producer: str
+    details: dict[str, Any]
+
+
+class CustomerView(BaseModel):
+    customer_id: str | None = None
+    name: MaskedName | None = None
+    phone: MaskedPhone | None = None
+    address: MaskedAddress | None = None
+    account_number: str | None = None
+    id_card_number: MaskedIdNumber | None = None
+
+
+class TicketSummary(BaseModel):
+    ticket_id: str
+    ticket_number: str
+    branch: str
+    channel: str
+    category: str
+    subtype: str | None
+    status: str
+    received_at: datetime
+    closed_at: datetime | None
+    unit_id: str | None
+    division_id: str | None
+    complaint_level: int | None
+    breached: bool
+    call_id: str | None
+    customer_phone: MaskedPhone | None = None
+
+
+class TicketView(TicketSummary):
+    description: str
+    customer: CustomerView
+    location: dict[str, Any]
+    complaint: dict[str, Any] | None
+    hazardous: bool
+    urgent: bool
+    callback_preference: dict[str, Any]
+    owner_agent_id: str | None
+    parent_ticket_id: str | None
+    external_task_id: str | None
+    external_deadline: datetime | None
+    external_deadline_kept: bool
+    resolution: dict[str, Any] | None
+    clocks: list[ClockView]
+    escalations: list[dict[str, Any]]
+    callback: dict[str, Any]
+    history: list[HistoryEntry]
+
+
+class TicketPage(BaseModel):
+    tickets: list[TicketSummary]
+    limit: int
+    offset: int
+
+
+class CustomerRecordView(BaseModel):
+    customer_id: str
+    account_number: str
+    name: MaskedName
+    address: MaskedAddress
+    phones: list[MaskedPhone]
+    key_customer: bool
+
+
+class ScreenPop(BaseModel):
+    phone: MaskedPhone | None
+    customers: list[CustomerRecordView]
+    tickets: list[TicketSummary]
+    open_tickets: int
+
+
+class AccountQueryIn(BaseModel):
+    model_config = _STRICT
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    ticket_id: Code | None = None
+
+
+class AccountView(BaseModel):
+    """What a verified caller may hear about their account; only they hear it (§14(一))."""
+
+    customer_id: str
+    account_number: str
+    name: str
+    address: str
+    phones: list[str]
+    key_customer: bool
+    open_tickets: list[TicketSummary]
+
+
+class CallView(BaseModel):
+    call_id: str
+    branch: str
+    caller_number: MaskedPhone | None
+    dialled_number: str | None
+    queue: str | None
+    agent_id: str | None
+    state: str
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    talk_seconds: float | None
+    recording_ref: str | None
+    tickets: list[TicketSummary]
+
+
+class CallStats(BaseModel):
+    branch: str
+    since: datetime | None
+    until: datetime | None
+    answered: int
+    abandoned: int
+    ringing: int
+    average_handle_seconds: float | None
+    total_handle_seconds: float
