@@ -1,0 +1,93 @@
+"""A new request raised on the callback: the original closes first, intake gets the new ticket, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from services.callback.config import CallbackSettings
+from services.callback.new_tickets import IntakeForwarder
+from tests.unit.callback.world import World, at, make_world
+
+pytestmark = pytest.mark.unit
+
+NEW_REQUEST = {
+    "outcome": "reached",
+    "problem_solved": True,
+    "satisfaction": 4,
+    "new_request": {"category": "service_request", "subtype": "safety_inspection", "description": "想预约安检"},
+}
+
+
+class FlakyIntake:
+    """Refuses connections until told to come up, then creates tickets and remembers what it got."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.received: list[tuple[dict[str, Any], httpx.Headers]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if not self.up:
+            raise httpx.ConnectError("connection refused", request=request)
+        self.received.append((json.loads(request.content), request.headers))
+        return httpx.Response(201, json={"ticket_id": "T-NEW-1", "ticket_number": "GX-20261125-000999"})
+
+
+async def test_the_original_closes_first_and_the_new_ticket_survives_an_unreachable_intake(tmp_path: Path) -> None:
+    settings = CallbackSettings(intake_api_key=SecretStr("hk_test"), forward_interval_seconds=1)
+    world: World = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings)
+    try:
+        ticket = await world.ticket(at("2026-11-25 09:30"))
+        callback_id = (await world.callback_of(ticket))["callback_id"]
+        done = await world.call(callback_id, NEW_REQUEST)
+        assert done["events"] == ["CallbackAttempted", "CallbackCompleted", "TicketClosed"]
+        assert [r["status"] for r in done["callback"]["new_tickets"]] == ["pending"]
+
+        intake = FlakyIntake()
+        forwarder = IntakeForwarder(world.service.sessions, settings, world.clock, httpx.MockTransport(intake))
+        assert await forwarder.forward_once() == 0  # intake is down: the request waits
+        world.clock.advance(timedelta(seconds=1))
+        assert await forwarder.forward_once() == 0  # backing off: not retried yet
+        detail = (await world.client.get(f"/api/v1/callbacks/{callback_id}", headers=world.headers())).json()
+        request = detail["new_tickets"][0]
+        assert (request["status"], request["tries"]) == ("pending", 1) and "unreachable" in request["last_error"]
+
+        intake.up = True
+        world.clock.advance(timedelta(minutes=1))
+        assert await forwarder.forward_once() == 1
+        assert await forwarder.forward_once() == 0  # never sent twice
+        body, headers = intake.received[0]
+        assert body["parent_ticket_id"] == ticket
+        assert (body["category"], body["subtype"]) == ("service_request", "safety_inspection")
+        assert body["customer"]["phone"] == "13812345678"  # intake needs the number to call back
+        assert headers["X-API-Key"] == "hk_test" and headers["Idempotency-Key"] == request["request_id"]
+        detail = (await world.client.get(f"/api/v1/callbacks/{callback_id}", headers=world.headers())).json()
+        assert detail["new_tickets"][0]["status"] == "created"
+        assert detail["new_tickets"][0]["created_ticket_id"] == "T-NEW-1"
+    finally:
+        await world.client.aclose()
+        await world.service.close()
+
+
+async def test_a_request_intake_refuses_is_kept_as_rejected_for_a_person(tmp_path: Path) -> None:
+    settings = CallbackSettings(intake_api_key=SecretStr("hk_test"))
+    world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings)
+    try:
+        ticket = await world.ticket(at("2026-11-25 09:30"))
+        callback_id = (await world.callback_of(ticket))["callback_id"]
+        await world.call(callback_id, NEW_REQUEST)
+        refuse = httpx.MockTransport(lambda r: httpx.Response(422, json={"error": {"message": "bad"}}))
+        forwarder = IntakeForwarder(world.service.sessions, settings, world.clock, refuse)
+        assert await forwarder.forward_once() == 0
+        detail = (await world.client.get(f"/api/v1/callbacks/{callback_id}", headers=world.headers())).json()
+        assert detail["new_tickets"][0]["status"] == "rejected"
+        assert "422" in detail["new_tickets"][0]["last_error"]
+    finally:
+        await world.client.aclose()
+        await world.service.close()
