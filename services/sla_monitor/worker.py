@@ -1,0 +1,527 @@
+"""The Faust app: ticket events and co-partitioned ticks in, timer tables with a due-time index, SLA events out."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+import structlog
+from faust.types import TP
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.sla_monitor.policies import PolicyBook
+from services.sla_monitor.timers import (
+    Announcement,
+    TicketTimers,
+    apply_event,
+    bucket_of,
+    fire_due,
+    recompute_deadlines,
+)
+from shared.clock import Clock
+from shared.events import (
+    EventDecodeError,
+    Payload,
+    SlaDeadlineMoved,
+    TicketPayload,
+    Topic,
+    dead_letter_for,
+    decode,
+    encode,
+    encode_dead_letter,
+    message_key,
+    new_event,
+)
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "sla_monitor"
+# Internal to this service: one message per partition per tick drives the due checks inside the stream.
+TICK_TOPIC = "hotline.sla.ticks"
+TICK = b'{"tick":"due"}'
+RECOMPUTE = b'{"tick":"recompute"}'
+_CONTROL_PREFIX = b'{"tick"'
+
+
+class MonitorSettings(BaseSettings):
+    """SLA monitor settings, HOTLINE_SLA_<FIELD>; the topic names are overridable for tests and benchmarks."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_SLA_", extra="ignore")
+
+    app_id: str = f"hotline-{SERVICE}"  # the consumer group id
+    tickets_topic: str = Topic.TICKETS.value
+    sla_topic: str = Topic.SLA.value
+    notifications_topic: str = Topic.NOTIFICATIONS.value
+    deadletter_topic: str = Topic.DEADLETTER.value
+    tick_topic: str = TICK_TOPIC
+    tick_interval: float = Field(default=0.2, gt=0)  # seconds between due checks
+    bucket_seconds: float = Field(default=1.0, gt=0)  # width of a due-index bucket
+    store: str = "rocksdb://"  # memory:// in unit tests
+    # RocksDB per partition database: Faust's defaults (2 GiB block cache, 3 x 64 MiB memtables) are far too big
+    rocksdb_block_cache_mb: int = Field(default=8, ge=1)
+    rocksdb_write_buffer_mb: int = Field(default=4, ge=1)
+    rocksdb_max_write_buffers: int = Field(default=2, ge=1)
+    table_key_index_size: int = Field(default=10_000, ge=100)
+    session_timeout: float = 10.0
+    heartbeat_interval: float = 1.0
+    rebalance_timeout: float = 30.0
+    commit_interval: float = 0.5
+    max_due_window_minutes: int = 240  # the read API's horizon
+
+
+@dataclass
+class Metrics:
+    """What ops watch: open timers, due-check duration, detection lag, consumer lag."""
+
+    open_timers: Gauge
+    due_check_seconds: Histogram
+    detection_lag_seconds: Histogram
+    consumer_lag: Gauge
+    announcements: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry = REGISTRY) -> Metrics:
+        def existing(name: str) -> Any:
+            return registry._names_to_collectors.get(name)  # one set per process, reused by tests
+
+        open_timers = existing("hotline_sla_open_timers") or Gauge(
+            "hotline_sla_open_timers", "running SLA clocks held by this worker", ["partition"], registry=registry
+        )
+        due = existing("hotline_sla_due_check_seconds") or Histogram(
+            "hotline_sla_due_check_seconds",
+            "time spent on one partition's due check",
+            buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=registry,
+        )
+        lag = existing("hotline_sla_detection_lag_seconds") or Histogram(
+            "hotline_sla_detection_lag_seconds",
+            "from the instant an announcement fell due to its production",
+            ["kind"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300),
+            registry=registry,
+        )
+        consumer_lag = existing("hotline_sla_consumer_lag") or Gauge(
+            "hotline_sla_consumer_lag", "hotline.tickets messages not yet processed", ["partition"], registry=registry
+        )
+        said = existing("hotline_sla_announcements") or Gauge(
+            "hotline_sla_announcements", "SLA events produced since start", ["kind"], registry=registry
+        )
+        return cls(open_timers, due, lag, consumer_lag, said)
+
+
+Publish = Callable[[Topic, bytes, bytes], Awaitable[None]]
+"""Sends one SLA event (topic, key, value); the Faust topics in production, a list in unit tests."""
+
+
+def _open_count(ticket: TicketTimers | None) -> int:
+    return 0 if ticket is None else len(ticket.running())
+
+
+class SlaMonitor:
+    """The Faust app and its tables; `track_sla_clocks` is the one agent, fed by tickets and ticks."""
+
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        kafka_bootstrap: str,
+        clock: Clock,
+        policies: PolicyBook,
+        *,
+        partitions: int,
+        datadir: str,
+        metrics: Metrics | None = None,
+        publish: Publish | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.policies = policies
+        self.partitions = partitions
+        self.metrics = metrics or Metrics.create()
+        mb = 1024 * 1024
+        self.app = faust.App(
+            settings.app_id,
+            broker=f"kafka://{kafka_bootstrap}",
+            store=settings.store,
+            datadir=datadir,
+            web_enabled=False,
+            topic_partitions=partitions,
+            topic_replication_factor=1,
+            broker_commit_interval=settings.commit_interval,
+            broker_session_timeout=settings.session_timeout,
+            broker_heartbeat_interval=settings.heartbeat_interval,
+            broker_rebalance_timeout=settings.rebalance_timeout,
+            consumer_auto_offset_reset="earliest",
+            table_key_index_size=settings.table_key_index_size,
+        )
+
+        def rocks() -> dict[str, int]:
+            # a fresh dict per table: Faust's store pops keys out of the mapping it is given
+            return {
+                "block_cache_size": settings.rocksdb_block_cache_mb * mb,
+                "block_cache_compressed_size": mb,
+                "write_buffer_size": settings.rocksdb_write_buffer_mb * mb,
+                "max_write_buffer_number": settings.rocksdb_max_write_buffers,
+                "target_file_size_base": 16 * mb,
+                "max_open_files": 256,
+            }
+
+        raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+        as_bytes: Any = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+        # Co-partitioned with hotline.tickets: a ticket's timers live in the partition of its events.
+        self.timers_by_ticket = self.app.Table(
+            "timers_by_ticket", partitions=partitions, options=rocks(), schema=as_bytes, help="ticket id -> its clocks"
+        )
+        # "<partition>:<bucket>" -> ticket ids with something due in that second: a tick reads only due buckets.
+        self.due_index = self.app.Table(
+            "due_index", partitions=partitions, options=rocks(), schema=as_bytes, help="due bucket -> ticket ids"
+        )
+        # "<partition>" -> {"cursor": last bucket fully checked, "open": running clocks}
+        self.partition_state = self.app.Table(
+            "partition_state", partitions=partitions, options=rocks(), schema=as_bytes, help="per-partition progress"
+        )
+        self.source = self.app.topic(settings.tickets_topic, settings.tick_topic, partitions=partitions, **raw)
+        self.ticks = self.app.topic(settings.tick_topic, partitions=partitions, **raw)
+        self.out = {
+            Topic.SLA: self.app.topic(settings.sla_topic, **raw),
+            Topic.NOTIFICATIONS: self.app.topic(settings.notifications_topic, **raw),
+        }
+        self.deadletters = self.app.topic(settings.deadletter_topic, **raw)
+        self.publish: Publish = publish or self._send_to_topic
+        # per partition: the last hotline.tickets offset processed and the latest event instant seen
+        self._last_offset: dict[int, int] = {}
+        self._watermark: dict[int, float] = {}
+        self.started_at = time.monotonic()
+
+        self.agent = self.app.agent(self.source, name="track_sla_clocks")(self._track_sla_clocks)
+        self.app.timer(settings.tick_interval, name="tick_owned_partitions")(self._tick_owned_partitions)
+
+    # ------------------------------------------------------------------ the agent
+
+    async def _track_sla_clocks(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            message = event.message
+            value: bytes = event.value
+            partition = message.partition
+            if value == TICK:
+                await self.check_due(partition)
+            elif value == RECOMPUTE:
+                await self.recompute(partition)
+            elif not value.startswith(_CONTROL_PREFIX):
+                await self.on_ticket_message(partition, message.offset, message.key, value, message.topic)
+            yield None
+
+    async def _tick_owned_partitions(self) -> None:
+        # Each worker ticks the partitions it owns: no leader to wait for, and a moved partition is
+        # ticked by its new owner at once. A stray tick during a rebalance is harmless: checks are idempotent.
+        for tp in self.app.assignor.assigned_actives():
+            if tp.topic == self.settings.tick_topic:
+                await self.ticks.send(value=TICK, partition=tp.partition)
+
+    # ------------------------------------------------------------------ ticket events
+
+    async def on_ticket_message(self, partition: int, offset: int, key: bytes | None, value: bytes, topic: str) -> None:
+        self._last_offset[partition] = offset
+        try:
+            event = decode(value)
+        except EventDecodeError as error:
+            record = dead_letter_for(
+                value,
+                error,
+                source_topic=topic,
+                consumer=self.settings.app_id,
+                failed_at=self.clock.now(),
+                key=key,
+                partition=partition,
+                offset=offset,
+            )
+            log.warning("event_dead_lettered", reason=record.reason, partition=partition, offset=offset)
+            await self.deadletters.send(key=record.message_key, value=encode_dead_letter(record))
+            return
+        if not isinstance(event.payload, TicketPayload) or event.ticket_id is None:
+            return  # not a ticket lifecycle event: nothing to time
+        seen = event.occurred_at.timestamp()
+        if seen > self._watermark.get(partition, 0.0):
+            self._watermark[partition] = seen
+        raw = self.timers_by_ticket.get(event.ticket_id.encode())
+        known = TicketTimers.from_bytes(raw) if raw is not None else None
+        opened = _open_count(known)
+        ticket = apply_event(known, event, self.policies.view(event.branch))
+        if ticket is None:
+            return
+        ticket.partition = partition
+        if ticket.closed:
+            ticket.clocks = {}  # a closed ticket keeps only its tombstone, so a redelivery cannot restart it
+        state = self._state(partition)
+        fresh = state["cursor"] is None
+        if fresh:
+            # the partition's first timer: checks start from now, and anything already overdue goes in the next
+            state["cursor"] = bucket_of(self.clock.now().timestamp(), self.settings.bucket_seconds) - 1
+        self._reindex(ticket, partition, state["cursor"])
+        self.timers_by_ticket[event.ticket_id.encode()] = ticket.to_bytes()
+        delta = _open_count(ticket) - opened
+        if delta or fresh:
+            state["open"] += delta
+            self._save_state(partition, state)
+
+    # ------------------------------------------------------------------ due checks
+
+    async def check_due(self, partition: int) -> int:
+        """Fire what fell due in this partition since the last check; returns the announcements made."""
+        started = time.perf_counter()
+        now = self.clock.now()
+        now_epoch = now.timestamp()
+        width = self.settings.bucket_seconds
+        current = bucket_of(now_epoch, width)
+        state = self._state(partition)
+        cursor = state["cursor"] if state["cursor"] is not None else current - 1
+        allowed_until = await self._safe_horizon(partition, now_epoch)
+        made = 0
+        carried: list[str] = []  # to look at again in the current bucket: deferred, or due again this second
+        open_delta = 0
+        for bucket in range(cursor + 1, current + 1):
+            key = self._bucket_key(partition, bucket)
+            raw_ids = self.due_index.get(key)
+            if raw_ids is None:
+                continue
+            keep: list[str] = []
+            for ticket_id in json.loads(raw_ids):
+                raw = self.timers_by_ticket.get(ticket_id.encode())
+                if raw is None:
+                    continue
+                ticket = TicketTimers.from_bytes(raw)
+                if ticket.indexed_bucket != bucket:
+                    continue  # listed again elsewhere since: this entry is stale
+                due = ticket.next_due()
+                if due is None:
+                    continue
+                if due > now_epoch:
+                    keep.append(ticket_id)  # later in this same second
+                    continue
+                if due <= allowed_until:
+                    opened = _open_count(ticket)
+                    announcements = fire_due(ticket, now, self.policies.view(ticket.branch))
+                    for announcement in announcements:
+                        await self._announce(announcement, now_epoch)
+                    made += len(announcements)
+                    open_delta += _open_count(ticket) - opened
+                # else: an event that stops the clock may still wait in the backlog: look again next tick
+                following = ticket.next_due()
+                if following is not None and bucket_of(following, width) <= current:
+                    ticket.indexed_bucket = current
+                    carried.append(ticket_id)
+                else:
+                    ticket.indexed_bucket = None
+                    self._reindex(ticket, partition, current)
+                self.timers_by_ticket[ticket.ticket_id.encode()] = ticket.to_bytes()
+            if bucket < current:
+                self.due_index.pop(key, None)
+            elif keep:
+                self.due_index[key] = json.dumps(keep).encode()
+        if carried:
+            key = self._bucket_key(partition, current)
+            raw_ids = self.due_index.get(key)
+            ids: list[str] = json.loads(raw_ids) if raw_ids is not None else []
+            self.due_index[key] = json.dumps(ids + carried).encode()
+        if state["cursor"] != current - 1 or open_delta:
+            state["cursor"] = current - 1
+            state["open"] += open_delta
+            self._save_state(partition, state)
+        self.metrics.due_check_seconds.observe(time.perf_counter() - started)
+        return made
+
+    async def _safe_horizon(self, partition: int, now_epoch: float) -> float:
+        """Until when due timers may fire: now when caught up with hotline.tickets, else the latest event seen.
+
+        A backlog may hold the event that stopped a clock in time; firing past it would report a false breach.
+        """
+        tp = TP(self.settings.tickets_topic, partition)
+        try:
+            highwater = self.app.consumer.highwater(tp)
+        except Exception:  # no consumer yet (test contexts) or no fetch so far: nothing is known to be pending
+            return now_epoch
+        if highwater is None or highwater < 0:
+            return now_epoch
+        last = self._last_offset.get(partition)
+        if last is None:
+            position = await self.app.consumer.position(tp)
+            pending = 0 if position is None else highwater - position
+        else:
+            pending = highwater - (last + 1)
+        self.metrics.consumer_lag.labels(str(partition)).set(max(0, pending))
+        if pending <= 0:
+            return now_epoch
+        return self._watermark.get(partition, 0.0)
+
+    async def _announce(self, announcement: Announcement, now_epoch: float) -> None:
+        event = announcement.event
+        await self.publish(event.topic, message_key(event), encode(event))
+        self.metrics.detection_lag_seconds.labels(announcement.kind).observe(max(0.0, now_epoch - announcement.due))
+        self.metrics.announcements.labels(announcement.kind).inc()
+
+    # ------------------------------------------------------------------ calendar changes
+
+    async def recompute(self, partition: int) -> int:
+        """RULES.md §3: after a calendar or branch-file change, move the working-day deadlines of open timers.
+
+        A rare admin action, so it walks this partition's open tickets; each moved deadline is re-announced
+        as an SlaDeadlineMoved carrying the new deadline (flagged provisional or not).
+        """
+        self.policies.reload()
+        now = self.clock.now()
+        moved_count = 0
+        state = self._state(partition)
+        for raw in list(self.timers_by_ticket.values()):
+            ticket = TicketTimers.from_bytes(raw)
+            if ticket.partition != partition or ticket.closed or not ticket.running():
+                continue
+            view = self.policies.view(ticket.branch)
+            moved = recompute_deadlines(ticket, view)
+            if not moved:
+                continue
+            moved_count += len(moved)
+            for clock, old, _new in moved:
+                timer = ticket.clocks[clock]
+                zone = view.branch.timezone
+                payload = SlaDeadlineMoved(
+                    clock=clock,
+                    started_at=datetime.fromtimestamp(timer.start, tz=UTC).astimezone(zone),
+                    previous_deadline=datetime.fromtimestamp(old, tz=UTC).astimezone(zone),
+                    deadline=datetime.fromtimestamp(timer.deadline, tz=UTC).astimezone(zone),
+                    unit_id=ticket.unit_id,
+                    division_id=ticket.division_id,
+                    provisional=timer.provisional,
+                )
+                await self._send_payload(ticket, payload, now)
+            ticket.indexed_bucket = None
+            self._reindex(ticket, partition, state["cursor"])
+            self.timers_by_ticket[ticket.ticket_id.encode()] = ticket.to_bytes()
+        log.info("deadlines_recomputed", partition=partition, moved=moved_count, years=self.policies.calendar.years)
+        return moved_count
+
+    async def _send_payload(self, ticket: TicketTimers, payload: Payload, now: datetime) -> None:
+        # a re-announcement is news, not a duplicate: a fresh event id
+        event = new_event(
+            payload,
+            ticket_id=ticket.ticket_id,
+            branch=ticket.branch,
+            producer=SERVICE,
+            correlation_id=ticket.ticket_id,
+            occurred_at=now,
+        )
+        await self.publish(event.topic, message_key(event), encode(event))
+
+    async def _send_to_topic(self, topic: Topic, key: bytes, value: bytes) -> None:
+        await self.out[topic].send(key=key, value=value)
+
+    async def request_recompute(self) -> int:
+        """Ask every partition's owner to recompute (one control message per partition, inside the stream)."""
+        for partition in range(self.partitions):
+            await self.ticks.send(value=RECOMPUTE, partition=partition)
+        return self.partitions
+
+    # ------------------------------------------------------------------ the due index
+
+    @staticmethod
+    def _bucket_key(partition: int, bucket: int) -> bytes:
+        # the partition is part of the key: every partition indexes its own tickets (memory store is one dict)
+        return f"{partition}:{bucket}".encode()
+
+    def _reindex(self, ticket: TicketTimers, partition: int, cursor: int | None) -> None:
+        due = ticket.next_due()
+        if due is None:
+            ticket.indexed_bucket = None
+            return
+        bucket = bucket_of(due, self.settings.bucket_seconds)
+        if cursor is not None and bucket <= cursor:
+            bucket = cursor + 1  # overdue already: the next check takes it
+        if ticket.indexed_bucket == bucket:
+            return
+        self._add_to_bucket(ticket, partition, bucket)
+
+    def _add_to_bucket(self, ticket: TicketTimers, partition: int, bucket: int) -> None:
+        key = self._bucket_key(partition, bucket)
+        raw = self.due_index.get(key)
+        ids: list[str] = json.loads(raw) if raw is not None else []
+        ids.append(ticket.ticket_id)
+        self.due_index[key] = json.dumps(ids).encode()
+        ticket.indexed_bucket = bucket
+
+    def _state(self, partition: int) -> dict[str, Any]:
+        raw = self.partition_state.get(str(partition).encode())
+        if raw is None:
+            return {"cursor": None, "open": 0}
+        state: dict[str, Any] = json.loads(raw)
+        return state
+
+    def _save_state(self, partition: int, state: dict[str, Any]) -> None:
+        self.partition_state[str(partition).encode()] = json.dumps(state).encode()
+        self.metrics.open_timers.labels(str(partition)).set(state["open"])
+
+    # ------------------------------------------------------------------ reads (outside the stream)
+
+    def owned_partitions(self) -> list[int]:
+        try:
+            actives: Iterable[TP] = self.app.assignor.assigned_actives()
+        except Exception:
+            return list(range(self.partitions))
+        owned = sorted({tp.partition for tp in actives if tp.topic == self.settings.tick_topic})
+        # before the first assignment (and in test contexts) the local tables are all there is
+        return owned or list(range(self.partitions))
+
+    def ticket(self, ticket_id: str) -> TicketTimers | None:
+        raw = self.timers_by_ticket.get(ticket_id.encode())
+        return TicketTimers.from_bytes(raw) if raw is not None else None
+
+    def due_within(self, minutes: int) -> list[TicketTimers]:
+        """Open tickets with a deadline in the next `minutes` (walks the due index, never every timer)."""
+        now = self.clock.now().timestamp()
+        end = now + timedelta(minutes=minutes).total_seconds()
+        width = self.settings.bucket_seconds
+        found: dict[str, TicketTimers] = {}
+        for partition in self.owned_partitions():
+            state = self._state(partition)
+            first = state["cursor"] + 1 if state["cursor"] is not None else bucket_of(now, width)
+            for bucket in range(first, bucket_of(end, width) + 1):
+                raw_ids = self.due_index.get(self._bucket_key(partition, bucket))
+                if raw_ids is None:
+                    continue
+                for ticket_id in json.loads(raw_ids):
+                    ticket = self.ticket(ticket_id)
+                    if ticket is not None and ticket.indexed_bucket == bucket:
+                        found[ticket_id] = ticket
+        return list(found.values())
+
+    def counts(self) -> dict[str, Any]:
+        now = self.clock.now().timestamp()
+        width = self.settings.bucket_seconds
+        partitions = []
+        for partition in self.owned_partitions():
+            state = self._state(partition)
+            behind = None if state["cursor"] is None else max(0.0, now - (state["cursor"] + 1) * width)
+            lag = self._consumer_lag(partition)
+            partitions.append(
+                {"partition": partition, "open_timers": state["open"], "check_behind_seconds": behind, "lag": lag}
+            )
+        return {
+            "open_timers": sum(p["open_timers"] for p in partitions),
+            "consumer_lag": sum(p["lag"] or 0 for p in partitions),
+            "partitions": partitions,
+        }
+
+    def _consumer_lag(self, partition: int) -> int | None:
+        tp = TP(self.settings.tickets_topic, partition)
+        try:
+            highwater = self.app.consumer.highwater(tp)
+        except Exception:
+            return None
+        last = self._last_offset.get(partition)
+        if highwater is None or highwater < 0 or last is None:
+            return None
+        return max(0, highwater - (last + 1))
