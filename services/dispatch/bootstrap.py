@@ -1,0 +1,196 @@
+"""Wires the dispatch service: settings, database, org seeding, clock, storage, notifier, API app and worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.dispatch.api import build_router, conflict_handler
+from services.dispatch.handlers import DispatchContext
+from services.dispatch.lifecycle import IllegalTransition, StaleVersion
+from services.dispatch.notify import load_notifier
+from services.dispatch.routing import load_org_file, org_branches, org_file_for
+from services.dispatch.storage import LocalDirectoryStorage
+from services.dispatch.store import Outbox, has_org, save_org
+from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
+from shared.auth import AuthSettings
+from shared.branch_config import load_calendar
+from shared.bus import ConsumerSettings, EventConsumer
+from shared.clock import Clock
+from shared.db import make_engine, make_sessions, transaction, upgrade_database
+from shared.events import Topic
+from shared.http.app import create_app
+from shared.http.settings import HttpSettings
+from shared.outbox import OutboxRelay
+from shared.runtime import ServiceSettings, Task
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "dispatch"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DispatchSettings(BaseSettings):
+    """HOTLINE_DISPATCH_*: what only dispatch needs."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_DISPATCH_", extra="ignore")
+
+    attachments_dir: Path | None = None  # default: <state_dir>/dispatch-attachments
+    max_attachment_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_attachments_per_reply: int = Field(default=10, ge=1)
+    notifier: str = "logging"  # or "package.module:Class" (an SMS gateway plugin)
+    topic_tickets: str = Topic.TICKETS.value
+    topic_notifications: str = Topic.NOTIFICATIONS.value
+    seed_orgs: bool = True  # load shared/config/orgs/<branch>.toml into a branch with no org tree
+
+
+@dataclass
+class DispatchService:
+    """Everything one dispatch process runs, built by `build` and never at import."""
+
+    settings: ServiceSettings
+    dispatch: DispatchSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    ctx: DispatchContext
+    database_url: str
+    stoppables: list[Any] = field(default_factory=list)
+
+    @property
+    def topic_names(self) -> dict[str, str]:
+        return {
+            Topic.TICKETS.value: self.dispatch.topic_tickets,
+            Topic.NOTIFICATIONS.value: self.dispatch.topic_notifications,
+        }
+
+    async def prepare(self, *, migrate: bool = True) -> None:
+        """Migrate the database (in a thread: Alembic runs its own loop) and seed missing org trees."""
+        if migrate:
+            await asyncio.to_thread(upgrade_database, self.database_url, MIGRATIONS)
+        if self.dispatch.seed_orgs:
+            await seed_orgs(self.sessions)
+
+    async def database_ready(self) -> bool:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    def api_app(self, relay: OutboxRelay | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
+        # base64 JSON inflates a file by 4/3: the body limit follows the attachment limit
+        http = HttpSettings()
+        body_limit = max(http.max_body_bytes, self.dispatch.max_attachment_bytes * 4 // 3 + 64 * 1024)
+        app = create_app(
+            SERVICE,
+            http.model_copy(update={"max_body_bytes": body_limit}),
+            build_router(),
+            auth=auth or AuthSettings(),
+            readiness={"database": self.database_ready},
+            state={"sessions": self.sessions, "dispatch": self.ctx, "relay": relay},
+        )
+        app.add_exception_handler(IllegalTransition, conflict_handler)
+        app.add_exception_handler(StaleVersion, conflict_handler)
+        return app
+
+    def relay(self, producer: AIOKafkaProducer) -> OutboxRelay:
+        sender = TopicRoutingSender(producer, self.topic_names)
+        return OutboxRelay(SERVICE, self.sessions, Outbox, sender, self.ctx.clock)
+
+    def consumer(
+        self, producer: AIOKafkaProducer, relay: OutboxRelay | None, client_id: str = "dispatch"
+    ) -> EventConsumer:
+        worker = DispatchWorker(self.sessions, self.ctx, relay)
+        consumer_settings = ConsumerSettings(
+            bootstrap=self.settings.kafka_bootstrap,
+            group_id=GROUP_ID,
+            topics=[self.dispatch.topic_tickets, self.dispatch.topic_notifications],
+            client_id=client_id,
+        )
+        return EventConsumer(SERVICE, consumer_settings, worker.handle, producer, self.ctx.clock)
+
+    def worker_app(self, consumer: EventConsumer, *, auth: AuthSettings | None = None) -> FastAPI:
+        async def consuming() -> bool:
+            return consumer.ready.is_set()
+
+        return create_app(
+            f"{SERVICE}-worker",
+            HttpSettings(),
+            auth=auth or AuthSettings(),
+            readiness={"database": self.database_ready, "consumer": consuming},
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def seed_orgs(sessions: async_sessionmaker[AsyncSession], branches: Sequence[str] | None = None) -> list[str]:
+    """Load the org file of every branch (or of `branches`) that has no org tree in the database yet."""
+    seeded: list[str] = []
+    for branch in branches if branches is not None else org_branches():
+        path = org_file_for(branch)
+        if path is None:
+            continue
+        async with transaction(sessions) as session:
+            if await has_org(session, branch):
+                continue
+            await save_org(session, load_org_file(path, branch))
+        seeded.append(branch)
+        log.info("org_tree_seeded", branch=branch, file=str(path))
+    return seeded
+
+
+def build(
+    settings: ServiceSettings | None = None,
+    dispatch: DispatchSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    database_url: str | None = None,
+) -> DispatchService:
+    """Wire one dispatch process (tests pass their own clock and database)."""
+    settings = settings or ServiceSettings()
+    dispatch = dispatch or DispatchSettings()
+    url = database_url or settings.database_url_for(SERVICE)
+    engine = make_engine(url)
+    attachments = dispatch.attachments_dir or settings.state_dir / "dispatch-attachments"
+    ctx = DispatchContext(
+        clock=clock or settings.clock(),
+        calendar=load_calendar(),
+        storage=LocalDirectoryStorage(attachments),
+        notifier=load_notifier(dispatch.notifier),
+        max_attachment_bytes=dispatch.max_attachment_bytes,
+        max_attachments_per_reply=dispatch.max_attachments_per_reply,
+    )
+    return DispatchService(settings, dispatch, engine, make_sessions(engine), ctx, url)
+
+
+class _SecondaryServer(uvicorn.Server):
+    """A uvicorn server that leaves the signals to the process's main server (shared.runtime.serve)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def http_task(app: FastAPI, host: str, port: int) -> Task:
+    """A second HTTP server in the same process (the worker's health port when role is `all`)."""
+
+    async def run(stop: asyncio.Event) -> None:
+        server = _SecondaryServer(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+        serving = asyncio.create_task(server.serve())
+        await stop.wait()
+        server.should_exit = True
+        await serving
+
+    return run
