@@ -1,0 +1,1 @@
+"""Integration tests of the callback service against real Kafka and PostgreSQL."""
