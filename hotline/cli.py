@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hotline.commands import auth, infra, policy, service
+from hotline.commands import auth, customers, infra, policy, service
 
 app = typer.Typer(
     name="hotline",
@@ -19,6 +19,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(auth.app, name="auth")
 app.add_typer(infra.app, name="infra")
 app.add_typer(service.app, name="service")
+app.add_typer(customers.app, name="customers")
 
 
 def main() -> None:

@@ -290,7 +290,9 @@ async def clocks_of(session: AsyncSession, ticket_id: str) -> Sequence[TicketClo
 
 async def history_of(session: AsyncSession, ticket_id: str) -> Sequence[TicketHistory]:
     rows = await session.scalars(
-        select(TicketHistory).where(TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)
+        select(TicketHistory)
+        .where(TicketHistory.ticket_id == ticket_id)
+        .order_by(TicketHistory.occurred_at, TicketHistory.id)
     )
     return rows.all()
 

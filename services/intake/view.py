@@ -117,6 +117,10 @@ async def _start_clock(
     if row is None:
         row = TicketClock(ticket_id=ticket.ticket_id, clock=clock.value)
         session.add(row)
+    elif row.started_at is None and row.breached:
+        # the SLA monitor's breach came in (from its own topic) before this start: keep what it said
+        row.started_at = start
+        return
     row.started_at = start
     row.deadline = deadline
     row.provisional = provisional
