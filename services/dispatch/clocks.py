@@ -53,8 +53,8 @@ def _start_and_stop(ticket: Ticket, clock: SlaClock) -> tuple[datetime | None, d
     if clock is SlaClock.DISPATCH:
         running = ticket.state in (Status.QUEUED, Status.RETURNED)
         return ticket.dispatch_clock_from, None if running else ticket.dispatched_at
-    if ticket.dispatched_at is None:
-        return None, None
+    if ticket.dispatched_at is None or ticket.state in (Status.QUEUED, Status.RETURNED):
+        return None, None  # with the center: the unit clocks start again at the next dispatch
     if clock is SlaClock.CONTACT:
         return ticket.dispatched_at, ticket.contacted_at
     if clock is SlaClock.HANDLE:
