@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 import structlog
@@ -173,19 +173,36 @@ class SlaMonitor:
             }
 
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-        as_bytes: Any = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
         # Co-partitioned with hotline.tickets: a ticket's timers live in the partition of its events.
         self.timers_by_ticket = self.app.Table(
-            "timers_by_ticket", partitions=partitions, options=rocks(), schema=as_bytes, help="ticket id -> its clocks"
+            "timers_by_ticket",
+            partitions=partitions,
+            options=rocks(),
+            key_type=bytes,
+            value_type=bytes,
+            help="ticket id -> its clocks",
         )
         # "<partition>:<bucket>" -> ticket ids with something due in that second: a tick reads only due buckets.
         self.due_index = self.app.Table(
-            "due_index", partitions=partitions, options=rocks(), schema=as_bytes, help="due bucket -> ticket ids"
+            "due_index",
+            partitions=partitions,
+            options=rocks(),
+            key_type=bytes,
+            value_type=bytes,
+            help="due bucket -> ticket ids",
         )
         # "<partition>" -> {"cursor": last bucket fully checked, "open": running clocks}
         self.partition_state = self.app.Table(
-            "partition_state", partitions=partitions, options=rocks(), schema=as_bytes, help="per-partition progress"
+            "partition_state",
+            partitions=partitions,
+            options=rocks(),
+            key_type=bytes,
+            value_type=bytes,
+            help="per-partition progress",
         )
+        for table in (self.timers_by_ticket, self.due_index, self.partition_state):
+            # Faust derives a table's codec from its types (json for bytes); our values are already encoded
+            cast(Any, table).key_serializer = cast(Any, table).value_serializer = "raw"
         self.source = self.app.topic(settings.tickets_topic, settings.tick_topic, partitions=partitions, **raw)
         self.ticks = self.app.topic(settings.tick_topic, partitions=partitions, **raw)
         self.out = {
