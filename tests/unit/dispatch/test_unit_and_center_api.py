@@ -7,6 +7,7 @@ import base64
 from datetime import timedelta
 from typing import Any
 
+from shared.events import TicketDispatched
 from shared.policy.categories import Category
 from tests.unit.dispatch.world import (
     CENTER,
@@ -176,19 +177,9 @@ async def test_return_then_correct_and_redispatch(world: World) -> None:
     events = await world.new_events()
     assert [e.type for e in events] == ["TicketReturned", "TicketDispatched"]
     dispatched = events[1].payload
-    assert (
-        dispatched.unit_id,
-        dispatched.previous_unit_id,
-        dispatched.mode,  # type: ignore[attr-defined]
-        dispatched.dispatch_count,
-        dispatched.dispatcher_id,
-    ) == (  # type: ignore[attr-defined]
-        "UNIT-N2",
-        "UNIT-N1",
-        "manual",
-        2,
-        "supervisor-1",
-    )
+    assert isinstance(dispatched, TicketDispatched)
+    assert (dispatched.unit_id, dispatched.previous_unit_id, dispatched.mode) == ("UNIT-N2", "UNIT-N1", "manual")
+    assert (dispatched.dispatch_count, dispatched.dispatcher_id) == (2, "supervisor-1")
     assert (await post(world, f"/tickets/{ticket}/accept", HANDLER_N2)).status_code == 200
 
 
