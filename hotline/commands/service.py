@@ -21,9 +21,18 @@ class Service(StrEnum):
     CALLBACK = "callback"
 
 
+class ProcessRole(StrEnum):
+    ALL = "all"  # API and worker in one process (the single-machine default)
+    API = "api"  # the HTTP API only; scale it freely
+    WORKER = "worker"  # consumers and outbox relay, with a health/metrics port
+
+
 @app.command()
-def run(name: Annotated[Service, typer.Argument(help="the service package under services/")]) -> None:
-    """Import services.<name>.main and call its main()."""
+def run(
+    name: Annotated[Service, typer.Argument(help="the service package under services/")],
+    role: Annotated[ProcessRole, typer.Option("--role", help="all, api or worker")] = ProcessRole.ALL,
+) -> None:
+    """Import services.<name>.main and call its main(role)."""
     module_name = f"services.{name.value}.main"
     try:
         module = importlib.import_module(module_name)
@@ -37,7 +46,7 @@ def run(name: Annotated[Service, typer.Argument(help="the service package under 
     if not callable(entry):
         typer.echo(f"hotline: service {name.value} has no main() in {module_name}", err=True)
         raise typer.Exit(2)
-    result = entry()
+    result = entry(role.value)
     if inspect.iscoroutine(result):
         asyncio.run(result)
 
