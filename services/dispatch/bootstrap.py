@@ -52,6 +52,7 @@ class DispatchSettings(BaseSettings):
     max_attachment_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_attachments_per_reply: int = Field(default=10, ge=1)
     notifier: str = "logging"  # or "package.module:Class" (an SMS gateway plugin)
+    consumer_group: str = GROUP_ID
     topic_tickets: str = Topic.TICKETS.value
     topic_notifications: str = Topic.NOTIFICATIONS.value
     seed_orgs: bool = True  # load shared/config/orgs/<branch>.toml into a branch with no org tree
@@ -109,14 +110,21 @@ class DispatchService:
         return OutboxRelay(SERVICE, self.sessions, Outbox, sender, self.ctx.clock)
 
     def consumer(
-        self, producer: AIOKafkaProducer, relay: OutboxRelay | None, client_id: str = "dispatch"
+        self,
+        producer: AIOKafkaProducer,
+        relay: OutboxRelay | None,
+        client_id: str = "dispatch",
+        *,
+        worker: DispatchWorker | None = None,
+        max_batch: int = 500,
     ) -> EventConsumer:
-        worker = DispatchWorker(self.sessions, self.ctx, relay)
+        worker = worker or DispatchWorker(self.sessions, self.ctx, relay)
         consumer_settings = ConsumerSettings(
             bootstrap=self.settings.kafka_bootstrap,
-            group_id=GROUP_ID,
+            group_id=self.dispatch.consumer_group,
             topics=[self.dispatch.topic_tickets, self.dispatch.topic_notifications],
             client_id=client_id,
+            max_batch=max_batch,
         )
         return EventConsumer(SERVICE, consumer_settings, worker.handle, producer, self.ctx.clock)
 
