@@ -110,7 +110,8 @@ async def test_on_postgresql_two_handlers_accepting_at_once_one_wins(
     service = await make_service(fresh_database_url, kafka_bootstrap, "unused-t", "unused-n", tmp_path)
     for _ in range(5):
         event = received()
-        await DispatchWorker(service.sessions, service.ctx).handle([event])
+        batch: list[Event[Any]] = [event]
+        await DispatchWorker(service.sessions, service.ctx).handle(batch)
         async with await _api(service) as client:
             first, second = await asyncio.gather(
                 client.post(f"/api/v1/tickets/{event.ticket_id}/accept", headers=HANDLER_N1),
