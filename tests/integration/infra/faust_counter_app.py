@@ -7,12 +7,14 @@ Every new count is also sent to the out topic so the test can see the table's st
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 
 import faust
 
 IN_PARTITIONS = 2
+log = logging.getLogger("counter")
 
 
 def build_app() -> faust.App:
@@ -43,10 +45,18 @@ def build_app() -> faust.App:
 
     @app.agent(calls)
     async def count_calls_per_key(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for key, _value in stream.items():
-            name = key.decode()
+        async for event in stream.events():
+            name = (event.key or b"").decode()
             counts[name] += 1
-            await totals.send(key=key, value=str(counts[name]).encode())
+            # In the worker's log, so a failed test shows which offsets this process handled.
+            log.info(
+                "counted %s=%d at partition %d offset %d",
+                name,
+                counts[name],
+                event.message.partition,
+                event.message.offset,
+            )
+            await totals.send(key=event.key, value=str(counts[name]).encode())
             yield None
 
     return app
