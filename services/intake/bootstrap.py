@@ -7,12 +7,15 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.intake.api import calls, customers, db_session, tickets
+from services.intake.grading import ComplaintGrading, GradingSettings
 from services.intake.handlers import Policies
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
@@ -21,10 +24,13 @@ from shared.branch_config import load_calendar
 from shared.bus import ConsumerSettings, EventConsumer, make_producer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
+from shared.events import Topic
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay
 from shared.runtime import ServiceSettings, Task
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -108,6 +114,23 @@ class Intake:
             self.clock,
         )
 
+    async def grading_app(self) -> ComplaintGrading:
+        """The Faust app of complaint grading, its tables co-partitioned with hotline.tickets."""
+        tickets = self.topics(Topic.TICKETS)
+        names = [self.topics(t) for t in CONSUMED_TOPICS]
+        counts = await ensure_topics(self.settings.kafka_bootstrap, names, self.settings.partitions)
+        datadir = self.settings.state_dir / SERVICE / "grading"
+        datadir.mkdir(parents=True, exist_ok=True)
+        return ComplaintGrading(
+            GradingSettings(),
+            self.settings.kafka_bootstrap,
+            self.clock,
+            self.policies,
+            partitions=counts[tickets],
+            datadir=str(datadir),
+            topics=self.topics,
+        )
+
     def worker_tasks(self) -> list[Task]:
         assert self.producer is not None and self.relay is not None and self.consumer is not None
         relay, consumer = self.relay, self.consumer
@@ -128,6 +151,40 @@ class Intake:
         if self.producer is not None:
             await self.producer.stop()
         await self.engine.dispose()
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> dict[str, int]:
+    """Each topic's partition count, creating the missing ones with `partitions` (so tables co-partition)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        counts: dict[str, int] = {}
+        for _ in range(5):
+            for meta in await admin.describe_topics(topics):
+                if meta.get("error_code", 0) == 0 and meta.get("partitions"):
+                    counts[meta["topic"]] = len(meta["partitions"])
+            missing = [t for t in topics if t not in counts]
+            if not missing:
+                return counts
+            try:
+                await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
+            except Exception as error:  # made meanwhile by another process
+                log.info("topic_exists", error=repr(error))
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"topics {', '.join(missing)} are not available")
+    finally:
+        await admin.close()
+
+
+def run_faust(app: ComplaintGrading) -> Task:
+    async def grade_complaints(stop: asyncio.Event) -> None:
+        await app.app.start()
+        try:
+            await stop.wait()
+        finally:
+            await app.app.stop()
+
+    return grade_complaints
 
 
 def build(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.intake.bootstrap import build, migrate
+from services.intake.bootstrap import build, migrate, run_faust
 from shared.runtime import Role, ServiceSettings, serve, start_logging
 
 SERVICE = "intake"
@@ -18,7 +18,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     if role in (Role.WORKER, Role.ALL):
         intake.worker_parts()
         await intake.start_producer()
-        tasks = intake.worker_tasks()
+        tasks = [*intake.worker_tasks(), run_faust(await intake.grading_app())]
     elif settings.relay_in_api:
         intake.worker_parts()
         await intake.start_producer()

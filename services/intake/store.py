@@ -1,4 +1,4 @@
-"""Intake's own tables (work orders, the agents' ticket view, customers, calls, grading) and their queries."""
+"""Intake's own tables (work orders, the agents' ticket view, customers, calls) and their queries."""
 
 from __future__ import annotations
 
@@ -218,24 +218,6 @@ class CallRecord(Base):
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     ended_by: Mapped[str | None] = mapped_column(String(16))
     recording_ref: Mapped[str | None] = mapped_column(String(2000))
-
-
-class ComplaintRecord(Base):
-    """One complaint of a subject, as grading sees it (intake's grading memory)."""
-
-    __tablename__ = "complaint_records"
-
-    ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    branch: Mapped[str] = mapped_column(String(40))
-    subject_key: Mapped[str] = mapped_column(String(2000), index=True)
-    complainant: Mapped[str] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(AwareDateTime())
-    complainants: Mapped[int] = mapped_column(Integer, default=1)
-    litigation: Mapped[bool] = mapped_column(Boolean, default=False)
-    media_exposure: Mapped[bool] = mapped_column(Boolean, default=False)
-    preliminary: Mapped[int | None] = mapped_column(Integer)
-    level: Mapped[int] = mapped_column(Integer)
-    open: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 # --------------------------------------------------------------------------- queries

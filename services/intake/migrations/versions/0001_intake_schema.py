@@ -1,4 +1,4 @@
-"""intake schema: work orders and ticket view, customers, calls, grading, outbox, inbox, audit
+"""intake schema: work orders and ticket view, customers, calls, outbox, inbox, audit
 
 Revision ID: 0001
 Revises: (none)
@@ -61,22 +61,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_call_records_agent_id"), "call_records", ["agent_id"], unique=False)
     op.create_index(op.f("ix_call_records_branch"), "call_records", ["branch"], unique=False)
-    op.create_table(
-        "complaint_records",
-        sa.Column("ticket_id", sa.String(length=64), nullable=False),
-        sa.Column("branch", sa.String(length=40), nullable=False),
-        sa.Column("subject_key", sa.String(length=2000), nullable=False),
-        sa.Column("complainant", sa.String(length=200), nullable=False),
-        sa.Column("received_at", shared.db.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("complainants", sa.Integer(), nullable=False),
-        sa.Column("litigation", sa.Boolean(), nullable=False),
-        sa.Column("media_exposure", sa.Boolean(), nullable=False),
-        sa.Column("preliminary", sa.Integer(), nullable=True),
-        sa.Column("level", sa.Integer(), nullable=False),
-        sa.Column("open", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_complaint_records")),
-    )
-    op.create_index(op.f("ix_complaint_records_subject_key"), "complaint_records", ["subject_key"], unique=False)
     op.create_table(
         "customers",
         sa.Column("customer_id", sa.String(length=64), nullable=False),
@@ -266,8 +250,6 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_index(op.f("ix_customers_branch"), table_name="customers")
     op.drop_table("customers")
-    op.drop_index(op.f("ix_complaint_records_subject_key"), table_name="complaint_records")
-    op.drop_table("complaint_records")
     op.drop_index(op.f("ix_call_records_branch"), table_name="call_records")
     op.drop_index(op.f("ix_call_records_agent_id"), table_name="call_records")
     op.drop_table("call_records")
