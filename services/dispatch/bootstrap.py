@@ -12,6 +12,8 @@ from typing import Any
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -141,6 +143,23 @@ class DispatchService:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
+    """Create the topics the worker reads and writes when missing (the broker's default count would not scale)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        present = set(await admin.list_topics())
+        missing = [t for t in dict.fromkeys(topics) if t not in present]
+        if missing:
+            try:
+                await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
+            except TopicAlreadyExistsError:  # another process made them meanwhile
+                pass
+            log.info("topics_created", topics=missing, partitions=partitions)
+    finally:
+        await admin.close()
 
 
 async def seed_orgs(sessions: async_sessionmaker[AsyncSession], branches: Sequence[str] | None = None) -> list[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.dispatch.bootstrap import SERVICE, build, http_task
+from services.dispatch.bootstrap import SERVICE, build, ensure_topics, http_task
 from shared.bus import make_producer
+from shared.events import Topic
 from shared.runtime import Role, ServiceSettings, Task, serve, start_logging
 
 
@@ -30,6 +31,8 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     if role is Role.API:
         await serve(SERVICE, service.api_app(relay), host, settings.port_for(SERVICE, Role.API), tasks, on_stop=stop)
         return
+    topics = [service.dispatch.topic_tickets, service.dispatch.topic_notifications, Topic.DEADLETTER.value]
+    await ensure_topics(settings.kafka_bootstrap, topics, settings.partitions)
     consumer = service.consumer(producer, relay, client_id=f"{SERVICE}-{role.value}")
     tasks.append(consumer.run)
     worker_app = service.worker_app(consumer)
