@@ -7,6 +7,7 @@ import sys
 import typer
 
 from hotline.commands import auth, customers, infra, policy, service
+from hotline.commands import system as system_commands
 
 app = typer.Typer(
     name="hotline",
@@ -20,6 +21,10 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(infra.app, name="infra")
 app.add_typer(service.app, name="service")
 app.add_typer(customers.app, name="customers")
+
+app.command("up")(system_commands.up)
+app.command("down")(system_commands.down)
+app.command("status")(system_commands.status)
 
 
 def main() -> None:

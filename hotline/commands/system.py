@@ -1,0 +1,230 @@
+"""`hotline up | down | status`: the whole system on one machine (the README's run command)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from hotline import system
+from hotline.infra.console import log_to_stderr
+from hotline.infra.harness import ensure_kafka, ensure_postgres
+from hotline.infra.kafka import KafkaServer
+from hotline.infra.postgres import PostgresServer
+from hotline.infra.process import InfraError
+from hotline.infra.settings import InfraSettings
+from shared.branch_config import PACKAGED_DIR
+from shared.runtime import API_PORTS, SERVICES
+
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"hotline: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _org(branch: str) -> dict[str, Any]:
+    path = PACKAGED_DIR / "orgs" / f"{branch}.toml"
+    return tomllib.loads(path.read_text()) if path.is_file() else {}
+
+
+def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, tokens_file: Path) -> None:
+    typer.echo(f"hotline is up in {ready_seconds:.1f} s")
+    for service in SERVICES:
+        base = f"http://127.0.0.1:{API_PORTS[service]}"
+        typer.echo(f"  {service:<12} {base}   OpenAPI: {base}/openapi.json")
+    typer.echo(f"demo tokens of branch {system.DEMO_BRANCH!r} (also in {tokens_file}):")
+    for role, scope, token in tokens:
+        typer.echo(f"  {role:<20} {scope:<14} {token}")
+    typer.echo("Ctrl-C stops everything.")
+
+
+def up(
+    postgres: Annotated[bool, typer.Option("--postgres", help="PostgreSQL instead of SQLite files.")] = False,
+    speed: Annotated[float, typer.Option("--speed", help="Demo only: policy clocks run this many times faster.")] = 1.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for every service to be ready.")] = 240,
+    once: Annotated[bool, typer.Option("--once", help="Exit after start-up, leaving the system running.")] = False,
+) -> None:
+    """Start Kafka, a database per service and the four services (API + worker each); Ctrl-C stops it all."""
+    log_to_stderr()
+    state_path = system.system_dir() / "up.json"
+    running = system.running_system(state_path)
+    if running is not None:
+        typer.echo(
+            f"hotline is already running (supervisor pid {running.supervisor_pid}, since {running.started_at}); "
+            f"APIs on ports {', '.join(str(API_PORTS[s]) for s in SERVICES)}. `hotline down` stops it."
+        )
+        return
+    if speed <= 0:
+        raise _fail("--speed: must be positive", 2)
+    begun = time.monotonic()
+    infra = InfraSettings()
+    started: list[str] = []
+    try:
+        bootstrap, kafka_started = ensure_kafka(infra)
+        if kafka_started:
+            started.append("kafka")
+        env = dict(os.environ)
+        env["KAFKA_BOOTSTRAP"] = bootstrap
+        folder = system.system_dir()
+        if postgres or os.environ.get("DATABASE_URL"):
+            url, pg_started = ensure_postgres(infra)
+            if pg_started:
+                started.append("postgres")
+            env["DATABASE_URL"] = url
+            database = "postgresql"
+        else:
+            env.pop("DATABASE_URL", None)
+            env["HOTLINE_STATE_DIR"] = str(folder / "data")
+            database = f"sqlite files in {folder / 'data'}"
+        asyncio.run(system.ensure_topics(bootstrap))
+    except (InfraError, RuntimeError) as error:
+        raise _fail(str(error)) from error
+
+    secret = system.demo_secret(folder)
+    from shared.auth.tokens import hash_api_key, new_api_key
+
+    callback_key = new_api_key()
+    env.update(
+        {
+            "HOTLINE_JWT_SECRET": secret,
+            "HOTLINE_API_KEYS": f'[{{"name": "callback-service", "branch": "{system.DEMO_BRANCH}", '
+            f'"sha256": "{hash_api_key(callback_key)}"}}]',
+            "HOTLINE_CALLBACK_INTAKE_API_KEY": callback_key,
+            "HOTLINE_LOG_JSON": "true",
+            **system.clock_env(speed, None),
+        }
+    )
+    supervisor = system.Supervisor(folder, env)
+    state = system.SystemState(os.getpid(), datetime.now(UTC).isoformat(), bootstrap, database, infra_started=started)
+
+    def shutdown(*_: object) -> None:
+        console.print("stopping…")
+        supervisor.stop()
+        for name in state.infra_started:
+            server = KafkaServer(infra) if name == "kafka" else PostgresServer(infra)
+            try:
+                server.stop()
+            except InfraError as error:
+                console.print(f"could not stop {name}: {error}")
+        state_path.unlink(missing_ok=True)
+
+    plan = system.plan()
+    workers = [spec for spec in plan if spec.role != "api"]
+    apis = [spec for spec in plan if spec.role == "api"]
+    try:
+        for group in (workers, apis):
+            for spec in group:
+                supervisor.start(spec)
+            state.processes = {name: process.pid for name, (_, process) in supervisor.children.items()}
+            state.save(state_path)
+            problems = supervisor.wait_healthy(group, timeout)
+            if problems:
+                raise RuntimeError("; ".join(problems))
+    except (RuntimeError, KeyboardInterrupt) as error:
+        shutdown()
+        raise _fail(f"start-up failed: {error}") from None
+    _seed_demo_customers(env)
+    ttl = timedelta(hours=12)
+    tokens = system.demo_tokens(secret, _org(system.DEMO_BRANCH), system.DEMO_BRANCH, ttl)
+    tokens_file = folder / "demo-tokens.txt"
+    tokens_file.write_text("".join(f"{role}\t{scope}\t{token}\n" for role, scope, token in tokens))
+    tokens_file.chmod(0o600)
+    _print_banner(tokens, time.monotonic() - begun, tokens_file)
+    if once:
+        for _, process in supervisor.children.values():
+            process.returncode = 0  # detach: the processes live on in their own sessions
+        return
+    stop_requested = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with Live(_status_table(supervisor.status()), console=console, refresh_per_second=1) as live:
+        while not stop_requested:
+            time.sleep(1)
+            live.update(_status_table(supervisor.status()))
+    shutdown()
+
+
+def _status_table(rows: dict[str, str]) -> Table:
+    table = Table(box=None, show_header=False)
+    for service in SERVICES:
+        worker = rows.get(f"{service}-worker", rows.get(f"{service}-all", "-"))
+        api = rows.get(f"{service}-api", rows.get(f"{service}-all", "-"))
+        table.add_row(service, f"api {api}", f"worker {worker}", f"http://127.0.0.1:{API_PORTS[service]}")
+    return table
+
+
+def _seed_demo_customers(env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    csv = PACKAGED_DIR / "demo" / "customers.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "hotline", "customers", "import", str(csv), "--branch", system.DEMO_BRANCH],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        console.print(f"demo customers not imported: {result.stdout.strip()} {result.stderr.strip()}")
+
+
+def down() -> None:
+    """Stop a `hotline up` started earlier (also one left behind by a crashed supervisor)."""
+    state = system.SystemState.load(system.system_dir() / "up.json")
+    if state is None:
+        typer.echo("hotline is not running")
+        return
+    if system.alive(state.supervisor_pid) and state.supervisor_pid != os.getpid():
+        os.kill(state.supervisor_pid, signal.SIGTERM)
+        for _ in range(150):
+            if not system.alive(state.supervisor_pid):
+                break
+            time.sleep(0.2)
+    system.stop_recorded(state)
+    infra = InfraSettings()
+    for name in state.infra_started:
+        server = KafkaServer(infra) if name == "kafka" else PostgresServer(infra)
+        try:
+            server.stop()
+        except InfraError as error:
+            typer.echo(f"could not stop {name}: {error}", err=True)
+    (system.system_dir() / "up.json").unlink(missing_ok=True)
+    typer.echo("hotline stopped")
+
+
+def status() -> None:
+    """Say whether `hotline up` runs, and each service's health."""
+    state = system.running_system()
+    if state is None:
+        typer.echo("hotline is not running")
+        raise typer.Exit(1)
+    typer.echo(
+        f"hotline up since {state.started_at} (supervisor pid {state.supervisor_pid}); kafka {state.kafka_bootstrap}"
+    )
+    import httpx
+
+    with httpx.Client(timeout=1.0) as client:
+        for spec in system.plan():
+            try:
+                health = "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
+            except httpx.HTTPError:
+                health = "down"
+            typer.echo(f"  {spec.name:<20} port {spec.port:<5} {health}")

@@ -1,0 +1,269 @@
+"""The whole system on one machine: topics, secrets, one process per service role, health and clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+
+from shared.events import Topic
+from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS, default_state_dir
+
+DEMO_BRANCH = "demo"
+SECOND_BRANCH = "default"
+TOPIC_PARTITIONS = 6
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One OS process of the system: a service in one role, with its health port."""
+
+    service: str
+    role: str
+    port: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}-{self.role}"
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "hotline", "service", "run", self.service, "--role", self.role]
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/health/ready"
+
+
+# The SLA monitor's timers live in its Faust worker's tables, so its read API is served by the worker
+# process itself: one process in role `all`, on the API port.
+SINGLE_PROCESS = frozenset({"sla_monitor"})
+
+
+def plan(services: Sequence[str] = SERVICES) -> list[ProcessSpec]:
+    """Workers first (they migrate each database), then the APIs."""
+    workers = [
+        ProcessSpec(s, "all", API_PORTS[s]) if s in SINGLE_PROCESS else ProcessSpec(s, "worker", WORKER_PORTS[s])
+        for s in services
+    ]
+    apis = [ProcessSpec(s, "api", API_PORTS[s]) for s in services if s not in SINGLE_PROCESS]
+    return workers + apis
+
+
+@dataclass
+class SystemState:
+    """What `hotline up` started, written so a second `hotline up` (or `hotline down`) can find it."""
+
+    supervisor_pid: int
+    started_at: str
+    kafka_bootstrap: str
+    database: str
+    processes: dict[str, int] = field(default_factory=dict)
+    infra_started: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> SystemState | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+
+def system_dir() -> Path:
+    return default_state_dir() / "system"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_system(path: Path | None = None) -> SystemState | None:
+    """The state of a `hotline up` still running, or None (a stale file is ignored)."""
+    state = SystemState.load(path or system_dir() / "up.json")
+    if state is None:
+        return None
+    if alive(state.supervisor_pid) or any(alive(pid) for pid in state.processes.values()):
+        return state
+    return None
+
+
+def demo_secret(folder: Path) -> str:
+    """The demo's JWT secret, made once and kept (mode 0600) so demo tokens survive a restart."""
+    path = folder / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+async def ensure_topics(bootstrap: str, partitions: int = TOPIC_PARTITIONS) -> dict[str, int]:
+    """Every product topic with `partitions` partitions (a topic auto-created smaller is grown)."""
+    from services.sla_monitor.worker import MonitorSettings
+
+    # the SLA monitor's tick topic must be co-partitioned with hotline.tickets
+    names = [str(topic) for topic in Topic] + [MonitorSettings().tick_topic]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    counts: dict[str, int] = {}
+    try:
+        for _ in range(100):
+            # a producer elsewhere may auto-create a topic with one partition meanwhile: look again each round
+            described = await admin.describe_topics(names)
+            counts = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"] and t["partitions"]}
+            if all(counts.get(name, 0) >= partitions for name in names):
+                return counts
+            missing = [NewTopic(name, partitions, 1) for name in names if name not in counts]
+            if missing:
+                await admin.create_topics(missing)
+            grow = {name: NewPartitions(partitions) for name, count in counts.items() if count < partitions}
+            if grow:
+                await admin.create_partitions(grow)
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"topics not ready: {counts}")
+    finally:
+        await admin.close()
+
+
+class Supervisor:
+    """Starts the processes in their own sessions, logs each to a file, and stops them all."""
+
+    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
+        self.folder = folder
+        self.logs = folder / "logs"
+        self.env = dict(env)
+        self.children: dict[str, tuple[ProcessSpec, subprocess.Popen[bytes]]] = {}
+
+    def start(self, spec: ProcessSpec) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{spec.name}.log").open("ab")
+        process = subprocess.Popen(
+            spec.argv(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.children[spec.name] = (spec, process)
+
+    def wait_healthy(self, specs: Sequence[ProcessSpec], timeout: float) -> list[str]:
+        """Names of processes not healthy within `timeout` seconds (empty when all are)."""
+        deadline = time.monotonic() + timeout
+        pending = {spec.name: spec for spec in specs}
+        with httpx.Client(timeout=1.0) as client:
+            while pending and time.monotonic() < deadline:
+                for name, spec in list(pending.items()):
+                    process = self.children[name][1]
+                    if process.poll() is not None:
+                        return [f"{name} exited with status {process.returncode} (log: {self.log_path(name)})"]
+                    try:
+                        if client.get(spec.health_url).status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.2)
+        return [f"{name} not ready after {timeout:.0f} s (log: {self.log_path(name)})" for name in pending]
+
+    def log_path(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def status(self) -> dict[str, str]:
+        rows: dict[str, str] = {}
+        with httpx.Client(timeout=0.5) as client:
+            for name, (spec, process) in self.children.items():
+                if process.poll() is not None:
+                    rows[name] = f"exited ({process.returncode})"
+                    continue
+                try:
+                    rows[name] = "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
+                except httpx.HTTPError:
+                    rows[name] = "starting"
+        return rows
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM every process group, then SIGKILL what is left after `grace` seconds."""
+        for _, process in self.children.values():
+            if process.poll() is None:
+                _signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for _, process in self.children.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def stop_recorded(state: SystemState, grace: float = 15.0) -> None:
+    """Stop the processes a (possibly dead) `hotline up` recorded."""
+    for pid in state.processes.values():
+        if alive(pid):
+            _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(pid) for pid in state.processes.values()):
+        time.sleep(0.2)
+    for pid in state.processes.values():
+        if alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+
+
+def clock_env(speed: float, start: datetime | None) -> dict[str, str]:
+    """HOTLINE_CLOCK_*: every process derives the same simulated time from these (demo only)."""
+    if speed == 1.0 and start is None:
+        return {}
+    now = datetime.now(UTC)
+    return {
+        "HOTLINE_CLOCK_SPEED": str(speed),
+        "HOTLINE_CLOCK_EPOCH_REAL": now.isoformat(),
+        "HOTLINE_CLOCK_EPOCH_SIMULATED": (start or now).isoformat(),
+    }
+
+
+def demo_tokens(secret: str, org: Mapping[str, Any], branch: str, ttl: timedelta) -> list[tuple[str, str, str]]:
+    """(role, scope, token) per role of the demo branch, from its org file."""
+    from shared.auth.roles import Role
+    from shared.auth.settings import AuthSettings
+    from shared.auth.tokens import issue_token
+
+    settings = AuthSettings(jwt_secret=secret)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    rows: list[tuple[str, str, str]] = []
+
+    def add(role: Role, subject: str, scope: str, **claims: str) -> None:
+        token = issue_token(settings, subject=subject, role=role, branch=branch, now=now, ttl=ttl, **claims)
+        rows.append((role.value, scope, token))
+
+    for role in (Role.AGENT, Role.CENTER_SUPERVISOR, Role.ADMIN, Role.AUDITOR):
+        add(role, f"demo-{role.value}", branch)
+    for division in org.get("divisions", []):
+        add(Role.DIVISION_SUPERVISOR, f"demo-sup-{division['id']}", division["id"], division=division["id"])
+    for unit in org.get("units", []):
+        add(Role.UNIT_HANDLER, f"demo-handler-{unit['id']}", unit["id"], unit=unit["id"])
+    return rows
