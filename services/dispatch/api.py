@@ -58,6 +58,7 @@ from services.dispatch.schemas import (
 )
 from services.dispatch.store import (
     AttachmentRecord,
+    AuditRecord,
     Extension,
     Flag,
     OrgNode,
@@ -67,11 +68,13 @@ from services.dispatch.store import (
     Ticket,
     load_org,
 )
-from shared.auth import Principal, Role, SecureRouter, require_roles
+from shared.auth import AuditLog, Principal, RevealRequest, Role, SecureRouter, require_roles, reveal_field
 from shared.db import transaction
 from shared.http.errors import ApiError, error_body
+from shared.privacy import PersonalField
 
 T = TypeVar("T")
+AUDIT = AuditLog(AuditRecord, service="dispatch")
 
 UnitHandler = Annotated[Principal, require_roles(Role.UNIT_HANDLER)]
 Center = Annotated[Principal, require_roles(Role.CENTER_SUPERVISOR)]
@@ -385,6 +388,29 @@ def build_router() -> SecureRouter:
                 HistoryEntry(event_id=str(r.event_id), type=r.event_type, topic=r.topic, created_at=r.created_at)
                 for r in rows
             ]
+
+    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"])
+    async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
+        """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
+        ctx = _context(request)
+        async with _sessions(request)() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise ApiError(404, f"ticket {ticket_id} not found")
+            values = {
+                PersonalField.NAME: ticket.customer_name,
+                PersonalField.PHONE: ticket.customer_phone,
+                PersonalField.ADDRESS: ticket.customer_address,
+            }
+            return await reveal_field(
+                session,
+                audit=AUDIT,
+                principal=principal,
+                ticket=ticket.ref(),
+                request=body,
+                value=values.get(body.field),
+                now=ctx.clock.now(),
+            )
 
     # ---------------------------------------------------------------- unit actions
 

@@ -340,3 +340,14 @@ async def test_roles_are_enforced(world: World) -> None:
     assert (await post(world, f"/tickets/{ticket}/review", HANDLER_N1, {"decision": "approve"})).status_code == 403
     assert (await world.client.get("/api/v1/center/queue", headers=HANDLER_N1)).status_code == 403
     assert (await world.client.get("/api/v1/unit/inbox")).status_code == 401
+
+
+async def test_the_holding_unit_reveals_the_customers_phone_with_an_audited_reason(world: World) -> None:
+    ticket = await dispatched_ticket(world)
+    no_reason = await post(world, f"/tickets/{ticket}/reveal", HANDLER_N1, {"field": "phone"})
+    assert no_reason.status_code == 422
+    revealed = await post(world, f"/tickets/{ticket}/reveal", HANDLER_N1, {"field": "phone", "reason": "call back"})
+    assert revealed.status_code == 200 and revealed.json()["value"] == "13812345678"
+    assert revealed.json()["audit_id"] >= 1
+    other = await post(world, f"/tickets/{ticket}/reveal", HANDLER_N2, {"field": "phone", "reason": "curious"})
+    assert other.status_code == 404
