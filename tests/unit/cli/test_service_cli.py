@@ -22,25 +22,25 @@ def test_a_service_without_an_entry_point_exits_2_with_one_line(monkeypatch):
     ]
 
 
-@pytest.mark.parametrize("is_async", [False, True])
-def test_run_calls_the_services_main(monkeypatch, is_async):
-    calls: list[str] = []
+@pytest.mark.parametrize(("is_async", "args", "role"), [(False, [], "all"), (True, ["--role", "worker"], "worker")])
+def test_run_calls_the_services_main_with_the_process_role(monkeypatch, is_async, args, role):
+    calls: list[tuple[str, str]] = []
     module = types.ModuleType("services.dispatch.main")
     if is_async:
 
-        async def main() -> None:
-            calls.append("async main")
+        async def main(role: str) -> None:
+            calls.append(("async main", role))
 
     else:
 
-        def main() -> None:
-            calls.append("main")
+        def main(role: str) -> None:
+            calls.append(("main", role))
 
     module.main = main  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "services.dispatch.main", module)
-    result = runner.invoke(app, ["service", "run", "dispatch"])
+    result = runner.invoke(app, ["service", "run", "dispatch", *args])
     assert result.exit_code == 0, result.output
-    assert calls == ["async main" if is_async else "main"]
+    assert calls == [("async main" if is_async else "main", role)]
 
 
 def test_an_unknown_service_is_a_usage_error():
