@@ -141,6 +141,17 @@ async def _in_transaction(
     return result
 
 
+async def _act(
+    request: Request, ticket_id: str, action: Callable[[AsyncSession, DispatchContext], Awaitable[Ticket]]
+) -> TicketDetail:
+    """A ticket action in one transaction, answered with the ticket as it now stands."""
+
+    async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
+        return await _detail(session, ctx, await action(session, ctx))
+
+    return await _in_transaction(request, ticket_id, work)
+
+
 def conflict_response(exc: IllegalTransition | StaleVersion) -> JSONResponse:
     """409 with the ticket's current status, version and the actions allowed now."""
     code = "illegal_transition" if isinstance(exc, IllegalTransition) else "version_conflict"
@@ -420,16 +431,16 @@ def build_router() -> SecureRouter:
     ) -> TicketDetail:
         expected = body.expected_version if body is not None else None
 
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.accept(session, ctx, principal, ticket_id, expected)
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+        return await _act(
+            request, ticket_id, lambda session, ctx: handlers.accept(session, ctx, principal, ticket_id, expected)
+        )
 
     @router.post("/tickets/{ticket_id}/contact", response_model=TicketDetail, tags=["unit"])
     async def contact(ticket_id: str, body: ContactIn, request: Request, principal: UnitHandler) -> TicketDetail:
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.record_contact(
+        return await _act(
+            request,
+            ticket_id,
+            lambda session, ctx: handlers.record_contact(
                 session,
                 ctx,
                 principal,
@@ -439,15 +450,15 @@ def build_router() -> SecureRouter:
                 appointment_at=body.appointment_at,
                 note=body.note,
                 expected_version=body.expected_version,
-            )
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/return", response_model=TicketDetail, tags=["unit"])
     async def return_ticket(ticket_id: str, body: ReturnIn, request: Request, principal: UnitHandler) -> TicketDetail:
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.return_ticket(
+        return await _act(
+            request,
+            ticket_id,
+            lambda session, ctx: handlers.return_ticket(
                 session,
                 ctx,
                 principal,
@@ -455,10 +466,8 @@ def build_router() -> SecureRouter:
                 reason=body.reason,
                 reason_text=body.reason_text,
                 expected_version=body.expected_version,
-            )
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/extensions", response_model=ExtensionOut, status_code=201, tags=["unit"])
     async def request_extension(
@@ -579,8 +588,10 @@ def build_router() -> SecureRouter:
         """Dispatch by hand (manual queue), or correct and re-dispatch (after a return or a mistake)."""
         correction = Correction(body.category, body.subtype, body.district, body.community)
 
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.dispatch_by_hand(
+        return await _act(
+            request,
+            ticket_id,
+            lambda session, ctx: handlers.dispatch_by_hand(
                 session,
                 ctx,
                 principal,
@@ -588,15 +599,15 @@ def build_router() -> SecureRouter:
                 unit_id=body.unit_id,
                 correction=correction,
                 expected_version=body.expected_version,
-            )
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/review", response_model=TicketDetail, tags=["center"])
     async def review(ticket_id: str, body: ReviewIn, request: Request, principal: Center) -> TicketDetail:
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.review_reply(
+        return await _act(
+            request,
+            ticket_id,
+            lambda session, ctx: handlers.review_reply(
                 session,
                 ctx,
                 principal,
@@ -605,40 +616,28 @@ def build_router() -> SecureRouter:
                 reason=body.reason,
                 reason_text=body.reason_text,
                 expected_version=body.expected_version,
-            )
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/refuse-return", response_model=TicketDetail, tags=["center"])
     async def refuse_return(ticket_id: str, body: ReasonIn, request: Request, principal: Center) -> TicketDetail:
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.refuse_return(
-                session,
-                ctx,
-                principal,
-                ticket_id,
-                reason_text=body.reason_text,
-                expected_version=body.expected_version,
-            )
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+        return await _act(
+            request,
+            ticket_id,
+            lambda session, ctx: handlers.refuse_return(
+                session, ctx, principal, ticket_id, reason_text=body.reason_text, expected_version=body.expected_version
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/close", response_model=TicketDetail, tags=["center"])
     async def close(ticket_id: str, body: ReasonIn, request: Request, principal: Center) -> TicketDetail:
-        async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-            ticket = await handlers.close_by_center(
-                session,
-                ctx,
-                principal,
-                ticket_id,
-                reason_text=body.reason_text,
-                expected_version=body.expected_version,
-            )
-            return await _detail(session, ctx, ticket)
-
-        return await _in_transaction(request, ticket_id, work)
+        return await _act(
+            request,
+            ticket_id,
+            lambda session, ctx: handlers.close_by_center(
+                session, ctx, principal, ticket_id, reason_text=body.reason_text, expected_version=body.expected_version
+            ),
+        )
 
     @router.post("/tickets/{ticket_id}/extensions/{request_id}/decision", response_model=ExtensionOut, tags=["center"])
     async def decide_extension(
