@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,6 +45,7 @@ from shared.auth import (
     RevealRequest,
     Role,
     SecureRouter,
+    ensure_branch,
     ensure_in_scope,
     require_roles,
     reveal_field,
@@ -77,6 +78,9 @@ Db = Annotated[AsyncSession, Depends(db_session)]
 Clk = Annotated[Clock, Depends(_clock)]
 Pol = Annotated[Policies, Depends(_policies)]
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
+# the callback service creates the new ticket of a request raised during a callback (RULES.md §5)
+Creator = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR, Role.INTEGRATION)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 CallAgent = Annotated[Principal, require_roles(Role.AGENT)]
 GovImporter = Annotated[Principal, require_roles(Role.INTEGRATION, Role.AGENT, Role.CENTER_SUPERVISOR)]
 TicketReader = Annotated[
@@ -138,10 +142,42 @@ tickets = SecureRouter(prefix="/api/v1", tags=["tickets"])
 
 
 @tickets.post("/tickets", status_code=201, response_model=TicketCreated)
-async def create_ticket(body: TicketIn, principal: Agent, db: Db, clock: Clk, policies: Pol, request: Request) -> Any:
-    """Take a work order; with `first_contact_resolution` it is closed on the call at once."""
-    async with db.begin():
-        received = await handlers.create_ticket(db, body, _caller(principal), clock, policies)
+async def create_ticket(
+    body: TicketIn,
+    principal: Creator,
+    db: Db,
+    clock: Clk,
+    policies: Pol,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Take a work order; with `first_contact_resolution` it is closed on the call at once.
+
+    A retried request with the same `Idempotency-Key` gets the ticket it already made (200).
+    """
+    from fastapi.responses import JSONResponse
+    from sqlalchemy.exc import IntegrityError
+
+    branch = body.branch or principal.branch
+    ensure_branch(principal, branch)
+    if idempotency_key:
+        existing = await store.ticket_by_idempotency_key(db, branch, idempotency_key)
+        answer = created(existing) if existing is not None else None
+        await db.rollback()  # end the read so the create below opens its own transaction
+        if answer is not None:
+            return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+    try:
+        async with db.begin():
+            received = await handlers.create_ticket(db, body, _caller(principal), clock, policies)
+            received.ticket.idempotency_key = idempotency_key
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # a concurrent twin with the same key won the race: answer with its ticket
+        existing = await store.ticket_by_idempotency_key(db, branch, idempotency_key)
+        if existing is None:
+            raise
+        return JSONResponse(created(existing).model_dump(mode="json"), status_code=200)
     _notify(request)
     return created(received.ticket)
 

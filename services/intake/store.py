@@ -80,6 +80,7 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("branch", "ticket_number", name="uq_tickets_branch_number"),
         UniqueConstraint("branch", "external_task_id", name="uq_tickets_branch_external_task"),
+        UniqueConstraint("branch", "idempotency_key", name="uq_tickets_branch_idempotency_key"),
         Index("ix_tickets_branch_received", "branch", "received_at"),
         Index("ix_tickets_phone", "branch", "customer_phone"),
     )
@@ -115,6 +116,8 @@ class Ticket(Base):
     division_id: Mapped[str | None] = mapped_column(String(128), index=True)
     parent_ticket_id: Mapped[str | None] = mapped_column(String(64))
     external_task_id: Mapped[str | None] = mapped_column(String(128))
+    # a machine client's retry key (Idempotency-Key header): the same key returns the same ticket
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
     external_deadline: Mapped[datetime | None] = mapped_column(AwareDateTime())
     external_deadline_stricter: Mapped[bool] = mapped_column(Boolean, default=False)
     breached: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -241,6 +244,10 @@ async def next_ticket_number(session: AsyncSession, branch: str, day: date) -> i
 
 async def ticket_by_external_task(session: AsyncSession, branch: str, task_id: str) -> Ticket | None:
     return await session.scalar(select(Ticket).where(Ticket.branch == branch, Ticket.external_task_id == task_id))
+
+
+async def ticket_by_idempotency_key(session: AsyncSession, branch: str, key: str) -> Ticket | None:
+    return await session.scalar(select(Ticket).where(Ticket.branch == branch, Ticket.idempotency_key == key))
 
 
 async def tickets_by_phone(session: AsyncSession, branch: str, phone: str, limit: int = 50) -> Sequence[Ticket]:

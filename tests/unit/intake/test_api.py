@@ -328,14 +328,25 @@ async def test_the_governments_deadline_is_kept_only_when_stricter(client: httpx
 # --------------------------------------------------------------------------- roles and scope
 
 
-async def test_only_agents_and_the_center_take_work_orders(client: httpx.AsyncClient) -> None:
-    for headers in (token(Role.UNIT_HANDLER, unit="U-1"), token(Role.INTEGRATION), token(Role.AUDITOR)):
+async def test_only_agents_the_center_and_machine_clients_take_work_orders(client: httpx.AsyncClient) -> None:
+    for headers in (token(Role.UNIT_HANDLER, unit="U-1"), token(Role.AUDITOR)):
         assert (await client.post("/api/v1/tickets", json=repair(), headers=headers)).status_code == 403
     assert (await client.post("/api/v1/tickets", json=repair())).status_code == 401
     center = token(Role.CENTER_SUPERVISOR)
     assert (await client.post("/api/v1/tickets", json=repair(), headers=center)).status_code == 201
     other_branch = repair(branch="default")
     assert (await client.post("/api/v1/tickets", json=other_branch, headers=AGENT)).status_code == 403
+
+
+async def test_a_retried_create_with_the_same_idempotency_key_makes_one_ticket(client: httpx.AsyncClient) -> None:
+    # the callback service forwards a new request raised during a callback (RULES.md §5) and may retry
+    machine = {**token(Role.INTEGRATION), "Idempotency-Key": "callback-request-42"}
+    first = await client.post("/api/v1/tickets", json=repair(), headers=machine)
+    again = await client.post("/api/v1/tickets", json=repair(), headers=machine)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["ticket_id"] == first.json()["ticket_id"]
+    other = await client.post("/api/v1/tickets", json=repair(), headers={**machine, "Idempotency-Key": "other"})
+    assert other.status_code == 201 and other.json()["ticket_id"] != first.json()["ticket_id"]
 
 
 async def test_units_and_divisions_see_only_their_tickets(client: httpx.AsyncClient, intake: Intake) -> None:
