@@ -1,0 +1,223 @@
+"""SLA monitor at scale on real Kafka: detection lag with N open timers, memory per timer, recovery after kill -9.
+
+    python bench/sla_scale.py                       # 10k and 100k open timers (a few minutes)
+    python bench/sla_scale.py --sizes 10000 --probes 500
+
+For each size: a real worker process (RocksDB store) loads N open timers due hours ahead, then
+`--probes` tickets fall due a few seconds later; detection lag is the breach message's Kafka
+timestamp minus the deadline. Memory per timer is the worker's resident-memory growth over N.
+Recovery: kill -9, restart with the local state kept and then wiped; time from restart until a
+timer that fell due while the worker was down is announced. Prints one JSON document on stdout.
+Uses $KAFKA_BOOTSTRAP or the local `hotline infra` broker (127.0.0.1:19092). Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from hotline.infra.topics import create_topics, delete_topics, unique_topic_name
+from shared.events import TicketReceived, decode, encode, message_key, new_event
+from tests.integration.sla_monitor.harness import MonitorProcess, monitor_env
+
+PARTITIONS = 6
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"[sla_scale] {message}\n")
+
+
+def rss_mb(process: MonitorProcess) -> float:
+    assert process.process is not None
+    for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def produce(bootstrap: str, topic: str, prefix: str, deadlines: list[datetime]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        now = datetime.now(UTC)
+        for i, due in enumerate(deadlines):
+            ticket_id = f"{prefix}-{i:07d}"
+            event = new_event(
+                TicketReceived(channel="phone", category="repair", received_at=due - timedelta(minutes=5)),
+                ticket_id=ticket_id,
+                branch="default",
+                producer="bench",
+                correlation_id=ticket_id,
+                occurred_at=now,
+            )
+            await producer.send(topic, encode(event), key=message_key(event))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def wait_consumed(bootstrap: str, group: str, topic: str, within: float) -> float:
+    """Until the worker's group has committed every offset of `topic`; returns the seconds waited."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    started = time.perf_counter()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        while time.perf_counter() - started < within:
+            ends = await consumer.end_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(group)
+            done = sum(meta.offset for tp, meta in committed.items() if tp.topic == topic)
+            if done >= sum(ends.values()):
+                return time.perf_counter() - started
+            await asyncio.sleep(1)
+        raise TimeoutError(f"{topic} not consumed within {within} s")
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def breach_lags(bootstrap: str, topic: str, prefix: str, expected: int, within: float) -> list[float]:
+    """Seconds from deadline to the SlaBreached message (Kafka timestamp) for tickets of `prefix`."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    lags: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        while len(lags) < expected and time.perf_counter() - started < within:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batch.values():
+                for record in records:
+                    if not (record.key or b"").startswith(prefix.encode()):
+                        continue
+                    event = decode(record.value)
+                    if event.type == "SlaBreached" and event.ticket_id not in lags:
+                        deadline = event.payload.deadline.timestamp()  # type: ignore[attr-defined]
+                        lags[str(event.ticket_id)] = record.timestamp / 1000 - deadline
+    finally:
+        await consumer.stop()
+    return list(lags.values())
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {
+        "count": len(ordered),
+        "p50_s": round(statistics.median(ordered), 4),
+        "p99_s": round(pick(0.99), 4),
+        "max_s": round(ordered[-1], 4),
+    }
+
+
+async def make_topics(bootstrap: str) -> tuple[str, str, str]:
+    names = (
+        unique_topic_name("bench-sla-tickets"),
+        unique_topic_name("bench-sla-out"),
+        unique_topic_name("bench-ticks"),
+    )
+    await create_topics(bootstrap, {names[0]: PARTITIONS, names[1]: PARTITIONS, names[2]: PARTITIONS})
+    return names
+
+
+def run_size(bootstrap: str, size: int, probes: int, workdir: Path) -> dict[str, Any]:
+    tickets, sla, ticks = asyncio.run(make_topics(bootstrap))
+    group = f"bench-sla-{uuid.uuid4().hex[:8]}"
+    env = monitor_env(bootstrap, tickets, sla, ticks, group)
+    state = workdir / f"state-{size}"
+    worker = MonitorProcess(env, state, workdir / f"worker-{size}.log")
+    result: dict[str, Any] = {"open_timers": size}
+    try:
+        worker.start()
+        worker.wait_ready()
+        rss_before = rss_mb(worker)
+        # N open timers, due hours ahead (they only sit in the tables and the due index)
+        far = datetime.now(UTC) + timedelta(hours=2)
+        deadlines = [far + timedelta(milliseconds=37 * i) for i in range(size)]
+        produce_s = asyncio.run(produce(bootstrap, tickets, "open", deadlines))
+        consumed_s = asyncio.run(wait_consumed(bootstrap, group, tickets, within=900))
+        time.sleep(3)
+        rss_after = rss_mb(worker)
+        result["load"] = {
+            "produce_s": round(produce_s, 2),
+            "consumed_after_s": round(consumed_s, 2),
+            "timers_per_s": round(size / max(produce_s, consumed_s), 1),
+        }
+        result["memory"] = {
+            "rss_before_mb": round(rss_before, 1),
+            "rss_after_mb": round(rss_after, 1),
+            "bytes_per_timer": round((rss_after - rss_before) * 1024 * 1024 / size, 1),
+            "state_dir_mb": round(sum(f.stat().st_size for f in state.rglob("*") if f.is_file()) / 1e6, 1),
+        }
+        # probes fall due over 10 s starting 8 s from now, among the N open timers
+        first = datetime.now(UTC) + timedelta(seconds=8)
+        probe_deadlines = [first + timedelta(seconds=10 * i / probes) for i in range(probes)]
+        asyncio.run(produce(bootstrap, tickets, "probe", probe_deadlines))
+        lags = asyncio.run(breach_lags(bootstrap, sla, "probe", probes, within=120))
+        result["detection_lag"] = summary(lags)
+        # recovery: kill -9, timers fall due while down, restart with state kept, then wiped
+        for mode in ("kept", "wiped"):
+            asyncio.run(wait_consumed(bootstrap, group, tickets, within=120))
+            time.sleep(2)
+            worker.kill()
+            if mode == "wiped":
+                shutil.rmtree(state, ignore_errors=True)
+            due = datetime.now(UTC) + timedelta(seconds=1)
+            prefix = f"rec{mode}"
+            asyncio.run(produce(bootstrap, tickets, prefix, [due + timedelta(milliseconds=i) for i in range(50)]))
+            restarted = time.perf_counter()
+            worker.start()
+            recovered = asyncio.run(breach_lags(bootstrap, sla, prefix, 50, within=600))
+            result[f"recovery_{mode}_state"] = {
+                "seconds_to_first_breach_after_restart": round(time.perf_counter() - restarted, 2),
+                "due_while_down_announced": len(recovered),
+                "note": "includes the group's session timeout (6 s) left by the killed member",
+            }
+    finally:
+        worker.stop()
+        asyncio.run(delete_topics(bootstrap, [tickets, sla, ticks]))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--probes", type=int, default=1000)
+    parser.add_argument("--bootstrap", default=None)
+    args = parser.parse_args()
+    import os
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    workdir = Path(tempfile.mkdtemp(prefix="sla-scale-"))
+    results = []
+    try:
+        for size in args.sizes:
+            log(f"{size} open timers ...")
+            results.append(run_size(bootstrap, size, args.probes, workdir))
+            log(json.dumps(results[-1]))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    document = {"scenario": "sla-scale", "partitions": PARTITIONS, "results": results}
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
