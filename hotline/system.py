@@ -72,6 +72,7 @@ class SystemState:
     database: str
     processes: dict[str, int] = field(default_factory=dict)
     infra_started: list[str] = field(default_factory=list)
+    clock: dict[str, str] = field(default_factory=dict)  # the HOTLINE_CLOCK_* the processes share (clock_env)
 
     @classmethod
     def load(cls, path: Path) -> SystemState | None:
@@ -107,6 +108,21 @@ def running_system(path: Path | None = None) -> SystemState | None:
     if alive(state.supervisor_pid) or any(alive(pid) for pid in state.processes.values()):
         return state
     return None
+
+
+def busy_ports(ports: Sequence[int], host: str = "127.0.0.1") -> list[int]:
+    """The ports some other process already listens on (a health check there would answer for it)."""
+    import socket
+
+    busy = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(port)
+    return busy
 
 
 def demo_secret(folder: Path) -> str:

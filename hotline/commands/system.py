@@ -7,6 +7,7 @@ import os
 import signal
 import time
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,25 +51,48 @@ def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, toke
     typer.echo("Ctrl-C stops everything.")
 
 
-def up(
-    postgres: Annotated[bool, typer.Option("--postgres", help="PostgreSQL instead of SQLite files.")] = False,
-    speed: Annotated[float, typer.Option("--speed", help="Demo only: policy clocks run this many times faster.")] = 1.0,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for every service to be ready.")] = 240,
-    once: Annotated[bool, typer.Option("--once", help="Exit after start-up, leaving the system running.")] = False,
-) -> None:
-    """Start Kafka, a database per service and the four services (API + worker each); Ctrl-C stops it all."""
-    log_to_stderr()
+class SystemStartError(RuntimeError):
+    """The system could not be started; the message says what failed (and where its log is)."""
+
+
+@dataclass
+class StartedSystem:
+    """A system this process started: its processes, environment and demo secret; `stop()` ends it all."""
+
+    supervisor: system.Supervisor
+    state: system.SystemState
+    state_path: Path
+    env: dict[str, str]
+    secret: str
+    infra: InfraSettings
+    ready_seconds: float
+
+    def stop(self) -> None:
+        console.print("stopping…")
+        self.supervisor.stop()
+        for name in self.state.infra_started:
+            server = KafkaServer(self.infra) if name == "kafka" else PostgresServer(self.infra)
+            try:
+                server.stop()
+            except InfraError as error:
+                console.print(f"could not stop {name}: {error}")
+        self.state_path.unlink(missing_ok=True)
+
+
+def start_system(
+    *, postgres: bool = False, speed: float = 1.0, timeout: float = 240, start: datetime | None = None
+) -> StartedSystem:
+    """Kafka, a database per service, topics, the four services (workers first) and the demo customers.
+
+    `speed`/`start` set the shared simulated clock (demo and simulation only). Raises SystemStartError,
+    having stopped whatever it had started.
+    """
     state_path = system.system_dir() / "up.json"
-    running = system.running_system(state_path)
-    if running is not None:
-        typer.echo(
-            f"hotline is already running (supervisor pid {running.supervisor_pid}, since {running.started_at}); "
-            f"APIs on ports {', '.join(str(API_PORTS[s]) for s in SERVICES)}. `hotline down` stops it."
-        )
-        return
-    if speed <= 0:
-        raise _fail("--speed: must be positive", 2)
     begun = time.monotonic()
+    plan = system.plan()
+    busy = system.busy_ports(sorted({spec.port for spec in plan} | set(API_PORTS.values())))
+    if busy:
+        raise SystemStartError(f"ports {', '.join(map(str, busy))} are in use: another hotline system runs here")
     infra = InfraSettings()
     started: list[str] = []
     try:
@@ -90,12 +114,13 @@ def up(
             database = f"sqlite files in {folder / 'data'}"
         asyncio.run(system.ensure_topics(bootstrap))
     except (InfraError, RuntimeError) as error:
-        raise _fail(str(error)) from error
+        raise SystemStartError(str(error)) from error
 
     secret = system.demo_secret(folder)
     from shared.auth.tokens import hash_api_key, new_api_key
 
     callback_key = new_api_key()
+    clock = system.clock_env(speed, start)
     env.update(
         {
             "HOTLINE_JWT_SECRET": secret,
@@ -103,24 +128,14 @@ def up(
             f'"sha256": "{hash_api_key(callback_key)}"}}]',
             "HOTLINE_CALLBACK_INTAKE_API_KEY": callback_key,
             "HOTLINE_LOG_JSON": "true",
-            **system.clock_env(speed, None),
+            **clock,
         }
     )
     supervisor = system.Supervisor(folder, env)
-    state = system.SystemState(os.getpid(), datetime.now(UTC).isoformat(), bootstrap, database, infra_started=started)
-
-    def shutdown(*_: object) -> None:
-        console.print("stopping…")
-        supervisor.stop()
-        for name in state.infra_started:
-            server = KafkaServer(infra) if name == "kafka" else PostgresServer(infra)
-            try:
-                server.stop()
-            except InfraError as error:
-                console.print(f"could not stop {name}: {error}")
-        state_path.unlink(missing_ok=True)
-
-    plan = system.plan()
+    state = system.SystemState(
+        os.getpid(), datetime.now(UTC).isoformat(), bootstrap, database, infra_started=started, clock=clock
+    )
+    result = StartedSystem(supervisor, state, state_path, env, secret, infra, 0.0)
     workers = [spec for spec in plan if spec.role != "api"]
     apis = [spec for spec in plan if spec.role == "api"]
     try:
@@ -133,15 +148,41 @@ def up(
             if problems:
                 raise RuntimeError("; ".join(problems))
     except (RuntimeError, KeyboardInterrupt) as error:
-        shutdown()
-        raise _fail(f"start-up failed: {error}") from None
+        result.stop()
+        raise SystemStartError(f"start-up failed: {error}") from None
     _seed_demo_customers(env)
+    result.ready_seconds = time.monotonic() - begun
+    return result
+
+
+def up(
+    postgres: Annotated[bool, typer.Option("--postgres", help="PostgreSQL instead of SQLite files.")] = False,
+    speed: Annotated[float, typer.Option("--speed", help="Demo only: policy clocks run this many times faster.")] = 1.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for every service to be ready.")] = 240,
+    once: Annotated[bool, typer.Option("--once", help="Exit after start-up, leaving the system running.")] = False,
+) -> None:
+    """Start Kafka, a database per service and the four services (API + worker each); Ctrl-C stops it all."""
+    log_to_stderr()
+    running = system.running_system(system.system_dir() / "up.json")
+    if running is not None:
+        typer.echo(
+            f"hotline is already running (supervisor pid {running.supervisor_pid}, since {running.started_at}); "
+            f"APIs on ports {', '.join(str(API_PORTS[s]) for s in SERVICES)}. `hotline down` stops it."
+        )
+        return
+    if speed <= 0:
+        raise _fail("--speed: must be positive", 2)
+    try:
+        started = start_system(postgres=postgres, speed=speed, timeout=timeout)
+    except SystemStartError as error:
+        raise _fail(str(error)) from None
+    supervisor, folder = started.supervisor, system.system_dir()
     ttl = timedelta(hours=12)
-    tokens = system.demo_tokens(secret, _org(system.DEMO_BRANCH), system.DEMO_BRANCH, ttl)
+    tokens = system.demo_tokens(started.secret, _org(system.DEMO_BRANCH), system.DEMO_BRANCH, ttl)
     tokens_file = folder / "demo-tokens.txt"
     tokens_file.write_text("".join(f"{role}\t{scope}\t{token}\n" for role, scope, token in tokens))
     tokens_file.chmod(0o600)
-    _print_banner(tokens, time.monotonic() - begun, tokens_file)
+    _print_banner(tokens, started.ready_seconds, tokens_file)
     if once:
         for _, process in supervisor.children.values():
             process.returncode = 0  # detach: the processes live on in their own sessions
@@ -158,7 +199,7 @@ def up(
         while not stop_requested:
             time.sleep(1)
             live.update(_status_table(supervisor.status()))
-    shutdown()
+    started.stop()
 
 
 def _status_table(rows: dict[str, str]) -> Table:
