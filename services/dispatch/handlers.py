@@ -292,11 +292,16 @@ def ticket_from_received(event: Event[TicketReceived], now: datetime) -> Ticket:
 
 
 async def on_ticket_received(
-    event: Event[TicketReceived], session: AsyncSession, ctx: DispatchContext, *, answered_on_call: bool = False
+    event: Event[TicketReceived],
+    session: AsyncSession,
+    ctx: DispatchContext,
+    *,
+    answered_on_call: bool = False,
+    known_absent: bool = False,
 ) -> list[Event[Any]]:
     """Route a new ticket: to the agent's unit or by the branch's rules, else to the center's queue."""
     assert event.ticket_id is not None
-    if await session.get(Ticket, event.ticket_id) is not None:
+    if not known_absent and await session.get(Ticket, event.ticket_id) is not None:
         return []  # a second receipt of a ticket (a re-sent event with a new id) changes nothing
     ticket = ticket_from_received(event, ctx.clock.now())
     session.add(ticket)
@@ -420,21 +425,36 @@ async def handle_ticket_events(
     fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in wanted], ctx.clock.now())
     answered = {e.ticket_id for e in wanted if isinstance(e.payload, TicketResolvedOnFirstContact)}
     ctx.orgs.clear()  # admin edits show from the next batch on
+    # one SELECT for the whole batch: the handlers' session.get() then hits the identity map, and a
+    # receipt of a ticket not known yet needs no query of its own (the round trips bound the throughput)
+    loaded = await _load_tickets(session, {e.ticket_id for e in wanted if e.event_id in fresh and e.ticket_id})
+    known = set(loaded)  # `loaded` holds the objects: the session's identity map only keeps weak references
     emitted: list[Event[Any]] = []
     for event in wanted:
         if event.event_id not in fresh:
             continue
         if isinstance(event.payload, TicketReceived):
+            if event.ticket_id in known:
+                continue  # a second receipt of a ticket (a re-sent event with a new id) changes nothing
             emitted += await on_ticket_received(
                 event,  # type: ignore[arg-type]
                 session,
                 ctx,
                 answered_on_call=event.ticket_id in answered,
+                known_absent=True,
             )
+            known.add(str(event.ticket_id))
         else:
             emitted += await EVENT_HANDLERS[type(event.payload)](event, session, ctx)
-        await session.flush()
-    return emitted
+    return emitted  # the rows go out in one flush when the caller commits
+
+
+async def _load_tickets(session: AsyncSession, ticket_ids: set[str]) -> dict[str, Ticket]:
+    """Load the batch's tickets into the session in one query, by id."""
+    if not ticket_ids:
+        return {}
+    found = await session.scalars(select(Ticket).where(Ticket.ticket_id.in_(ticket_ids)))
+    return {ticket.ticket_id: ticket for ticket in found}
 
 
 # --------------------------------------------------------------------------- unit commands
