@@ -11,11 +11,12 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.intake.api import calls, customers, db_session, tickets
-from services.intake.grading import ComplaintGrading, GradingSettings
+from services.intake.grading import APP_ID, SUBJECTS_TOPIC, ComplaintGrading, GradingSettings
 from services.intake.handlers import Policies
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
@@ -35,6 +36,32 @@ log = structlog.get_logger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class IntakeSettings(BaseSettings):
+    """HOTLINE_INTAKE_*: topic names and the grading app id, so two systems can share one broker side by side."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_INTAKE_", extra="ignore")
+
+    topic_tickets: str = Topic.TICKETS.value
+    topic_sla: str = Topic.SLA.value
+    topic_cti_calls: str = Topic.CTI_CALLS.value
+    topic_notifications: str = Topic.NOTIFICATIONS.value
+    grading_app_id: str = APP_ID
+    grading_subjects_topic: str = SUBJECTS_TOPIC
+
+    def topic_names(self) -> TopicNames:
+        chosen = {
+            Topic.TICKETS: self.topic_tickets,
+            Topic.SLA: self.topic_sla,
+            Topic.CTI_CALLS: self.topic_cti_calls,
+            Topic.NOTIFICATIONS: self.topic_notifications,
+        }
+        # only renamed topics: with none, the consumer group stays hotline-intake
+        return TopicNames({topic: name for topic, name in chosen.items() if name != topic.value})
+
+    def grading(self) -> GradingSettings:
+        return GradingSettings(app_id=self.grading_app_id, subjects_topic=self.grading_subjects_topic)
+
+
 def migrate(database_url: str) -> None:
     """Bring intake's database to the newest schema (Alembic)."""
     upgrade_database(database_url, MIGRATIONS)
@@ -50,6 +77,7 @@ class Intake:
     clock: Clock
     policies: Policies
     topics: TopicNames = field(default_factory=TopicNames)
+    grading: GradingSettings = field(default_factory=GradingSettings)
     producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
@@ -122,7 +150,7 @@ class Intake:
         datadir = self.settings.state_dir / SERVICE / "grading"
         datadir.mkdir(parents=True, exist_ok=True)
         return ComplaintGrading(
-            GradingSettings(),
+            self.grading,
             self.settings.kafka_bootstrap,
             self.clock,
             self.policies,
@@ -196,11 +224,13 @@ def build(
 ) -> Intake:
     url = database_url or settings.database_url_for(SERVICE)
     engine = make_engine(url)
+    own = IntakeSettings()
     return Intake(
         settings=settings,
         engine=engine,
         sessions=make_sessions(engine),
         clock=clock or settings.clock(),
         policies=Policies(load_calendar()),
-        topics=topics or TopicNames(),
+        topics=topics or own.topic_names(),
+        grading=own.grading(),
     )

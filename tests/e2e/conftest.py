@@ -16,6 +16,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,10 +25,12 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 
 from hotline import system as hotline_system
+from hotline.infra.topics import create_topics, delete_topics
 from shared.auth.tokens import hash_api_key, new_api_key
 from shared.branch_config import PACKAGED_DIR
 from shared.clock import ScaledClock
-from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS
+from shared.events import Topic
+from shared.runtime import SERVICES
 from tests.e2e.harness import NANNING, EventLog, System
 
 # A plain working Monday (no holiday, no branch override): 08:00 opens the callback day (RULES.md §5).
@@ -42,14 +45,11 @@ READY_TIMEOUT = 240.0
 _folders: list[Path] = []  # the running system's folder, for the failure hook
 
 
-def _port_free(port: int) -> bool:
+def _free_port() -> int:
     with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 async def _admin(database_url: str, statements: list[str]) -> None:
@@ -66,8 +66,50 @@ async def _admin(database_url: str, statements: list[str]) -> None:
         await connection.close()
 
 
+@dataclass(frozen=True)
+class Names:
+    """Topic names, consumer groups and Faust app ids of one run, so it shares the broker with any other system
+    (a `hotline up`, a simulation, another test session) without ever reading or feeding it."""
+
+    run: str
+
+    def topic(self, topic: Topic | str) -> str:
+        return f"e2e-{self.run}.{topic}"
+
+    @property
+    def prefix(self) -> str:
+        return f"e2e-{self.run}"
+
+    def env(self) -> dict[str, str]:
+        tickets, sla, notices = self.topic(Topic.TICKETS), self.topic(Topic.SLA), self.topic(Topic.NOTIFICATIONS)
+        return {
+            "HOTLINE_INTAKE_TOPIC_TICKETS": tickets,
+            "HOTLINE_INTAKE_TOPIC_SLA": sla,
+            "HOTLINE_INTAKE_TOPIC_NOTIFICATIONS": notices,
+            "HOTLINE_INTAKE_TOPIC_CTI_CALLS": self.topic(Topic.CTI_CALLS),
+            "HOTLINE_INTAKE_GRADING_APP_ID": f"{self.prefix}-intake-grading",
+            "HOTLINE_INTAKE_GRADING_SUBJECTS_TOPIC": self.topic("hotline.intake.complaint-subjects"),
+            "HOTLINE_DISPATCH_CONSUMER_GROUP": f"{self.prefix}-dispatch",
+            "HOTLINE_DISPATCH_TOPIC_TICKETS": tickets,
+            "HOTLINE_DISPATCH_TOPIC_NOTIFICATIONS": notices,
+            "HOTLINE_SLA_APP_ID": f"{self.prefix}-sla_monitor",
+            "HOTLINE_SLA_TICKETS_TOPIC": tickets,
+            "HOTLINE_SLA_SLA_TOPIC": sla,
+            "HOTLINE_SLA_NOTIFICATIONS_TOPIC": notices,
+            "HOTLINE_SLA_TICK_TOPIC": self.topic("hotline.sla.ticks"),
+            "HOTLINE_CALLBACK_CONSUMER_GROUP": f"{self.prefix}-callback",
+            "HOTLINE_CALLBACK_TICKETS_TOPIC": tickets,
+        }
+
+
 def _process_env(
-    bootstrap: str, urls: dict[str, str], folder: Path, secret: str, api_key: str, epoch_real: datetime
+    bootstrap: str,
+    urls: dict[str, str],
+    folder: Path,
+    secret: str,
+    api_key: str,
+    epoch_real: datetime,
+    intake_url: str,
 ) -> dict[str, str]:
     key_hash = hash_api_key(api_key)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") and k != "DATABASE_URL"}
@@ -78,7 +120,7 @@ def _process_env(
             "HOTLINE_JWT_SECRET": secret,
             "HOTLINE_API_KEYS": json.dumps([{"name": "callback-service", "branch": "demo", "sha256": key_hash}]),
             "HOTLINE_CALLBACK_INTAKE_API_KEY": api_key,
-            "HOTLINE_CALLBACK_INTAKE_URL": f"http://127.0.0.1:{API_PORTS['intake']}",
+            "HOTLINE_CALLBACK_INTAKE_URL": intake_url,
             "HOTLINE_LOG_JSON": "true",
             "HOTLINE_CLOCK_SPEED": str(SPEED),
             "HOTLINE_CLOCK_EPOCH_REAL": epoch_real.isoformat(),
@@ -106,43 +148,86 @@ def _seed_customers(env: dict[str, str]) -> None:
     assert result.returncode == 0, f"demo customers not imported: {result.stdout} {result.stderr}"
 
 
+@dataclass
+class Processes:
+    """One Supervisor per process (each has its own ports in its environment); started and stopped together."""
+
+    folder: Path
+    env: dict[str, str]
+    supervisors: dict[str, hotline_system.Supervisor] = field(default_factory=dict)
+
+    def start(self, spec: hotline_system.ProcessSpec) -> None:
+        own = dict(self.env)
+        own["HOTLINE_WORKER_PORT" if spec.role == "worker" else "HOTLINE_API_PORT"] = str(spec.port)
+        supervisor = hotline_system.Supervisor(self.folder, own)
+        supervisor.start(spec)
+        self.supervisors[spec.name] = supervisor
+
+    def wait_healthy(self, specs: list[hotline_system.ProcessSpec]) -> list[str]:
+        problems: list[str] = []
+        for spec in specs:
+            problems += self.supervisors[spec.name].wait_healthy([spec], READY_TIMEOUT)
+        return problems
+
+    def stop(self) -> None:
+        # SIGTERM to all first, then wait: a slow one does not hold the others' grace period
+        for supervisor in self.supervisors.values():
+            for _, process in supervisor.children.values():
+                if process.poll() is None:
+                    process.terminate()
+        for supervisor in self.supervisors.values():
+            supervisor.stop()
+
+
+async def _topics_of_run(bootstrap: str, prefix: str) -> list[str]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return [name for name in await admin.list_topics() if name.startswith(prefix)]
+    finally:
+        await admin.close()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def system(
     kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[System]:
     """The four services as real processes on real Kafka and PostgreSQL, stopped at the end whatever happens."""
-    if hotline_system.running_system() is not None:
-        pytest.fail("a `hotline up` is running on this machine: stop it (`hotline down`) before the e2e suite")
-    ports = [*API_PORTS.values(), *WORKER_PORTS.values()]
-    busy = [port for port in ports if not _port_free(port)]
-    assert not busy, f"ports {busy} are in use: another hotline system runs here"
-
     folder = tmp_path_factory.mktemp("hotline-e2e")
-    run = uuid.uuid4().hex[:8]
+    names = Names(uuid.uuid4().hex[:8])
     server = make_url(database_url)
-    databases = {service: f"e2e_{run}_{service}" for service in SERVICES}
+    databases = {service: f"e2e_{names.run}_{service}" for service in SERVICES}
     urls = {
         service: server.set(database=name).render_as_string(hide_password=False) for service, name in databases.items()
     }
+    specs = [
+        hotline_system.ProcessSpec(spec.service, spec.role, _free_port()) for spec in hotline_system.plan(SERVICES)
+    ]
+    api_port = {spec.service: spec.port for spec in specs if spec.role in ("api", "all")}
+    api_urls = {service: f"http://127.0.0.1:{port}" for service, port in api_port.items()}
+
     await _admin(database_url, [f'CREATE DATABASE "{name}"' for name in databases.values()])
-    await hotline_system.ensure_topics(kafka_bootstrap)
-    events = EventLog(kafka_bootstrap)
+    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, "hotline.sla.ticks"]
+    await create_topics(kafka_bootstrap, {names.topic(t): hotline_system.TOPIC_PARTITIONS for t in topics})
+    events = EventLog(kafka_bootstrap, [names.topic(t) for t in (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)])
     await events.start()
 
     secret = secrets.token_urlsafe(48)
     api_key = new_api_key()
     epoch_real = datetime.now(UTC) + timedelta(seconds=STARTUP_SECONDS)
-    env = _process_env(kafka_bootstrap, urls, folder, secret, api_key, epoch_real)
-    supervisor = hotline_system.Supervisor(folder, env)
+    env = _process_env(kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"])
+    env.update(names.env())
+    processes = Processes(folder, env)
     _folders.append(folder)
     try:
-        plan = hotline_system.plan()
-        workers = [spec for spec in plan if spec.role != "api"]
-        apis = [spec for spec in plan if spec.role == "api"]
+        workers = [spec for spec in specs if spec.role != "api"]
+        apis = [spec for spec in specs if spec.role == "api"]
         for group in (workers, apis):
             for spec in group:
-                supervisor.start(spec)
-            problems = await asyncio.to_thread(supervisor.wait_healthy, group, READY_TIMEOUT)
+                processes.start(spec)
+            problems = await asyncio.to_thread(processes.wait_healthy, group)
             assert not problems, "; ".join(problems) + "\n" + _log_tails(folder)
         await asyncio.to_thread(_seed_customers, env)
         clock = ScaledClock(SPEED, epoch_real, DAY_START)
@@ -150,21 +235,15 @@ async def system(
         early = (DAY_START - clock.now()).total_seconds()
         if early > 0:
             await asyncio.sleep(early / SPEED)
-        hotline = System(
-            urls={service: f"http://127.0.0.1:{API_PORTS[service]}" for service in SERVICES},
-            secret=secret,
-            api_key=api_key,
-            clock=clock,
-            events=events,
-            folder=folder,
-        )
+        hotline = System(urls=api_urls, secret=secret, api_key=api_key, clock=clock, events=events, folder=folder)
         yield hotline
         await hotline.close_clients()
     finally:
-        await asyncio.to_thread(supervisor.stop)
+        await asyncio.to_thread(processes.stop)
         _folders.remove(folder)
         await events.stop()
         await _admin(database_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases.values()])
+        await delete_topics(kafka_bootstrap, await _topics_of_run(kafka_bootstrap, names.prefix))
 
 
 # --------------------------------------------------------------------------- diagnosis

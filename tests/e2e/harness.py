@@ -18,10 +18,9 @@ from shared.auth.roles import Role
 from shared.auth.settings import AuthSettings
 from shared.auth.tokens import issue_token
 from shared.clock import ScaledClock
-from shared.events import Event, EventDecodeError, Payload, Topic, decode
+from shared.events import Event, EventDecodeError, Payload, decode
 
 NANNING = ZoneInfo("Asia/Shanghai")
-WATCHED_TOPICS = (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)
 T = TypeVar("T")
 
 
@@ -29,10 +28,11 @@ T = TypeVar("T")
 
 
 class EventLog:
-    """Every event on hotline.tickets / .sla / .notifications since the session began, by ticket id."""
+    """Every event on the run's tickets / sla / notifications topics since the session began, by ticket id."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
         self.bootstrap = bootstrap
+        self.topics = topics
         self.by_ticket: dict[str, list[Event[Payload]]] = {}
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -42,14 +42,14 @@ class EventLog:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
         await consumer.start()
         partitions = []
-        for topic in WATCHED_TOPICS:
+        for topic in self.topics:
             for _ in range(50):
-                found = consumer.partitions_for_topic(str(topic))
+                found = consumer.partitions_for_topic(topic)
                 if found:
                     break
                 await consumer._client.force_metadata_update()  # the topics were just made
                 await asyncio.sleep(0.2)
-            partitions += [TopicPartition(str(topic), p) for p in sorted(found or ())]
+            partitions += [TopicPartition(topic, p) for p in sorted(found or ())]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for partition in partitions:

@@ -28,7 +28,7 @@ def mobile() -> str:
 
 
 def customer(district: str = QINGXIU[0], name: str = "赵测试") -> dict[str, Any]:
-    address = f"广西壮族自治区南宁市{district}民族大道{random.randrange(999)}号"
+    address = f"广西壮族自治区南宁市{district}科园路{random.randrange(999)}号"
     return {"name": name, "phone": mobile(), "address": address}
 
 
