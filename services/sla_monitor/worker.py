@@ -48,6 +48,7 @@ TICK_TOPIC = "hotline.sla.ticks"
 TICK = b'{"tick":"due"}'
 RECOMPUTE = b'{"tick":"recompute"}'
 _CONTROL_PREFIX = b'{"tick"'
+BUCKET_SHARD = 64  # ticket ids per due-index entry
 
 
 class MonitorSettings(BaseSettings):
@@ -214,6 +215,8 @@ class SlaMonitor:
         # per partition: the last hotline.tickets offset processed and the latest event instant seen
         self._last_offset: dict[int, int] = {}
         self._watermark: dict[int, float] = {}
+        # (partition, bucket) -> the due-index entry being filled (rebuilt by probing after a restart)
+        self._filling: dict[tuple[int, int], int] = {}
         self.started_at = time.monotonic()
 
         self.agent = self.app.agent(self.source, name="track_sla_clocks")(self._track_sla_clocks)
@@ -303,12 +306,11 @@ class SlaMonitor:
         carried: list[str] = []  # to look at again in the current bucket: deferred, or due again this second
         open_delta = 0
         for bucket in range(cursor + 1, current + 1):
-            key = self._bucket_key(partition, bucket)
-            raw_ids = self.due_index.get(key)
-            if raw_ids is None:
+            listed = self._bucket_ids(partition, bucket)
+            if not listed:
                 continue
             keep: list[str] = []
-            for ticket_id in json.loads(raw_ids):
+            for ticket_id in listed:
                 raw = self.timers_by_ticket.get(ticket_id.encode())
                 if raw is None:
                     continue
@@ -338,14 +340,11 @@ class SlaMonitor:
                     self._reindex(ticket, partition, current)
                 self.timers_by_ticket[ticket.ticket_id.encode()] = ticket.to_bytes()
             if bucket < current:
-                self.due_index.pop(key, None)
+                self._write_bucket(partition, bucket, [])
             elif keep:
-                self.due_index[key] = json.dumps(keep).encode()
+                self._write_bucket(partition, bucket, keep)
         if carried:
-            key = self._bucket_key(partition, current)
-            raw_ids = self.due_index.get(key)
-            ids: list[str] = json.loads(raw_ids) if raw_ids is not None else []
-            self.due_index[key] = json.dumps(ids + carried).encode()
+            self._write_bucket(partition, current, self._bucket_ids(partition, current) + carried)
         if state["cursor"] != current - 1 or open_delta:
             state["cursor"] = current - 1
             state["open"] += open_delta
@@ -446,9 +445,31 @@ class SlaMonitor:
     # ------------------------------------------------------------------ the due index
 
     @staticmethod
-    def _bucket_key(partition: int, bucket: int) -> bytes:
+    def _bucket_key(partition: int, bucket: int, shard: int = 0) -> bytes:
         # the partition is part of the key: every partition indexes its own tickets (memory store is one dict)
-        return f"{partition}:{bucket}".encode()
+        return f"{partition}:{bucket}".encode() if shard == 0 else f"{partition}:{bucket}:{shard}".encode()
+
+    # A busy second holds thousands of ids: one entry per second would rewrite (and send to the changelog)
+    # the whole growing list on every append. Entries of BUCKET_SHARD ids each keep an append small:
+    # "<p>:<b>", "<p>:<b>:1", "<p>:<b>:2", ... with no gap, the last one filling up.
+
+    def _bucket_ids(self, partition: int, bucket: int) -> list[str]:
+        ids: list[str] = []
+        shard = 0
+        while (raw := self.due_index.get(self._bucket_key(partition, bucket, shard))) is not None:
+            ids.extend(json.loads(raw))
+            shard += 1
+        return ids
+
+    def _write_bucket(self, partition: int, bucket: int, ids: list[str]) -> None:
+        """Replace a bucket's ids (none: drop it)."""
+        chunks = [ids[i : i + BUCKET_SHARD] for i in range(0, len(ids), BUCKET_SHARD)]
+        for shard, chunk in enumerate(chunks):
+            self.due_index[self._bucket_key(partition, bucket, shard)] = json.dumps(chunk).encode()
+        shard = len(chunks)
+        while self.due_index.pop(self._bucket_key(partition, bucket, shard), None) is not None:
+            shard += 1
+        self._filling.pop((partition, bucket), None)
 
     def _reindex(self, ticket: TicketTimers, partition: int, cursor: int | None) -> None:
         due = ticket.next_due()
@@ -463,11 +484,19 @@ class SlaMonitor:
         self._add_to_bucket(ticket, partition, bucket)
 
     def _add_to_bucket(self, ticket: TicketTimers, partition: int, bucket: int) -> None:
-        key = self._bucket_key(partition, bucket)
-        raw = self.due_index.get(key)
-        ids: list[str] = json.loads(raw) if raw is not None else []
+        shard = self._filling.get((partition, bucket), 0)  # a hint only: full entries are skipped
+        if shard and self._bucket_key(partition, bucket, shard - 1) not in self.due_index:
+            shard = 0  # the bucket changed under the hint (a partition moved away and back): no gap allowed
+        while True:
+            key = self._bucket_key(partition, bucket, shard)
+            raw = self.due_index.get(key)
+            ids: list[str] = json.loads(raw) if raw is not None else []
+            if len(ids) < BUCKET_SHARD:
+                break
+            shard += 1
         ids.append(ticket.ticket_id)
         self.due_index[key] = json.dumps(ids).encode()
+        self._filling[(partition, bucket)] = shard
         ticket.indexed_bucket = bucket
 
     def _state(self, partition: int) -> dict[str, Any]:
@@ -506,10 +535,7 @@ class SlaMonitor:
             state = self._state(partition)
             first = state["cursor"] + 1 if state["cursor"] is not None else bucket_of(now, width)
             for bucket in range(first, bucket_of(end, width) + 1):
-                raw_ids = self.due_index.get(self._bucket_key(partition, bucket))
-                if raw_ids is None:
-                    continue
-                for ticket_id in json.loads(raw_ids):
+                for ticket_id in self._bucket_ids(partition, bucket):
                     ticket = self.ticket(ticket_id)
                     if ticket is not None and ticket.indexed_bucket == bucket:
                         found[ticket_id] = ticket
