@@ -1,14 +1,16 @@
 """The whole system as real processes for the end-to-end stories: databases, topics, one clock, tokens, events.
 
-One `system` per test session: a fresh PostgreSQL database per service, the product topics, a JWT secret
-and an integration API key, a shared simulated clock (HOTLINE_CLOCK_*) that starts on a plain working
-Monday at 08:00 in Nanning, and every service process of `hotline up` started by its Supervisor. The
-stories talk to the services only through their HTTP APIs and read the topics with `system.events`.
+One `system` per test session: a fresh PostgreSQL database per service, topics, consumer groups, Faust app
+ids and ports of its own (so a running `hotline up` or simulation on the same broker is neither read nor
+fed), a JWT secret and an integration API key, a shared simulated clock (HOTLINE_CLOCK_*) that starts on a
+plain working Monday at 08:00 in Nanning, and every process of `hotline up`'s plan started by a Supervisor.
+The stories talk to the services only through their HTTP APIs and read the topics with `system.events`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import secrets
@@ -220,6 +222,7 @@ async def system(
     env = _process_env(kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"])
     env.update(names.env())
     processes = Processes(folder, env)
+    atexit.register(processes.stop)  # last resort if the session dies before its teardown
     _folders.append(folder)
     try:
         workers = [spec for spec in specs if spec.role != "api"]
@@ -240,6 +243,7 @@ async def system(
         await hotline.close_clients()
     finally:
         await asyncio.to_thread(processes.stop)
+        atexit.unregister(processes.stop)
         _folders.remove(folder)
         await events.stop()
         await _admin(database_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases.values()])
