@@ -348,7 +348,8 @@ async def measure_pipeline(
         HOTLINE_STATE_DIR=str(scratch / "sla"),
     )
     processes = [
-        ServiceProcess("dispatch", "worker", dispatch_env, scratch / f"dispatch-{i}.log") for i in range(dispatch_workers)
+        ServiceProcess("dispatch", "worker", dispatch_env, scratch / f"dispatch-{i}.log")
+        for i in range(dispatch_workers)
     ]
     processes.append(ServiceProcess("sla_monitor", "worker", sla_env, scratch / "sla_monitor.log"))
     profilers: list[subprocess.Popen[bytes]] = []
@@ -416,8 +417,21 @@ def start_profilers(processes: list[ServiceProcess], out: Path, seconds: float) 
         target = out / f"{process.name}-{process.pid}.txt"
         started.append(
             subprocess.Popen(
-                [spy, "record", "--pid", str(process.pid), "--format", "raw", "--rate", "200", "--duration",
-                 str(int(seconds)), "--output", str(target), "--nonblocking"],
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(process.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--duration",
+                    str(int(seconds)),
+                    "--output",
+                    str(target),
+                    "--nonblocking",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

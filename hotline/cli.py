@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hotline.commands import auth, customers, infra, policy, service, simulate
+from hotline.commands import auth, bench, customers, infra, policy, service, simulate
 from hotline.commands import system as system_commands
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(customers.app, name="customers")
 app.command("up")(system_commands.up)
 app.command("down")(system_commands.down)
 app.command("status")(system_commands.status)
+app.command("bench")(bench.bench)
 app.command("simulate")(simulate.simulate)
 
 
