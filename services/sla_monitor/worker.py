@@ -49,6 +49,7 @@ TICK = b'{"tick":"due"}'
 RECOMPUTE = b'{"tick":"recompute"}'
 _CONTROL_PREFIX = b'{"tick"'
 BUCKET_SHARD = 64  # ticket ids per due-index entry
+LONG_GAP_BUCKETS = 3_600  # a due check further behind than this looks up the used buckets instead of walking each
 
 
 class MonitorSettings(BaseSettings):
@@ -309,7 +310,11 @@ class SlaMonitor:
         made = 0
         carried: list[str] = []  # to look at again in the current bucket: deferred, or due again this second
         open_delta = 0
-        for bucket in range(cursor + 1, current + 1):
+        buckets: Iterable[int] = range(cursor + 1, current + 1)
+        if current - cursor > LONG_GAP_BUCKETS:
+            # after downtime or a clock jump: visit the buckets that hold tickets, not every second of the gap
+            buckets = self._buckets_in_use(partition, cursor, current)
+        for bucket in buckets:
             listed = self._bucket_ids(partition, bucket)
             if not listed:
                 continue
@@ -456,6 +461,18 @@ class SlaMonitor:
     # A busy second holds thousands of ids: one entry per second would rewrite (and send to the changelog)
     # the whole growing list on every append. Entries of BUCKET_SHARD ids each keep an append small:
     # "<p>:<b>", "<p>:<b>:1", "<p>:<b>:2", ... with no gap, the last one filling up.
+
+    def _buckets_in_use(self, partition: int, after: int, until: int) -> list[int]:
+        """The buckets in (after, until] that hold an entry of this partition, in order."""
+        prefix = f"{partition}:"
+        found: set[int] = set()
+        for key in list(self.due_index.keys()):
+            text = key.decode() if isinstance(key, bytes) else str(key)
+            if text.startswith(prefix):
+                bucket = int(text.split(":")[1])
+                if after < bucket <= until:
+                    found.add(bucket)
+        return sorted(found)
 
     def _bucket_ids(self, partition: int, bucket: int) -> list[str]:
         ids: list[str] = []
