@@ -16,7 +16,15 @@ from hotline.commands.system import StartedSystem, SystemStartError, start_syste
 from hotline.infra.console import log_to_stderr
 from hotline.simulate.actors import SimTime
 from hotline.simulate.report import render_report, write_report
-from hotline.simulate.runner import RunResult, first_morning, issue_tokens, now_utc, run_simulation
+from hotline.simulate.runner import (
+    RunResult,
+    first_morning,
+    issue_tokens,
+    last_simulated,
+    now_utc,
+    remember_simulated,
+    run_simulation,
+)
 from hotline.simulate.traffic import BRANCH, plan_traffic
 from shared.clock import clock_from_settings
 
@@ -51,6 +59,7 @@ def simulate(
     tz = load_branch(BRANCH).timezone
     plan = plan_traffic(calls, seed)
     running = system.running_system()
+    clock_file = system.system_dir() / "simulation-clock.json"
     started: StartedSystem | None = None
     if running is not None:
         running_speed = float(running.clock.get("HOTLINE_CLOCK_SPEED", "1.0"))
@@ -65,7 +74,8 @@ def simulate(
         console.print(f"using the running system (since {running.started_at}, speed {running_speed:g})")
     else:
         lead = timedelta(seconds=min(3 * 3600, STARTUP_REAL_SECONDS * speed))
-        start = first_morning(now_utc(), load_calendar(), tz) - lead
+        after = max(filter(None, (now_utc(), last_simulated(clock_file))))
+        start = first_morning(after, load_calendar(), tz) - lead
         local = start.astimezone(tz)
         console.print(f"starting the system at speed {speed:g}, simulated clock from {local:%a %Y-%m-%d %H:%M}")
         try:
@@ -98,6 +108,7 @@ def simulate(
     except KeyboardInterrupt:
         raise _fail("interrupted", 130) from None
     finally:
+        remember_simulated(clock_file, clock.now())
         if started is not None:
             started.stop()
     _print_result(result)

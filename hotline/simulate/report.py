@@ -468,7 +468,7 @@ def write_chart(report: Report, path: Path) -> None:
         top.bar([u + i * width for u in range(len(units))], values, width, label=clock)
     top.set_xticks([u + 0.4 - width / 2 for u in range(len(units))], units)
     top.set_ylabel("on time, %")
-    top.set_ylim(0, 105)
+    top.set_ylim(0, 118)
     top.set_title("On-time rate per clock and unit")
     if clocks:
         top.legend(ncol=len(clocks), fontsize="small")

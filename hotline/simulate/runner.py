@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -50,6 +52,22 @@ def first_morning(real_now: datetime, calendar: WorkingDayCalendar, tz: ZoneInfo
             break
         day += timedelta(days=1)
     return datetime(day.year, day.month, day.day, tzinfo=tz) + DAY_START
+
+
+def last_simulated(path: Path) -> datetime | None:
+    """Where the previous run's simulated clock stopped (its data and timers live on in the system's folder)."""
+    try:
+        value = json.loads(path.read_text())["simulated_until"]
+        return datetime.fromisoformat(value)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_simulated(path: Path, instant: datetime) -> None:
+    """Record the simulated instant reached, so the next run starts after it: time never runs backwards
+    for the services' stored tickets and timers (the SLA monitor checks only forwards from its cursor)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"simulated_until": instant.isoformat()}))
 
 
 def day_origin(simulated_now: datetime, tz: ZoneInfo) -> datetime:
