@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import store
 from services.intake.schemas import CallbackIn, CallRequestsIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
-from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket
+from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket, TicketHistory
 from services.intake.validation import (
     CLOSABLE_ON_CALL,
     FieldErrors,
@@ -42,6 +42,7 @@ from shared.events import (
     TicketResolvedOnFirstContact,
     UrgentNoticeRequested,
     new_event,
+    redacted,
 )
 from shared.http.errors import ApiError
 from shared.inbox import unseen
@@ -255,14 +256,13 @@ async def receive(
     """Write one work order: its number, its row in the view, and `TicketReceived` in the outbox."""
     now = clock.now()
     ticket_id = str(uuid.uuid4())
-    number = await _ticket_number(session, order.branch, order.received_at, policy)
     complaint = None
     if order.category is Category.COMPLAINT and order.complaint is not None:
         who = complainant_of(order.customer, ticket_id)
         complaint = _complaint_details(order.complaint, order.branch, who, order.received_at, policy)
     kept_deadline = _stricter_external_deadline(order, policies, policy)
     payload = TicketReceived(
-        ticket_number=number,
+        ticket_number=None,  # taken last, below
         channel=order.channel,  # type: ignore[arg-type]
         category=order.category,
         subtype=order.subtype,
@@ -288,11 +288,25 @@ async def receive(
         )
         for p in (*before, payload)
     ]
-    await write_events(session, events, clock, policies)
+    # The view's rows and the inbox marks are written first; the branch-day counter comes last because
+    # its row stays locked until commit and so serialises every create of the branch: holding it for
+    # the final statements only (not for the whole work order) is what lets concurrent creates overlap.
+    fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], clock.now())
+    for event in events:
+        if event.event_id in fresh:
+            await apply_to_view(session, event, policies)
     ticket = await session.get(Ticket, ticket_id)
     assert ticket is not None  # written by the view from TicketReceived
     ticket.external_deadline = order.external_deadline
     ticket.external_deadline_stricter = kept_deadline is not None
+    history = await session.scalar(select(TicketHistory).where(TicketHistory.event_id == events[-1].event_id))
+    number = await _ticket_number(session, order.branch, order.received_at, policy)
+    numbered = events[-1].model_copy(update={"payload": payload.model_copy(update={"ticket_number": number})})
+    events[-1] = numbered
+    ticket.ticket_number = number
+    if history is not None:
+        history.summary = redacted(numbered)["payload"]
+    stage(session, Outbox, events, clock)
     return Received(ticket, events)
 
 
