@@ -15,7 +15,7 @@ from hotline import system
 from hotline.commands.system import StartedSystem, SystemStartError, start_system
 from hotline.infra.console import log_to_stderr
 from hotline.simulate.actors import SimTime
-from hotline.simulate.report import render_report, write_report
+from hotline.simulate.report import render_report, write_events, write_report
 from hotline.simulate.runner import (
     RunResult,
     first_morning,
@@ -112,7 +112,7 @@ def simulate(
         if started is not None:
             started.stop()
     _print_result(result)
-    paths = write_report(result.report, out)
+    paths = [*write_report(result.report, out), write_events(result.events, out / "events.jsonl")]
     typer.echo(f"report written: {', '.join(str(p) for p in paths)}")
 
 

@@ -8,6 +8,7 @@ on-time rates per clock, breaches, returns, extensions, callback satisfaction.
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from shared.events import (
     TicketResolvedOnFirstContact,
     TicketReturned,
     TicketReturnRefused,
+    redacted,
 )
 from shared.policy.categories import Category, PolicyError
 from shared.policy.limits import SlaClock, clocks_for
@@ -130,6 +132,13 @@ class Report:
     attempts: Counter[str]  # callback attempt outcomes
     escalations: Counter[str]  # "to_level/reason"
     ratings: Counter[int]
+    dispatch_minutes: list[float] = field(default_factory=list)  # receipt -> first automatic dispatch
+
+    def dispatch_percentile(self, share: float) -> float | None:
+        if not self.dispatch_minutes:
+            return None
+        ordered = sorted(self.dispatch_minutes)
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
 
     @property
     def received(self) -> int:
@@ -150,6 +159,8 @@ def build_report(events: Iterable[Event[Payload]]) -> Report:
     """The report of the tickets received among `events` (events of other tickets are ignored)."""
     ordered = sorted(events, key=lambda e: e.occurred_at)
     category: dict[str, str] = {}
+    received_at: dict[str, datetime] = {}
+    dispatch_minutes: list[float] = []
     holder: dict[str, str] = {}  # ticket -> unit holding it now
     division_of: dict[str, str] = {}  # unit -> division (from TicketDispatched / callback events)
     clocks: dict[tuple[str, str], ClockOutcome] = {}
@@ -190,6 +201,7 @@ def build_report(events: Iterable[Event[Payload]]) -> Report:
             continue
         if isinstance(payload, TicketReceived):
             category[ticket] = payload.category.value
+            received_at[ticket] = payload.received_at
             if payload.complaint is not None:
                 levels[ticket] = int(payload.complaint.level)
             if "dispatch" in _clocks_of(payload.category.value):
@@ -203,6 +215,8 @@ def build_report(events: Iterable[Event[Payload]]) -> Report:
                 on_call.add(ticket)
                 clocks.pop((ticket, "dispatch"), None)  # closed on the call: no clock was owed
             case TicketDispatched(unit_id=unit_id, division_id=division_id):
+                if payload.mode == "automatic" and payload.dispatch_count == 1:
+                    dispatch_minutes.append((event.occurred_at - received_at[ticket]).total_seconds() / 60)
                 holder[ticket] = unit_id
                 division_of[unit_id] = division_id
                 unit_row(unit_id).counts["dispatched"] += 1
@@ -289,6 +303,7 @@ def build_report(events: Iterable[Event[Payload]]) -> Report:
         attempts=attempts,
         escalations=escalations,
         ratings=ratings,
+        dispatch_minutes=dispatch_minutes,
     )
 
 
@@ -402,6 +417,8 @@ def summary_lines(report: Report) -> list[str]:
         f"closed on the call: {report.closed_on_call}; closed later: {sum(report.closed.values())} ({closed}); "
         f"still open: {report.open_tickets}",
         f"complaints by final level: {levels or 'none'}",
+        f"automatic dispatch after receipt (simulated minutes): p50 {report.dispatch_percentile(0.5)}, "
+        f"p90 {report.dispatch_percentile(0.9)}, max {report.dispatch_percentile(1.0)}",
         f"escalations: {escalations}",
         f"callback attempts: {attempts or 'none'}",
         f"satisfaction ratings: {ratings}",
@@ -445,6 +462,15 @@ def write_report(report: Report, folder: Path) -> list[Path]:
     chart = folder / "chart.png"
     write_chart(report, chart)
     return [on_time, activity, text, chart]
+
+
+def write_events(events: Iterable[Event[Payload]], path: Path) -> Path:
+    """The observed events as JSON lines, personal fields masked (RULES.md §6): the report's evidence."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        for event in events:
+            handle.write(json.dumps(redacted(event), ensure_ascii=False) + "\n")
+    return path
 
 
 def write_chart(report: Report, path: Path) -> None:

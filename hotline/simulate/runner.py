@@ -20,6 +20,7 @@ from hotline.simulate.actors import Api, CallAgents, CallbackDesk, CenterDesk, D
 from hotline.simulate.observer import Observer
 from hotline.simulate.report import Report, build_report
 from hotline.simulate.traffic import BRANCH, DAY_START, UNITS, TrafficPlan
+from shared.events import Event, Payload
 from shared.policy.calendar import WorkingDayCalendar
 
 CALLBACK_AGENTS = 3
@@ -39,6 +40,7 @@ class RunResult:
     simulated_to: datetime
     statuses: dict[str, int]
     failures: list[str] = field(default_factory=list)
+    events: list[Event[Payload]] = field(default_factory=list)
     undecodable: int = 0
     complete: bool = True  # every ticket closed before the horizon
 
@@ -174,6 +176,7 @@ async def run_simulation(
         failures=list(api.failures),
         undecodable=observer.undecodable,
         complete=complete,
+        events=observer.events,
     )
 
 

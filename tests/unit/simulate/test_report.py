@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.simulate.report import UNASSIGNED, Report, build_report, write_report
+from hotline.simulate.report import UNASSIGNED, Report, build_report, write_events, write_report
 from shared.events import (
     CallbackAbandoned,
     CallbackAttempted,
@@ -312,3 +312,21 @@ def test_an_empty_run_still_reports(events: list[Event[Payload]], tmp_path: Path
     report = build_report(events)
     assert report.received == 0 and report.clock_rows == []
     assert (tmp_path / "r" / "chart.png") in write_report(report, tmp_path / "r")
+
+
+def test_automatic_dispatch_delay_is_reported_in_simulated_minutes() -> None:
+    stories = [Story(f"t{i}").add(TicketResolvedOnFirstContact(agent_id="a", answer="x"), 0) for i in range(2)]
+    stories += [Story(f"d{i}").dispatch("U-QINGXIU") for i in range(3)]  # published at +5, dispatched at +10
+    report = build_report(_all(*stories))
+    assert report.dispatch_minutes == [10.0, 10.0, 10.0]
+    assert report.dispatch_percentile(0.5) == 10.0
+
+
+def test_the_events_file_masks_the_callers_personal_data(tmp_path: Path) -> None:
+    from shared.events import CustomerDetails
+
+    story = Story("t", customer=CustomerDetails(name="王伟", phone="13900000000", address="青秀区民族大道1号"))
+    path = write_events(story.events, tmp_path / "events.jsonl")
+    text = path.read_text()
+    assert "TicketReceived" in text
+    assert "13900000000" not in text and "王伟" not in text and "民族大道" not in text
