@@ -41,7 +41,7 @@ DAY_START = datetime(2026, 3, 9, 8, 0, tzinfo=NANNING)
 # and the whole suite stays inside one callback day (08:00-21:00).
 SPEED = 120.0
 # The simulated day starts this many real seconds after launch (the processes take about that long).
-STARTUP_SECONDS = 30.0
+STARTUP_SECONDS = 20.0
 READY_TIMEOUT = 240.0
 
 _folders: list[Path] = []  # the running system's folder, for the failure hook

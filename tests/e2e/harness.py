@@ -80,7 +80,7 @@ class EventLog:
         if self._consumer is not None:
             await self._consumer.stop()
 
-    def of(self, ticket_id: str, *types: str) -> list[Event[Payload]]:
+    def of(self, ticket_id: str, *types: str) -> list[Event[Any]]:
         """The ticket's events so far in topic order (per topic), only `types` when given."""
         events = self.by_ticket.get(ticket_id, [])
         return [e for e in events if not types or e.type in types]
@@ -168,7 +168,7 @@ class System:
         return self.clock.real_seconds(simulated)
 
     async def eventually(
-        self, probe: Callable[[], Awaitable[T]], within: float = 60.0, interval: float = 0.3, what: str = ""
+        self, probe: Callable[[], Awaitable[T | None]], within: float = 60.0, interval: float = 0.3, what: str = ""
     ) -> T:
         """Retry `probe` until it returns without an AssertionError (and not None/False); its last value."""
         deadline = asyncio.get_running_loop().time() + within

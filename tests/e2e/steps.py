@@ -53,6 +53,7 @@ class Hotline:
         self.agent = system.client("intake", Role.AGENT, branch, subject=f"agent-{uuid.uuid4().hex[:6]}")
         self.center = system.client("dispatch", Role.CENTER_SUPERVISOR, branch)
         self.callbacks = system.client("callback", Role.AGENT, branch, subject=f"cb-agent-{uuid.uuid4().hex[:6]}")
+        self.sla = system.client("sla_monitor", Role.CENTER_SUPERVISOR, branch)
         self.events = system.events
 
     def unit(self, unit_id: str) -> httpx.AsyncClient:
@@ -116,6 +117,16 @@ class Hotline:
             return ok(response)
 
         return await self.system.eventually(approve, within=60, what="center approves the reply")
+
+    # -- SLA monitor ------------------------------------------------------------------------------
+    async def timers(self, ticket_id: str) -> dict[str, Any]:
+        """The SLA monitor's timers of the ticket (404 until its worker has seen the ticket)."""
+        body: dict[str, Any] = ok(await self.sla.get(f"/sla/tickets/{ticket_id}/timers"))
+        return body
+
+    async def timer(self, ticket_id: str, clock: str) -> dict[str, Any]:
+        [found] = [timer for timer in (await self.timers(ticket_id))["timers"] if timer["clock"] == clock]
+        return found  # type: ignore[no-any-return]
 
     # -- callback ---------------------------------------------------------------------------------
     async def callback(self, ticket_id: str, round_: int = 1) -> dict[str, Any]:

@@ -7,15 +7,9 @@ from datetime import datetime
 import pytest
 
 from tests.e2e.harness import System
-from tests.e2e.steps import XINGNING, XIXIANGTANG, Hotline, ok, ticket_body
+from tests.e2e.steps import XINGNING, XIXIANGTANG, Hotline, ticket_body
 
 SURVEY = {"outcome": "reached", "problem_solved": True, "satisfaction": 4}
-
-
-async def timers(desk: Hotline, ticket_id: str) -> dict[str, dict[str, object]]:
-    sla = desk.system.client("sla_monitor", "center_supervisor")
-    body = ok(await sla.get(f"/sla/tickets/{ticket_id}/timers"))
-    return {timer["clock"]: timer for timer in body["timers"]}
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -34,7 +28,7 @@ async def test_a_repair_is_contacted_within_two_hours_replied_surveyed_and_close
     assert (datetime.fromisoformat(contact_clock["deadline"]) - started).total_seconds() == 2 * 3600
 
     async def contact_stopped_in_time() -> bool:
-        contact = (await timers(desk, ticket_id))["contact"]
+        contact = await desk.timer(ticket_id, "contact")
         assert contact["running"] is False and contact["breached"] is False, contact
         return True
 

@@ -23,7 +23,7 @@ async def test_the_unit_replies_and_the_customer_is_called_back(system: System, 
 
     callback = await desk.callback(ticket_id)
     assert callback["kind"] == CALLBACK_KIND[category]
-    outcome = {"outcome": "reached"}
+    outcome: dict[str, object] = {"outcome": "reached"}
     if callback["kind"] == "survey":
         outcome |= {"problem_solved": True, "satisfaction": 4}
     await desk.call_back(callback["callback_id"], outcome)
