@@ -64,12 +64,13 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _clock(request: Request) -> Clock:
+# async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def _policies(request: Request) -> Policies:
+async def _policies(request: Request) -> Policies:
     policies: Policies = request.app.state.policies
     return policies
 

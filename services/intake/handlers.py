@@ -291,15 +291,18 @@ async def receive(
     # The view's rows and the inbox marks are written first; the branch-day counter comes last because
     # its row stays locked until commit and so serialises every create of the branch: holding it for
     # the final statements only (not for the whole work order) is what lets concurrent creates overlap.
-    fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], clock.now())
+    # the events were minted just now (fresh ids): no inbox lookup, only the marks for the worker
     for event in events:
-        if event.event_id in fresh:
-            await apply_to_view(session, event, policies)
+        session.add(ProcessedEvent(event_id=event.event_id, event_type=event.type, processed_at=now))
+        await apply_to_view(session, event, policies)
+    # still pending here (held by the session); the reference keeps it tracked once flushed
+    history = next(
+        (row for row in session.new if isinstance(row, TicketHistory) and row.event_id == events[-1].event_id), None
+    )
     ticket = await session.get(Ticket, ticket_id)
     assert ticket is not None  # written by the view from TicketReceived
     ticket.external_deadline = order.external_deadline
     ticket.external_deadline_stricter = kept_deadline is not None
-    history = await session.scalar(select(TicketHistory).where(TicketHistory.event_id == events[-1].event_id))
     number = await _ticket_number(session, order.branch, order.received_at, policy)
     numbered = events[-1].model_copy(update={"payload": payload.model_copy(update={"ticket_number": number})})
     events[-1] = numbered
