@@ -136,6 +136,17 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ticket_received(i: int, run: str) -> tuple[str, bytes, bytes]:
     """(ticket id, key, value) of one repair ticket routed by district (pre-encoded: sending stays cheap)."""
     now = datetime.now(UTC)
@@ -171,6 +182,7 @@ class Watcher:
             ),
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self.pids: dict[str, int | None] = {"bench": os.getpid()}  # processes whose CPU time each phase reports
 
     async def start(self, bootstrap: str, changelog_topic: str, within: float = 60.0) -> None:
         # Faust creates its changelog topics after the worker reports ready: subscribe once it exists
@@ -235,6 +247,7 @@ async def run_phase(
 ) -> dict[str, Any]:
     """Send the tickets (at `rate`/s, or flat out) and wait until each is dispatched and timed (bounded)."""
     keys = [key for _, key, _ in tickets]
+    cpu_before = {name: cpu_seconds(pid) for name, pid in watcher.pids.items()}
     began = time.perf_counter()
     pending = []
     for i, (_, key, value) in enumerate(tickets):
@@ -258,6 +271,7 @@ async def run_phase(
     timed = [watcher.timed[k] for k in keys if k in watcher.timed]
     drain_dispatch = (max(dispatched) - began) if dispatched else None
     drain_timed = (max(timed) - began) if timed else None
+    cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in watcher.pids.items()}
     return {
         "tickets": len(tickets),
         "rate_per_s": rate or "flat out",
@@ -270,6 +284,8 @@ async def run_phase(
         "received_to_dispatched": latency_summary(watcher.sent, watcher.dispatched, keys),
         "received_to_timers_started": latency_summary(watcher.sent, watcher.timed, keys),
         "complete": len(dispatched) == len(tickets) and len(timed) == len(tickets),
+        "cpu_seconds": cpu,
+        "cpu_ms_per_ticket": {name: round(1000 * used / len(tickets), 3) for name, used in cpu.items()},
     }
 
 
@@ -283,6 +299,18 @@ async def _delete_topics_with_prefixes(bootstrap: str, names: list[str], prefixe
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+
+
+def broker_pid() -> int | None:
+    """The local broker's process (its CPU time is part of the pipeline's cost), when this machine runs it."""
+    try:
+        from hotline.infra.kafka import KafkaServer
+        from hotline.infra.settings import InfraSettings
+
+        pid = KafkaServer(InfraSettings()).pid()
+        return int(pid) if pid else None
+    except Exception:
+        return None
 
 
 def service_env(bootstrap: str, state_dir: Path) -> dict[str, str]:
@@ -364,6 +392,9 @@ async def measure_pipeline(
             process.start()
             await process.wait_ready()
         log(f"workers ready: {', '.join(f'{p.name}[{p.pid}]' for p in processes)}")
+        for i, process in enumerate(processes):
+            watcher.pids[process.name if process.name != "dispatch" else f"dispatch-{i}"] = process.pid
+        watcher.pids["kafka"] = broker_pid()
         await producer.start()
         await watcher.start(bootstrap, changelog)
         warm = [ticket_received(i, run) for i in range(200)]
