@@ -16,6 +16,7 @@ stdout, with the load average before and after it; its JSON goes to --out too, w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -365,12 +366,13 @@ def run_suite(scenarios: list[str], size: Size, out: Path, servers: Servers | No
         "machine": machine(),
         "scenarios": [],
     }
-    settings = InfraSettings()
-    with (
-        server_for_session("kafka", settings) as bootstrap,
-        server_for_session("postgres", settings, database=TEST_DATABASE) as server_url,
-    ):
-        live = servers or Servers(bootstrap, server_url)
+    with contextlib.ExitStack() as stack:
+        if servers is None:  # the harness's servers, held for the whole run
+            settings = InfraSettings()
+            bootstrap = stack.enter_context(server_for_session("kafka", settings))
+            server_url = stack.enter_context(server_for_session("postgres", settings, database=TEST_DATABASE))
+            servers = Servers(bootstrap, server_url)
+        live = servers
         documents: dict[str, dict[str, Any]] = {}
         for name in chosen:
             log(f"{name} ({size}) ... load {load_average()}")

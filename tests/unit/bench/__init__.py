@@ -1,0 +1,1 @@
+"""Unit tests of the benchmark suite's plumbing (no figure is ever asserted)."""
