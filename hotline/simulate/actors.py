@@ -25,6 +25,7 @@ REPLY_CAP = timedelta(hours=30)
 # Late replies are played only on clocks this short; longer ones would end after the run.
 LATE_HORIZON = timedelta(hours=36)
 POLL_SECONDS = 0.5
+CALL_AGENTS = 4  # agents taking calls (tokens agent-1 .. agent-4)
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Api:
             except httpx.HTTPError as error:
                 self.statuses["transport_error"] += 1
                 if attempt == 3:
-                    self._note(f"{method} {service}{path}: {error!r}")
+                    self.note(f"{method} {service}{path}: {error!r}")
                     return None
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
@@ -76,12 +77,12 @@ class Api:
             if response.status_code >= 500 and attempt < 3:
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
-            if response.status_code >= 400 and response.status_code not in (404, 409):
-                self._note(f"{method} {service}{path}: {response.status_code} {response.text[:300]}")
+            if response.status_code >= 400 and response.status_code != 409:  # 409: lost a race, as people do
+                self.note(f"{method} {service}{path}: {response.status_code} {response.text[:300]}")
             return response
         return None
 
-    def _note(self, line: str) -> None:
+    def note(self, line: str) -> None:
         if len(self.failures) < 50:
             self.failures.append(line)
 
@@ -129,7 +130,7 @@ class CallAgents:
     async def place(self, call: PlannedCall) -> str | None:
         caller = call.caller
         location = {"district": caller.district, "community": caller.community}
-        who = f"agent-{call.index % 4 + 1}"
+        who = f"agent-{call.index % CALL_AGENTS + 1}"
         if call.category.value == "alarm":
             # RULES.md §1 alarm: the fast path phones the unit the agent names, then the ticket is back-filled
             body = {
@@ -196,7 +197,7 @@ class Desk:
             try:
                 await self.look()
             except (httpx.HTTPError, ValueError, KeyError) as error:
-                self.api._note(f"{type(self).__name__}: {error!r}")
+                self.api.note(f"{type(self).__name__}: {error!r}")
             try:
                 await asyncio.wait_for(stop.wait(), POLL_SECONDS)
             except TimeoutError:

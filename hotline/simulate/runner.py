@@ -16,7 +16,17 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hotline.simulate.actors import Api, CallAgents, CallbackDesk, CenterDesk, Desk, Registry, SimTime, UnitDesk
+from hotline.simulate.actors import (
+    CALL_AGENTS,
+    Api,
+    CallAgents,
+    CallbackDesk,
+    CenterDesk,
+    Desk,
+    Registry,
+    SimTime,
+    UnitDesk,
+)
 from hotline.simulate.observer import Observer
 from hotline.simulate.report import Report, build_report
 from hotline.simulate.traffic import BRANCH, DAY_START, UNITS, TrafficPlan
@@ -24,7 +34,6 @@ from shared.events import Event, Payload
 from shared.policy.calendar import WorkingDayCalendar
 
 CALLBACK_AGENTS = 3
-CALL_AGENTS = 4
 # events still on their way when the last ticket closed (the SLA monitor's last ticks, the relays)
 SETTLE_SECONDS = 3.0
 
