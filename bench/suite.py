@@ -188,7 +188,7 @@ def ceiling(servers: Servers, size: Size, out: Path) -> dict[str, Any]:
 def pipeline(servers: Servers, size: Size, out: Path) -> dict[str, Any]:
     from bench.pipeline import measure_pipeline
 
-    seconds, burst = (15.0, 10_000) if size == "small" else (60.0, 50_000)
+    seconds, burst = (15.0, 5_000) if size == "small" else (60.0, 50_000)
     return asyncio.run(
         measure_pipeline(
             servers.bootstrap, servers.server_url, rate=1000.0, seconds=seconds, burst=burst, time_limit=120.0
@@ -205,7 +205,7 @@ def intake_http(servers: Servers, size: Size, out: Path) -> dict[str, Any]:
 
 def sla_scale(servers: Servers, size: Size, out: Path) -> dict[str, Any]:
     # small keeps the whole suite within 10 minutes here: 100k is reported only if it finishes in time
-    sizes, budget = (["10000", "100000"], 330.0) if size == "small" else (["10000", "100000", "1000000"], 3600.0)
+    sizes, budget = (["10000", "100000"], 300.0) if size == "small" else (["10000", "100000", "1000000"], 3600.0)
     args = ["--sizes", *sizes, "--probes", "1000", "--bootstrap", servers.bootstrap]
     env = {"KAFKA_BOOTSTRAP": servers.bootstrap}
     return run_script("bench.sla_scale", args, env, budget, out / "sla-scale.log", partial_prefix="[sla_scale] ")
