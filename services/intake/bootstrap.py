@@ -9,7 +9,7 @@ from pathlib import Path
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
@@ -147,6 +147,9 @@ class Intake:
         tickets = self.topics(Topic.TICKETS)
         names = [self.topics(t) for t in CONSUMED_TOPICS]
         counts = await ensure_topics(self.settings.kafka_bootstrap, names, self.settings.partitions)
+        # the repartition topic keyed by subject must be there, co-partitioned, before the agents subscribe
+        # (a producer's auto-create would make it with one partition and grading would stall)
+        await ensure_topics(self.settings.kafka_bootstrap, [self.grading.subjects_topic], counts[tickets], grow=True)
         datadir = self.settings.state_dir / SERVICE / "grading"
         datadir.mkdir(parents=True, exist_ok=True)
         return ComplaintGrading(
@@ -181,8 +184,11 @@ class Intake:
         await self.engine.dispose()
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> dict[str, int]:
-    """Each topic's partition count, creating the missing ones with `partitions` (so tables co-partition)."""
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, *, grow: bool = False) -> dict[str, int]:
+    """Each topic's partition count, creating the missing ones with `partitions` (so tables co-partition).
+
+    With `grow`, a topic found with fewer partitions is grown to `partitions`.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -192,6 +198,13 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> d
                 if meta.get("error_code", 0) == 0 and meta.get("partitions"):
                     counts[meta["topic"]] = len(meta["partitions"])
             missing = [t for t in topics if t not in counts]
+            small = {t: NewPartitions(partitions) for t, n in counts.items() if grow and n < partitions}
+            if small:
+                log.warning("topic_grown", topics=sorted(small), partitions=partitions)
+                await admin.create_partitions(small)
+                counts.clear()
+                await asyncio.sleep(0.5)
+                continue
             if not missing:
                 return counts
             try:
