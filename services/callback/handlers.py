@@ -110,12 +110,18 @@ def _event(
 EventHandler = Callable[[Event[Any], AsyncSession, datetime, Policies], Awaitable[list[Event[Any]]]]
 
 
+FACTS_OF_BATCH = "callback_ticket_facts"  # session.info key: the batch's facts by ticket id, loaded in one query
+
+
 async def _facts(session: AsyncSession, event: Event[Any], now: datetime) -> TicketFacts:
     assert event.ticket_id is not None
-    facts = await session.get(TicketFacts, event.ticket_id)
+    batch: dict[str, TicketFacts] | None = session.info.get(FACTS_OF_BATCH)
+    facts = batch.get(event.ticket_id) if batch is not None else await session.get(TicketFacts, event.ticket_id)
     if facts is None:
         facts = TicketFacts(ticket_id=event.ticket_id, branch=event.branch, description="", reply_text="")
         session.add(facts)
+        if batch is not None:
+            batch[event.ticket_id] = facts
     facts.updated_at = now
     return facts
 
@@ -185,7 +191,8 @@ async def schedule_callback_for_approved_reply(
     """The trigger: the center approved the unit's reply, so the callback is owed (or the ticket closes)."""
     approved = event.payload
     assert event.ticket_id is not None
-    facts = await session.get(TicketFacts, event.ticket_id)
+    batch: dict[str, TicketFacts] | None = session.info.get(FACTS_OF_BATCH)
+    facts = batch.get(event.ticket_id) if batch is not None else await session.get(TicketFacts, event.ticket_id)
     if facts is None or facts.category is None:
         raise MissingTicketFacts(f"reply {approved.reply_id} approved for unknown ticket {event.ticket_id}")
     if facts.closed:
@@ -312,12 +319,19 @@ async def handle_ticket_events(
     now = clock.now()
     wanted = [e for e in events if type(e.payload) in EVENT_HANDLERS and e.ticket_id is not None]
     fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in wanted], now)
+    # one SELECT for the facts of every ticket in the batch (the handlers then need no query of their
+    # own for them), and one flush at commit instead of one per event: the round trips bound the rate
+    ids = {str(e.ticket_id) for e in wanted if e.event_id in fresh}
+    found = await session.scalars(select(TicketFacts).where(TicketFacts.ticket_id.in_(ids))) if ids else []
+    session.info[FACTS_OF_BATCH] = {facts.ticket_id: facts for facts in found}
     emitted: list[Event[Any]] = []
-    for event in wanted:
-        if event.event_id in fresh:
-            fresh.discard(event.event_id)  # a twin inside the same batch is acted on once
-            emitted.extend(await EVENT_HANDLERS[type(event.payload)](event, session, now, policies))
-            await session.flush()
+    try:
+        for event in wanted:
+            if event.event_id in fresh:
+                fresh.discard(event.event_id)  # a twin inside the same batch is acted on once
+                emitted.extend(await EVENT_HANDLERS[type(event.payload)](event, session, now, policies))
+    finally:
+        session.info.pop(FACTS_OF_BATCH, None)
     stage(session, Outbox, emitted, clock)
     return emitted
 
