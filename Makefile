@@ -31,8 +31,8 @@ infra-down:
 infra-status:
 	$(BIN)/hotline infra status
 
-bench:
-	$(PY) bench/kafka_ceiling.py
+bench:            ## every benchmark scenario in one run (bench/README.md)
+	$(BIN)/hotline bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
