@@ -125,8 +125,10 @@ class Hotline:
         return body
 
     async def timer(self, ticket_id: str, clock: str) -> dict[str, Any]:
-        [found] = [timer for timer in (await self.timers(ticket_id))["timers"] if timer["clock"] == clock]
-        return found  # type: ignore[no-any-return]
+        """One clock's timer; an AssertionError (which `eventually` retries) until the monitor has started it."""
+        found = [timer for timer in (await self.timers(ticket_id))["timers"] if timer["clock"] == clock]
+        assert len(found) == 1, f"the SLA monitor has no single {clock} timer of {ticket_id} yet: {found}"
+        return found[0]  # type: ignore[no-any-return]
 
     # -- callback ---------------------------------------------------------------------------------
     async def callback(self, ticket_id: str, round_: int = 1) -> dict[str, Any]:
