@@ -76,3 +76,28 @@ def load_year_files(env: Mapping[str, str] | None = None) -> dict[int, YearSched
 def load_calendar(env: Mapping[str, str] | None = None) -> WorkingDayCalendar:
     """The national calendar: the chinesecalendar package's years, then year files on top."""
     return WorkingDayCalendar(dict(national_schedules())).with_schedules(load_year_files(env).values())
+
+
+class BranchPolicies:
+    """Each branch's policy file read once, and the national calendar: what a service computes rules with."""
+
+    def __init__(self, calendar: WorkingDayCalendar | None = None) -> None:
+        self._calendar = calendar if calendar is not None else load_calendar()
+        self._branches: dict[str, BranchPolicy] = {}
+
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        return self._calendar
+
+    def branch(self, code: str) -> BranchPolicy:
+        """The branch's policy; BranchConfigError for a branch with no (or a bad) file."""
+        cached = self._branches.get(code)
+        if cached is None:
+            cached = self._branches[code] = load_branch(code)
+        return cached
+
+    def reload(self) -> tuple[int, ...]:
+        """Read the calendar and the branch files again (a year or an override was added)."""
+        self._calendar = load_calendar()
+        self._branches.clear()
+        return self._calendar.years

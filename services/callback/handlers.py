@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from services.callback.scheduling import (
     priority_of,
 )
 from services.callback.store import CallbackAttempt, CallbackTask, NewTicketRequest, Outbox, ProcessedEvent, TicketFacts
-from shared.branch_config import load_branch, load_calendar
+from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.events import (
     CallbackAbandoned,
@@ -49,8 +49,6 @@ from shared.events import (
 )
 from shared.inbox import unseen
 from shared.outbox import stage
-from shared.policy.branch import BranchPolicy
-from shared.policy.calendar import WorkingDayCalendar
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import CallbackKind, ComplaintLevel
 
@@ -69,21 +67,12 @@ class Conflict(RuntimeError):
     """The callback is not in a state that allows the command (claimed by another agent, not due...)."""
 
 
-@dataclass
-class Policies:
+class Policies(BranchPolicies):
     """Branch policies, loaded once per branch, and the national working-day calendar."""
-
-    calendar: WorkingDayCalendar
-    _branches: dict[str, BranchPolicy] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> Policies:
-        return cls(load_calendar())
-
-    def branch(self, code: str) -> BranchPolicy:
-        if code not in self._branches:
-            self._branches[code] = load_branch(code)
-        return self._branches[code]
+        return cls()
 
     def quiet_now(self, code: str, now: datetime) -> bool:
         policy = self.branch(code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from services.intake.validation import (
     normalise_phone,
 )
 from services.intake.view import apply_to_view
-from shared.branch_config import load_branch
+from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.events import (
     CallAnswered,
@@ -48,7 +48,6 @@ from shared.http.errors import ApiError
 from shared.inbox import unseen
 from shared.outbox import stage
 from shared.policy.branch import BranchConfigError, BranchPolicy
-from shared.policy.calendar import WorkingDayCalendar
 from shared.policy.categories import Category, PolicyError, Request, Subtype, split_requests
 from shared.policy.deadlines import deadline_for
 from shared.policy.grading import Complaint, SubjectKey, grade_complaint
@@ -66,18 +65,8 @@ SAFETY_PRECAUTIONS: tuple[str, ...] = (
 )
 
 
-@dataclass
-class Policies:
-    """Branch policies and the working-day calendar, each loaded once."""
-
-    calendar: WorkingDayCalendar
-    _branches: dict[str, BranchPolicy] = field(default_factory=dict)
-
-    def branch(self, code: str) -> BranchPolicy:
-        cached = self._branches.get(code)
-        if cached is None:
-            cached = self._branches[code] = load_branch(code)
-        return cached
+class Policies(BranchPolicies):
+    """Branch policies and the working-day calendar, each loaded once; entry-point errors name the field."""
 
     def for_request(self, code: str) -> BranchPolicy:
         """The branch policy, or a 422 naming the branch field."""
