@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shared.privacy import mask_text
+
 _CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthenticated",
@@ -56,7 +58,9 @@ def default_code(status_code: int) -> str:
 
 
 def error_body(code: str, message: str, fields: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": [dict(f) for f in fields]}}
+    # messages often name what was asked for ("ticket 139… not found"): never echo personal data (§6)
+    masked = [{k: mask_text(str(v)) for k, v in f.items()} for f in fields]
+    return {"error": {"code": code, "message": mask_text(message), "fields": masked}}
 
 
 def error_response(
