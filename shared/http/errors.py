@@ -101,8 +101,14 @@ def _field_path(loc: Sequence[Any]) -> str:
 async def validation_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     # Only the location and message go back: pydantic's `input` would echo personal data.
+    # At most `max_error_fields` of them: the answer must stay small whatever was sent.
+    limit = int(getattr(request.app.state, "max_error_fields", 50))
+    errors = exc.errors()
     fields = [
         {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
-        for error in jsonable_encoder(exc.errors())
+        for error in jsonable_encoder(list(errors[:limit]))
     ]
-    return error_response(422, "request validation failed", fields=fields)
+    message = "request validation failed"
+    if len(errors) > limit:
+        message += f"; the first {limit} of {len(errors)} errors are listed"
+    return error_response(422, message, fields=fields)
