@@ -18,6 +18,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http.errors import ApiError, error_response
+from shared.http.middleware import is_json_media
 
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; lone surrogates
 # (JSON can spell them, UTF-8 and PostgreSQL cannot store them).
@@ -86,11 +87,6 @@ def body_problems(value: Any, limits: JsonLimits) -> list[dict[str, str]]:
     return problems
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
 class JsonGuardMiddleware:
     """Reads a JSON body once, refuses it with field-level 422s when it breaks the edge rules."""
 
@@ -102,7 +98,7 @@ class JsonGuardMiddleware:
         if (
             scope["type"] != "http"
             or scope["method"] not in _BODY_METHODS
-            or not _is_json(Headers(scope=scope).get("content-type", ""))
+            or not is_json_media(Headers(scope=scope).get("content-type", ""))
         ):
             await self.app(scope, receive, send)
             return

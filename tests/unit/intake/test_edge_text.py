@@ -86,9 +86,7 @@ async def test_fifty_thousand_unknown_keys_answer_small_and_never_reach_the_sche
     body["customer"] = {**body["customer"], **{f"k{i:05d}": "v" for i in range(50_000)}}
     raw = json.dumps(body)
     assert len(raw) > 500_000
-    response = await client.post(
-        "/api/v1/tickets", content=raw, headers={**AGENT, "Content-Type": "application/json"}
-    )
+    response = await client.post("/api/v1/tickets", content=raw, headers={**AGENT, "Content-Type": "application/json"})
     assert response.status_code == 422
     assert len(response.content) < 2_000
     assert len(response.json()["error"]["fields"]) == 1
@@ -96,9 +94,7 @@ async def test_fifty_thousand_unknown_keys_answer_small_and_never_reach_the_sche
 
 async def test_deep_nesting_is_refused(client: httpx.AsyncClient, intake: Intake) -> None:
     raw = '{"description": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    response = await client.post(
-        "/api/v1/tickets", content=raw, headers={**AGENT, "Content-Type": "application/json"}
-    )
+    response = await client.post("/api/v1/tickets", content=raw, headers={**AGENT, "Content-Type": "application/json"})
     assert response.status_code == 422
     assert "nested deeper" in response.text
 
