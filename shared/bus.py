@@ -23,6 +23,9 @@ BATCH_SECONDS = Histogram("hotline_consumer_batch_seconds", "Time to handle one 
 LAG = Gauge("hotline_consumer_lag", "Messages behind the end of the partitions", ["service"])
 
 Handler = Callable[[Sequence[Event[Payload]]], Awaitable[None]]
+# Told about an event the handler gave up on, before it goes to the dead-letter topic, so that
+# the service can make it visible to people (dispatch: the center's manual queue).
+GivenUpHook = Callable[[Event[Payload], BaseException], Awaitable[None]]
 
 
 def make_producer(bootstrap: str, client_id: str, **overrides: Any) -> AIOKafkaProducer:
@@ -61,9 +64,17 @@ class EventConsumer:
     """
 
     def __init__(
-        self, service: str, settings: ConsumerSettings, handler: Handler, producer: AIOKafkaProducer, clock: Clock
+        self,
+        service: str,
+        settings: ConsumerSettings,
+        handler: Handler,
+        producer: AIOKafkaProducer,
+        clock: Clock,
+        *,
+        on_given_up: GivenUpHook | None = None,
     ):
         self.service = service
+        self._on_given_up = on_given_up
         self.settings = settings
         self._handler = handler
         self._producer = producer
@@ -144,10 +155,20 @@ class EventConsumer:
                         ticket_id=event.ticket_id,
                         error=str(error),
                     )
+                    await self._surface(event, error)
                     await self._dead_letter(record, error)
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _surface(self, event: Event[Payload], error: BaseException) -> None:
+        if self._on_given_up is None:
+            return
+        try:
+            await self._on_given_up(event, error)
+        except Exception:
+            # the dead letter and its metric still go out: ops are alerted either way
+            log.exception("given_up_hook_failed", service=self.service, event_id=str(event.event_id))
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
         letter = dead_letter_for(

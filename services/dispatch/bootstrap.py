@@ -119,6 +119,7 @@ class DispatchService:
         *,
         worker: DispatchWorker | None = None,
         max_batch: int = 500,
+        retry_delay: float = 0.5,
     ) -> EventConsumer:
         worker = worker or DispatchWorker(self.sessions, self.ctx, relay)
         consumer_settings = ConsumerSettings(
@@ -127,8 +128,11 @@ class DispatchService:
             topics=[self.dispatch.topic_tickets, self.dispatch.topic_notifications],
             client_id=client_id,
             max_batch=max_batch,
+            retry_delay=retry_delay,
         )
-        return EventConsumer(SERVICE, consumer_settings, worker.handle, producer, self.ctx.clock)
+        return EventConsumer(
+            SERVICE, consumer_settings, worker.handle, producer, self.ctx.clock, on_given_up=worker.on_given_up
+        )
 
     def worker_app(self, consumer: EventConsumer, *, auth: AuthSettings | None = None) -> FastAPI:
         async def consuming() -> bool:
