@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -82,6 +83,7 @@ def build_api(
     auth: AuthSettings | None = None,
     http: HttpSettings | None = None,
     relay: OutboxRelay | None = None,
+    intake_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The agents' HTTP API (create_app: every route declares its roles; responses masked)."""
     return create_app(
@@ -96,6 +98,8 @@ def build_api(
             "policies": service.policies,
             "callback_settings": service.callback,
             "relay": relay,
+            # a new request raised on the call goes to intake at once, its refusal back to the agent
+            "forwarder": IntakeForwarder(service.sessions, service.callback, service.clock, intake_transport),
         },
     )
 
