@@ -21,6 +21,7 @@ from services.callback.new_tickets import IntakeForwarder
 from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler, TopicRenamingSender
 from shared.auth import AuthSettings
+from shared.branch_config import is_configured_branch
 from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
@@ -92,6 +93,7 @@ def build_api(
         *routers(),
         auth=auth or AuthSettings(),
         readiness={"database": service.database_ready},
+        branch_known=is_configured_branch,
         state={
             "sessions": service.sessions,
             "clock": service.clock,

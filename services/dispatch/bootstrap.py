@@ -29,7 +29,7 @@ from services.dispatch.storage import LocalDirectoryStorage
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
 from shared.auth import AuthSettings
-from shared.branch_config import load_calendar
+from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
@@ -101,6 +101,7 @@ class DispatchService:
             build_router(),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
+            branch_known=is_configured_branch,
             state={"sessions": self.sessions, "dispatch": self.ctx, "relay": relay},
         )
         app.add_exception_handler(IllegalTransition, conflict_handler)

@@ -21,7 +21,7 @@ from services.intake.handlers import Policies
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
-from shared.branch_config import load_calendar
+from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import ConsumerSettings, EventConsumer, make_producer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
@@ -98,6 +98,7 @@ class Intake:
             audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
+            branch_known=is_configured_branch,
             state={
                 "sessions": self.sessions,
                 "clock": self.clock,

@@ -75,12 +75,15 @@ def create_app(
     readiness: Mapping[str, ReadinessCheck] | None = None,
     version: str = "1",
     state: Mapping[str, Any] | None = None,
+    branch_known: Callable[[str], bool] | None = None,
 ) -> FastAPI:
     """A service's app: every route must declare its roles or startup fails.
 
     `auth` holds the token keys and API key hashes; `readiness` maps a name to an async
     check (database, broker) for `/health/ready`; `state` lands on `app.state` for the
-    service's own dependencies (its session factory, clock).
+    service's own dependencies (its session factory, clock). `branch_known` says whether a
+    credential's branch is configured (shared.branch_config.is_configured_branch); every
+    authenticated route then answers 404 `unknown_branch` for one that is not.
     """
     metrics = RequestMetrics(service_name)
     app = FastAPI(
@@ -98,6 +101,7 @@ def create_app(
     app.state.auth_settings = auth
     app.state.service_name = service_name
     app.state.metrics = metrics
+    app.state.branch_known = branch_known
     app.state.max_error_fields = settings.max_error_fields
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
