@@ -22,7 +22,7 @@ from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler, TopicRenamingSender
 from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch
-from shared.bus import ConsumerSettings, EventConsumer
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
 from shared.events import Topic
@@ -129,6 +129,7 @@ def build_forwarder(service: CallbackService) -> IntakeForwarder:
 def build_worker_health(service: CallbackService, consumer: EventConsumer) -> FastAPI:
     """The worker's own small HTTP server: liveness, readiness (database + partitions assigned), metrics."""
     app = FastAPI(title=f"hotline {SERVICE} worker", openapi_url=None, docs_url=None, redoc_url=None)
+    broker = BrokerProbe(service.settings.kafka_bootstrap)
 
     @app.get("/health/live")
     async def live() -> dict[str, str]:
@@ -136,7 +137,10 @@ def build_worker_health(service: CallbackService, consumer: EventConsumer) -> Fa
 
     @app.get("/health/ready")
     async def ready() -> Any:
-        checks: dict[str, str] = {"consumer": "ok" if consumer.ready.is_set() else "failing"}
+        checks: dict[str, str] = {
+            "consumer": "ok" if await consumer.holding_partitions() else "failing",
+            "broker": "ok" if await broker.check() else "failing",
+        }
         try:
             checks["database"] = "ok" if await service.database_ready() else "failing"
         except Exception:

@@ -30,7 +30,7 @@ from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
 from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch, load_calendar
-from shared.bus import ConsumerSettings, EventConsumer
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
 from shared.events import Topic
@@ -137,13 +137,17 @@ class DispatchService:
 
     def worker_app(self, consumer: EventConsumer, *, auth: AuthSettings | None = None) -> FastAPI:
         async def consuming() -> bool:
-            return consumer.ready.is_set()
+            return await consumer.holding_partitions()
 
         return create_app(
             f"{SERVICE}-worker",
             HttpSettings(),
             auth=auth or AuthSettings(),
-            readiness={"database": self.database_ready, "consumer": consuming},
+            readiness={
+                "database": self.database_ready,
+                "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
+                "consumer": consuming,
+            },
         )
 
     async def close(self) -> None:
