@@ -6,7 +6,6 @@ The broker is a private one (the session's broker is shared and must never be st
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from pathlib import Path
 
@@ -14,19 +13,13 @@ import httpx
 import pytest
 
 from hotline.infra.kafka import KafkaServer
-from hotline.infra.settings import InfraSettings
 from hotline.infra.topics import create_topics
 from shared.bus import make_producer
 from tests.integration.dispatch.harness import make_service
+from tests.integration.infra.private import private_broker_settings
 from tests.unit.dispatch.world import AUTH
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _ready(client: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
@@ -44,13 +37,7 @@ async def _until(client: httpx.AsyncClient, status: int, seconds: float = 90) ->
 
 
 async def test_worker_readiness_follows_the_broker(fresh_database_url: str, tmp_path: Path) -> None:
-    settings = InfraSettings(
-        infra_state_dir=tmp_path / "kafka-state",
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
-        kafka_heap="256m",
-    )
-    broker = KafkaServer(settings)
+    broker = KafkaServer(private_broker_settings(tmp_path / "kafka-state"))
     await asyncio.to_thread(broker.start)
     try:
         tickets, notices = f"t-{uuid.uuid4().hex[:6]}", f"n-{uuid.uuid4().hex[:6]}"
