@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -20,7 +21,8 @@ from services.callback.new_tickets import IntakeForwarder
 from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler, TopicRenamingSender
 from shared.auth import AuthSettings
-from shared.bus import ConsumerSettings, EventConsumer
+from shared.branch_config import is_configured_branch
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
 from shared.events import Topic
@@ -82,6 +84,7 @@ def build_api(
     auth: AuthSettings | None = None,
     http: HttpSettings | None = None,
     relay: OutboxRelay | None = None,
+    intake_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The agents' HTTP API (create_app: every route declares its roles; responses masked)."""
     return create_app(
@@ -90,12 +93,15 @@ def build_api(
         *routers(),
         auth=auth or AuthSettings(),
         readiness={"database": service.database_ready},
+        branch_known=is_configured_branch,
         state={
             "sessions": service.sessions,
             "clock": service.clock,
             "policies": service.policies,
             "callback_settings": service.callback,
             "relay": relay,
+            # a new request raised on the call goes to intake at once, its refusal back to the agent
+            "forwarder": IntakeForwarder(service.sessions, service.callback, service.clock, intake_transport),
         },
     )
 
@@ -123,6 +129,7 @@ def build_forwarder(service: CallbackService) -> IntakeForwarder:
 def build_worker_health(service: CallbackService, consumer: EventConsumer) -> FastAPI:
     """The worker's own small HTTP server: liveness, readiness (database + partitions assigned), metrics."""
     app = FastAPI(title=f"hotline {SERVICE} worker", openapi_url=None, docs_url=None, redoc_url=None)
+    broker = BrokerProbe(service.settings.kafka_bootstrap)
 
     @app.get("/health/live")
     async def live() -> dict[str, str]:
@@ -130,7 +137,10 @@ def build_worker_health(service: CallbackService, consumer: EventConsumer) -> Fa
 
     @app.get("/health/ready")
     async def ready() -> Any:
-        checks: dict[str, str] = {"consumer": "ok" if consumer.ready.is_set() else "failing"}
+        checks: dict[str, str] = {
+            "consumer": "ok" if await consumer.holding_partitions() else "failing",
+            "broker": "ok" if await broker.check() else "failing",
+        }
         try:
             checks["database"] = "ok" if await service.database_ready() else "failing"
         except Exception:

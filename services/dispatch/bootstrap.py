@@ -29,8 +29,8 @@ from services.dispatch.storage import LocalDirectoryStorage
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
 from shared.auth import AuthSettings
-from shared.branch_config import load_calendar
-from shared.bus import ConsumerSettings, EventConsumer
+from shared.branch_config import is_configured_branch, load_calendar
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
 from shared.events import Topic
@@ -101,6 +101,7 @@ class DispatchService:
             build_router(),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
+            branch_known=is_configured_branch,
             state={"sessions": self.sessions, "dispatch": self.ctx, "relay": relay},
         )
         app.add_exception_handler(IllegalTransition, conflict_handler)
@@ -119,6 +120,7 @@ class DispatchService:
         *,
         worker: DispatchWorker | None = None,
         max_batch: int = 500,
+        retry_delay: float = 0.5,
     ) -> EventConsumer:
         worker = worker or DispatchWorker(self.sessions, self.ctx, relay)
         consumer_settings = ConsumerSettings(
@@ -127,18 +129,25 @@ class DispatchService:
             topics=[self.dispatch.topic_tickets, self.dispatch.topic_notifications],
             client_id=client_id,
             max_batch=max_batch,
+            retry_delay=retry_delay,
         )
-        return EventConsumer(SERVICE, consumer_settings, worker.handle, producer, self.ctx.clock)
+        return EventConsumer(
+            SERVICE, consumer_settings, worker.handle, producer, self.ctx.clock, on_given_up=worker.on_given_up
+        )
 
     def worker_app(self, consumer: EventConsumer, *, auth: AuthSettings | None = None) -> FastAPI:
         async def consuming() -> bool:
-            return consumer.ready.is_set()
+            return await consumer.holding_partitions()
 
         return create_app(
             f"{SERVICE}-worker",
             HttpSettings(),
             auth=auth or AuthSettings(),
-            readiness={"database": self.database_ready, "consumer": consuming},
+            readiness={
+                "database": self.database_ready,
+                "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
+                "consumer": consuming,
+            },
         )
 
     async def close(self) -> None:

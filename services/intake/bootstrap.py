@@ -21,8 +21,8 @@ from services.intake.handlers import Policies
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
-from shared.branch_config import load_calendar
-from shared.bus import ConsumerSettings, EventConsumer, make_producer
+from shared.branch_config import is_configured_branch, load_calendar
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer, make_producer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
@@ -97,7 +97,10 @@ class Intake:
             calls,
             audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
-            readiness={"database": self.database_ready},
+            # an API relaying its own outbox produces: it is ready only while the broker answers
+            readiness={"database": self.database_ready}
+            | ({"broker": BrokerProbe(self.settings.kafka_bootstrap).check} if self.producer is not None else {}),
+            branch_known=is_configured_branch,
             state={
                 "sessions": self.sessions,
                 "clock": self.clock,
@@ -115,13 +118,17 @@ class Intake:
             auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
 
         async def consuming() -> bool:
-            return self.consumer is not None and self.consumer.ready.is_set()
+            return self.consumer is not None and await self.consumer.holding_partitions()
 
         return create_app(
             f"{SERVICE}-worker",
             HttpSettings(),
             auth=auth,
-            readiness={"database": self.database_ready, "consumer": consuming},
+            readiness={
+                "database": self.database_ready,
+                "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
+                "consumer": consuming,
+            },
         )
 
     def worker_parts(self) -> None:

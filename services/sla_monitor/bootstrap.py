@@ -13,6 +13,8 @@ from services.sla_monitor.api import router
 from services.sla_monitor.policies import PolicyBook
 from services.sla_monitor.worker import SERVICE, MonitorSettings, SlaMonitor
 from shared.auth.settings import AuthSettings
+from shared.branch_config import is_configured_branch
+from shared.bus import BrokerProbe
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.runtime import ServiceSettings
@@ -84,7 +86,8 @@ def build_http(monitor: SlaMonitor) -> FastAPI:
         HttpSettings(),
         router,
         auth=AuthSettings(),
-        readiness={"faust": worker_running},
+        readiness={"faust": worker_running, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
+        branch_known=is_configured_branch,
         state={"monitor": monitor},
     )
 

@@ -145,6 +145,7 @@ class SlaMonitor:
         publish: Publish | None = None,
     ) -> None:
         self.settings = settings
+        self.kafka_bootstrap = kafka_bootstrap  # for the readiness probe
         self.clock = clock
         self.policies = policies
         self.partitions = partitions
