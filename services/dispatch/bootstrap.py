@@ -12,8 +12,6 @@ from typing import Any
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +26,7 @@ from services.dispatch.routing import load_org_file, org_branches, org_file_for
 from services.dispatch.storage import LocalDirectoryStorage
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
+from shared import topics as shared_topics
 from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
@@ -38,6 +37,7 @@ from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay
 from shared.runtime import ServiceSettings, Task
+from shared.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
 
@@ -156,19 +156,7 @@ class DispatchService:
 
 async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
     """Create the topics the worker reads and writes when missing (the broker's default count would not scale)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        present = set(await admin.list_topics())
-        missing = [t for t in dict.fromkeys(topics) if t not in present]
-        if missing:
-            try:
-                await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
-            except TopicAlreadyExistsError:  # another process made them meanwhile
-                pass
-            log.info("topics_created", topics=missing, partitions=partitions)
-    finally:
-        await admin.close()
+    await shared_topics.ensure_topics(bootstrap, dict.fromkeys(topics, TopicSpec()), default_partitions=partitions)
 
 
 async def seed_orgs(sessions: async_sessionmaker[AsyncSession], branches: Sequence[str] | None = None) -> list[str]:

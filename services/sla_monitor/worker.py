@@ -39,6 +39,7 @@ from shared.events import (
     message_key,
     new_event,
 )
+from shared.streams import StreamApp
 
 log = structlog.get_logger(__name__)
 
@@ -151,7 +152,7 @@ class SlaMonitor:
         self.partitions = partitions
         self.metrics = metrics or Metrics.create()
         mb = 1024 * 1024
-        self.app = faust.App(
+        self.app = StreamApp(
             settings.app_id,
             broker=f"kafka://{kafka_bootstrap}",
             store=settings.store,
