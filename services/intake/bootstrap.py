@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +25,9 @@ from shared.bus import ConsumerSettings, EventConsumer, make_producer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
 
 log = structlog.get_logger(__name__)
@@ -87,6 +86,13 @@ class Intake:
             await connection.execute(text("SELECT 1"))
         return True
 
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
+    async def consumer_lag(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.record_lag()
+
     def api(self, auth: AuthSettings | None = None) -> FastAPI:
         """The agent API."""
         return create_app(
@@ -98,6 +104,7 @@ class Intake:
             audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
+            metrics_refresh=[self.outbox_pending],
             state={
                 "sessions": self.sessions,
                 "clock": self.clock,
@@ -109,19 +116,14 @@ class Intake:
 
     def health_app(self) -> FastAPI:
         """The worker's health and metrics server (no API routes, so no token is ever checked)."""
-        try:
-            auth = AuthSettings()
-        except ValueError:
-            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
 
         async def consuming() -> bool:
             return self.consumer is not None and self.consumer.ready.is_set()
 
-        return create_app(
-            f"{SERVICE}-worker",
-            HttpSettings(),
-            auth=auth,
+        return create_worker_app(
+            SERVICE,
             readiness={"database": self.database_ready, "consumer": consuming},
+            metrics_refresh=[self.outbox_pending, self.consumer_lag],
         )
 
     def worker_parts(self) -> None:

@@ -86,6 +86,7 @@ def build_http(monitor: SlaMonitor) -> FastAPI:
         auth=AuthSettings(),
         readiness={"faust": worker_running},
         state={"monitor": monitor},
+        role="all",  # the Faust worker and its read API in one process
     )
 
 
