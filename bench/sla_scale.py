@@ -41,7 +41,8 @@ def log(message: str) -> None:
 
 
 def rss_mb(process: MonitorProcess) -> float:
-    assert process.process is not None
+    if process.process is None:
+        return 0.0  # not started
     for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024

@@ -26,7 +26,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[dev]'
+# the pinned, hash-checked lock (requirements/README.md), then the project itself without resolving again
+.venv/bin/pip install -q --require-hashes -r requirements/dev.txt
+.venv/bin/pip install -q --no-deps -e .
 
 # Kafka release jars from Maven Central, cached under the user's cache folder.
 .venv/bin/hotline infra fetch

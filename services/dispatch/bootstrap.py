@@ -33,9 +33,9 @@ from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
 from shared.topics import TopicSpec
 
@@ -91,6 +91,9 @@ class DispatchService:
             await connection.execute(text("SELECT 1"))
         return True
 
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
     def api_app(self, relay: OutboxRelay | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
         # base64 JSON inflates a file by 4/3: the body limit follows the attachment limit
         http = HttpSettings()
@@ -102,6 +105,7 @@ class DispatchService:
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
+            metrics_refresh=[self.outbox_pending],
             state={"sessions": self.sessions, "dispatch": self.ctx, "relay": relay},
         )
         app.add_exception_handler(IllegalTransition, conflict_handler)
@@ -139,15 +143,15 @@ class DispatchService:
         async def consuming() -> bool:
             return await consumer.holding_partitions()
 
-        return create_app(
-            f"{SERVICE}-worker",
-            HttpSettings(),
-            auth=auth or AuthSettings(),
+        return create_worker_app(
+            SERVICE,
             readiness={
                 "database": self.database_ready,
                 "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
                 "consumer": consuming,
             },
+            metrics_refresh=[self.outbox_pending, consumer.record_lag],
+            auth=auth or AuthSettings(),
         )
 
     async def close(self) -> None:

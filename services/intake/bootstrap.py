@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +26,9 @@ from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer, make_produc
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
 from shared.streams import run_stream_app
 from shared.topics import TopicSpec
@@ -91,6 +90,13 @@ class Intake:
             await connection.execute(text("SELECT 1"))
         return True
 
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
+    async def consumer_lag(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.record_lag()
+
     def api(self, auth: AuthSettings | None = None) -> FastAPI:
         """The agent API."""
         return create_app(
@@ -105,6 +111,7 @@ class Intake:
             readiness={"database": self.database_ready, **self.stream_checks()}
             | ({"broker": BrokerProbe(self.settings.kafka_bootstrap).check} if self.producer is not None else {}),
             branch_known=is_configured_branch,
+            metrics_refresh=[self.outbox_pending],
             state={
                 "sessions": self.sessions,
                 "clock": self.clock,
@@ -116,10 +123,6 @@ class Intake:
 
     def health_app(self) -> FastAPI:
         """The worker's health and metrics server (no API routes, so no token is ever checked)."""
-        try:
-            auth = AuthSettings()
-        except ValueError:
-            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
 
         async def consuming() -> bool:
             return self.consumer is not None and await self.consumer.holding_partitions()
@@ -130,7 +133,7 @@ class Intake:
             "consumer": consuming,
             **self.stream_checks(),
         }
-        return create_app(f"{SERVICE}-worker", HttpSettings(), auth=auth, readiness=checks)
+        return create_worker_app(SERVICE, readiness=checks, metrics_refresh=[self.outbox_pending, self.consumer_lag])
 
     def stream_checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
         """Complaint grading's readiness when this process runs it: its partitions held, tables recovered, caught up."""

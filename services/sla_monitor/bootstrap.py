@@ -54,6 +54,7 @@ def build_http(monitor: SlaMonitor) -> FastAPI:
         readiness={"faust": monitor.app.ready, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
         branch_known=is_configured_branch,
         state={"monitor": monitor},
+        role="all",  # the Faust worker and its read API in one process
     )
 
 

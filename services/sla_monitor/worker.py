@@ -25,6 +25,7 @@ from services.sla_monitor.timers import (
     fire_due,
     recompute_deadlines,
 )
+from shared.bus import DEAD_LETTERED, LAG, count_dead_letters_of
 from shared.clock import Clock
 from shared.events import (
     EventDecodeError,
@@ -151,6 +152,8 @@ class SlaMonitor:
         self.policies = policies
         self.partitions = partitions
         self.metrics = metrics or Metrics.create()
+        self._lag: dict[int, int] = {}
+        count_dead_letters_of(SERVICE)
         mb = 1024 * 1024
         self.app = StreamApp(
             settings.app_id,
@@ -269,6 +272,7 @@ class SlaMonitor:
                 offset=offset,
             )
             log.warning("event_dead_lettered", reason=record.reason, partition=partition, offset=offset)
+            DEAD_LETTERED.labels(SERVICE, record.reason.value).inc()
             await self.deadletters.send(key=record.message_key, value=encode_dead_letter(record))
             return
         if not isinstance(event.payload, TicketPayload) or event.ticket_id is None:
@@ -382,6 +386,10 @@ class SlaMonitor:
         else:
             pending = highwater - (last + 1)
         self.metrics.consumer_lag.labels(str(partition)).set(max(0, pending))
+        self._lag[partition] = max(0, pending)
+        # the lag every consumer reports under one name (shared.bus), over the partitions this worker owns
+        owned = set(self.owned_partitions())
+        LAG.labels(SERVICE).set(sum(lag for p, lag in self._lag.items() if p in owned))
         if pending <= 0:
             return now_epoch
         return self._watermark.get(partition, 0.0)
