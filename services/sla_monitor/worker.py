@@ -73,6 +73,10 @@ class MonitorSettings(BaseSettings):
     rocksdb_write_buffer_mb: int = Field(default=4, ge=1)
     rocksdb_max_write_buffers: int = Field(default=2, ge=1)
     table_key_index_size: int = Field(default=10_000, ge=100)
+    # warm copies of each partition's tables kept on other workers, so a failover does not rebuild (1 with 2+ pods)
+    standby_replicas: int = Field(default=0, ge=0)
+    # replicas of the changelog and tick topics the app creates (3 on a cluster; `hotline topics apply` too)
+    replication_factor: int = Field(default=1, ge=1)
     session_timeout: float = 10.0
     heartbeat_interval: float = 1.0
     rebalance_timeout: float = 30.0
@@ -162,7 +166,8 @@ class SlaMonitor:
             datadir=datadir,
             web_enabled=False,
             topic_partitions=partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.replication_factor,
+            table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=settings.commit_interval,
             producer_linger=settings.producer_linger,
             broker_session_timeout=settings.session_timeout,
