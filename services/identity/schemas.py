@@ -176,16 +176,15 @@ class ApiKeyCreate(BaseModel):
     model_config = _STRICT
 
     branch: Code
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^\S+$")]
+    # not `name`: that key is masked as a person's name in every response
+    client: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^\S+$")]
     scopes: list[Code] = Field(min_length=1, max_length=20)
 
 
 class ApiKeyPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: str
     branch: str
-    name: str
+    client: str
     prefix: str
     scopes: list[str]
     created_at: datetime

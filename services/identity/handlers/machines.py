@@ -18,7 +18,17 @@ from shared.policy.sign_in import ClaimMapping
 
 
 def public(key: store.ApiKey) -> ApiKeyPublic:
-    return ApiKeyPublic.model_validate(key, from_attributes=True)
+    return ApiKeyPublic(
+        id=key.id,
+        branch=key.branch,
+        client=key.name,
+        prefix=key.prefix,
+        scopes=list(key.scopes),
+        created_at=key.created_at,
+        created_by=key.created_by,
+        revoked_at=key.revoked_at,
+        replaced_by=key.replaced_by,
+    )
 
 
 def _issue(key: store.ApiKey, secret: str) -> ApiKeyIssued:
@@ -41,10 +51,10 @@ def _new_key(ident: Identity, branch: str, name: str, scopes: list[str], actor: 
 
 
 async def create_key(session: AsyncSession, ident: Identity, actor: Actor, body: ApiKeyCreate) -> ApiKeyIssued:
-    key, secret = _new_key(ident, body.branch, body.name, body.scopes, actor)
+    key, secret = _new_key(ident, body.branch, body.client, body.scopes, actor)
     session.add(key)
     await session.flush()
-    detail = {"key_id": key.id, "name": key.name, "scopes": key.scopes}
+    detail = {"key_id": key.id, "client": key.name, "scopes": key.scopes}
     await audit(session, actor, IdentityAction.KEY_CREATED, ident.clock.now(), detail=detail)
     return _issue(key, secret)
 
