@@ -1,4 +1,4 @@
-"""Issue 15's story on real PostgreSQL and Kafka: created by the CLI, signs in, works in intake, disabled, no refresh."""
+"""Issue 15 on real PostgreSQL and Kafka: made by the CLI, signs in, works in intake, disabled, cannot refresh."""
 
 from __future__ import annotations
 
