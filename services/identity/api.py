@@ -279,4 +279,6 @@ async def set_branch_sign_in(
 
 
 def routers() -> list[SecureRouter]:
-    return [auth, jwks, me, people, keys, branches, audit_router(store.AUDIT, db_session)]
+    from services.identity.sso_api import sso
+
+    return [auth, jwks, sso, me, people, keys, branches, audit_router(store.AUDIT, db_session)]
