@@ -1,4 +1,4 @@
-"""Enterprise single sign-on: OpenID Connect authorization code + PKCE (authlib), IdP groups mapped to roles.
+"""Enterprise single sign-on: OpenID Connect authorization code + PKCE (authlib's RFC 6749/7636), groups to roles.
 
 The branch's provider is discovered from its issuer; the ID token is verified against the provider's
 JWKS (issuer, audience, expiry, nonce). The person is found by `issuer|sub`, created on first sign-in
@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import jwt
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import store
@@ -69,26 +70,26 @@ async def _provider(session: AsyncSession, branch: str) -> Provider:
     )
 
 
-def _client(ident: Identity, provider: Provider) -> AsyncOAuth2Client:
-    return AsyncOAuth2Client(
-        client_id=provider.client_id,
-        client_secret=provider.client_secret,
-        scope="openid profile email",
-        redirect_uri=ident.settings.oidc_redirect_base.rstrip("/") + CALLBACK_PATH,
-        code_challenge_method="S256",
-        timeout=15,
-    )
+def _redirect_uri(ident: Identity) -> str:
+    return ident.settings.oidc_redirect_base.rstrip("/") + CALLBACK_PATH
 
 
 async def start(session: AsyncSession, ident: Identity, branch: str) -> str:
     """The provider's authorization URL for a new sign-in (state, nonce and PKCE verifier kept)."""
     provider = await _provider(session, branch)
     state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), generate_token(64)
-    async with _client(ident, provider) as client:
-        url, _ = client.create_authorization_url(
-            provider.authorization_endpoint, state=state, nonce=nonce, code_verifier=verifier
-        )
-        redirect_uri = str(client.redirect_uri)
+    redirect_uri = _redirect_uri(ident)
+    url = prepare_grant_uri(
+        provider.authorization_endpoint,
+        client_id=provider.client_id,
+        response_type="code",
+        redirect_uri=redirect_uri,
+        scope="openid profile email",
+        state=state,
+        nonce=nonce,
+        code_challenge=create_s256_code_challenge(verifier),
+        code_challenge_method="S256",
+    )
     session.add(
         store.OidcState(
             state=state,
@@ -101,6 +102,23 @@ async def start(session: AsyncSession, ident: Identity, branch: str) -> str:
     )
     await session.commit()
     return str(url)
+
+
+async def _exchange_code(provider: Provider, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
+    """RFC 6749 §4.1.3 with the RFC 7636 verifier; the client authenticates with HTTP Basic."""
+    auth = httpx.BasicAuth(provider.client_id, provider.client_secret) if provider.client_secret else None
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
+    if auth is None:
+        form["client_id"] = provider.client_id
+    try:
+        async with httpx.AsyncClient(timeout=15) as http:
+            response = await http.post(provider.token_endpoint, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT)
+    except httpx.HTTPError as exc:
+        raise ApiError(503, "the branch's sign-on provider does not answer", code="sso_unavailable") from exc
+    if response.status_code != 200:
+        raise ApiError(401, "the provider refused the authorization code", code="sso_refused")
+    body: dict[str, Any] = response.json()
+    return body
 
 
 async def _id_token_claims(provider: Provider, id_token: str, nonce: str) -> dict[str, Any]:
@@ -135,11 +153,7 @@ async def callback(session: AsyncSession, ident: Identity, *, code: str, state: 
         raise ApiError(400, "this sign-in is unknown or has expired; start again", code="sso_state_invalid")
     await session.commit()
     provider = await _provider(session, flight.branch)
-    async with _client(ident, provider) as client:
-        try:
-            token = await client.fetch_token(provider.token_endpoint, code=code, code_verifier=flight.code_verifier)
-        except Exception as exc:  # authlib raises OAuthError and httpx errors alike
-            raise ApiError(401, "the provider refused the authorization code", code="sso_refused") from exc
+    token = await _exchange_code(provider, code, flight.code_verifier, flight.redirect_uri)
     claims = await _id_token_claims(provider, str(token.get("id_token", "")), flight.nonce)
     mapped = map_claims(provider.mapping, claims)
     subject = f"{provider.issuer}|{claims['sub']}"
