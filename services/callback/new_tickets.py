@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.callback.config import CallbackSettings
 from services.callback.store import NewTicketRequest, pending_new_requests
+from shared.auth.client_credentials import ClientTokenError, ClientTokenSource
 from shared.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,10 @@ class IntakeForwarder:
         self._settings = settings
         self._clock = clock
         self._transport = transport
+        self._tokens: ClientTokenSource | None = None
+        if settings.identity_url and settings.intake_api_key is not None:
+            key = settings.intake_api_key.get_secret_value()
+            self._tokens = ClientTokenSource(settings.identity_url, key, transport=transport)
 
     def _backoff(self, tries: int) -> timedelta:
         seconds = min(self._settings.forward_interval_seconds * (2**tries), self._settings.forward_max_backoff_seconds)
@@ -70,12 +75,15 @@ class IntakeForwarder:
             FORWARDED.labels("waiting").inc()
             return 0
         try:
+            credentials = await self._tokens.authorization() if self._tokens else {"X-API-Key": key.get_secret_value()}
             response = await client.post(
                 self._settings.intake_tickets_path,
                 json=request.body,
-                headers={"X-API-Key": key.get_secret_value(), "Idempotency-Key": request.id},
+                headers={**credentials, "Idempotency-Key": request.id},
             )
-        except httpx.HTTPError as error:
+            if response.status_code == 401 and self._tokens is not None:
+                self._tokens.forget()
+        except (httpx.HTTPError, ClientTokenError) as error:
             request.last_error = f"intake unreachable: {type(error).__name__}"
             request.next_try_at = now + self._backoff(request.tries)
             log.warning("new_ticket_forward_failed", request_id=request.id, error=request.last_error)
