@@ -159,6 +159,24 @@ class PeoplePage(BaseModel):
     people: list[PersonPublic]
 
 
+class ImportIn(BaseModel):
+    model_config = _STRICT
+
+    branch: Code | None = None
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=900_000)]
+
+
+class RejectedRowOut(BaseModel):
+    line: int
+    username: str
+    reasons: list[str]
+
+
+class ImportResult(BaseModel):
+    branch: str
+    created: int
+
+
 class Me(BaseModel):
     subject: str
     branch: str
