@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import InvalidPartitionsError
 
 from shared.events import Topic
 from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS, default_state_dir
@@ -158,7 +159,10 @@ async def ensure_topics(bootstrap: str, partitions: int = TOPIC_PARTITIONS) -> d
                 await admin.create_topics(missing)
             grow = {name: NewPartitions(partitions) for name, count in counts.items() if count < partitions}
             if grow:
-                await admin.create_partitions(grow)
+                try:
+                    await admin.create_partitions(grow)
+                except InvalidPartitionsError:
+                    pass  # the metadata we described was stale: the topic has them already; look again
             await asyncio.sleep(0.2)
         raise RuntimeError(f"topics not ready: {counts}")
     finally:

@@ -144,3 +144,15 @@ async def test_a_token_of_a_foreign_key_or_expired_is_refused_naming_why(
     expired = identity.identity.keys.sign({**claims, "exp": int(time.time()) - 120}, identity.identity.clock.now())
     with pytest.raises(ApiError, match="expired"):
         decode_token(settings, expired)
+
+
+async def test_the_api_counts_sign_ins_by_outcome_on_its_metrics(
+    identity: IdentityService, client: httpx.AsyncClient
+) -> None:
+    await add_person(identity, "fan.bo", "agent")
+    await login(client, "fan.bo")
+    await login(client, "fan.bo", "wrong password")
+    await login(client, "nobody", "wrong password")
+    metrics = (await client.get("/metrics")).text
+    for outcome in ("ok", "bad_password", "unknown_user"):
+        assert f'identity_sign_ins_total{{outcome="{outcome}"}} 1.0' in metrics
