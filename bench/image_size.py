@@ -2,10 +2,11 @@
 
     python bench/image_size.py
 
-Installs `requirements/prod.txt` (hash-checked) and the project into a fresh prefix with this machine's
-Python 3.11, exactly the two `pip install --prefix=/install` steps of `deploy/Dockerfile`, and prints the
-size of that prefix (what the final stage copies onto `python:3.11-slim`) with its largest packages, as
-JSON. No Docker engine is needed; the base image's own size is not included.
+Installs `requirements/prod.txt` (hash-checked) and then the project without its dependencies, the two
+`pip install` steps of `deploy/Dockerfile`, into a fresh throwaway virtualenv of this machine's Python 3.11
+(never into the project's own environment), and prints what they added (what the Dockerfile's final stage
+copies onto `python:3.11-slim`) with the largest packages, as JSON. No Docker engine is needed; the base
+image's own size is not included.
 """
 
 from __future__ import annotations
@@ -25,15 +26,19 @@ def size(path: Path) -> int:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hotline-image-") as folder:
-        prefix = Path(folder)
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-cache-dir", "--ignore-installed", "--prefix", folder]
+        venv = Path(folder) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        packages = next(venv.glob("lib/python*/site-packages"))
+        empty = size(packages)  # pip and setuptools of the bare virtualenv
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-cache-dir"]
         subprocess.run([*pip, "--require-hashes", "-r", str(ROOT / "requirements" / "prod.txt")], check=True)
         subprocess.run([*pip, "--no-deps", str(ROOT)], check=True, cwd=ROOT)
-        packages = next(prefix.glob("lib/python*/site-packages"))
-        largest = sorted(((size(p), p.name) for p in packages.iterdir() if p.is_dir()), reverse=True)[:8]
+        bare = {"pip", "setuptools", "_distutils_hack", "pkg_resources"}
+        found = [(size(p), p.name) for p in packages.iterdir() if p.is_dir() and p.name not in bare]
+        largest = sorted(found, reverse=True)[:8]
         document = {
             "scenario": "image-size",
-            "installed_mb": round(size(prefix) / 1e6, 1),
+            "installed_mb": round((size(packages) - empty) / 1e6, 1),
             "largest_mb": {name: round(n / 1e6, 1) for n, name in largest},
             "note": "added to python:3.11-slim by deploy/Dockerfile's final stage; the base image is not included",
         }
