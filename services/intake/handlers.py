@@ -55,14 +55,6 @@ from shared.policy.limits import ComplaintLevel, SlaClock, clocks_for
 
 PRODUCER = "intake"
 
-# RULES.md §1 alarm: what the agent reads to the caller before hanging up
-SAFETY_PRECAUTIONS: tuple[str, ...] = (
-    "立即关闭燃气表前阀门或总阀。 Close the gas valve at the meter at once.",
-    "打开门窗通风，不要开关任何电器、不要使用明火或手机。 Open doors and windows; do not switch any "
-    "electrical appliance on or off, use no open flame and no phone indoors.",
-    "人员立即撤离到室外安全地带，在室外等候抢修人员。 Leave the building and wait outside for the crew.",
-    "如有人员不适或起火，立即拨打 119 / 120。 If anyone feels unwell or there is fire, call 119 / 120.",
-)
 
 
 class Policies(BranchPolicies):
