@@ -180,6 +180,10 @@ def build_app(console: Console) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(console.request_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/static/{name}")
     async def static(name: str) -> Response:
         path = HERE / "static" / name

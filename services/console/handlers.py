@@ -304,7 +304,11 @@ async def create_work_order(apis: Apis, token: str, form: WorkOrderForm) -> Form
     """Create what the form describes through intake; a 422 comes back as messages per input, nothing created."""
     try:
         if form.category == Category.ALARM.value and not form.requests:
-            answer = await apis.call("intake", "POST", "/api/v1/alarms", token, json=alarm_body(form))
+            body = alarm_body(form)
+            if "unit_id" not in body:
+                # RULES.md §1 alarm: the urgent notice goes to the responsible unit at once, so route it now
+                body["unit_id"] = (await route_units(apis, token, form))[0]
+            answer = await apis.call("intake", "POST", "/api/v1/alarms", token, json=body)
             return FormResult(
                 tickets=[answer["ticket"]],
                 precautions=list(answer.get("precautions", [])),
@@ -354,7 +358,7 @@ async def ticket_page(apis: Apis, session: BrowserSession, ticket_id: str) -> Ti
     token = session.access_token
     reads = [
         apis.call("intake", "GET", f"/api/v1/tickets/{ticket_id}", token),
-        _optional(apis.call("sla", "GET", f"/api/v1/tickets/{ticket_id}/timers", token)),
+        _optional(apis.call("sla", "GET", f"/sla/tickets/{ticket_id}/timers", token)),
     ]
     if session.role in ("agent", "center_supervisor"):
         reads.append(

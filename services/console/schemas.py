@@ -47,7 +47,9 @@ def form_field(api_path: str) -> str:
     """`body.customer.phone` -> `phone`; `body.requests.1.subtype` -> `requests.1.subtype`."""
     path = api_path.removeprefix("body.")
     if path.startswith("requests."):
-        return path
+        # a request's complaint subject is asked once, in the complaint inputs
+        rest = path.split(".", 2)[2] if path.count(".") >= 2 else ""
+        return FIELD_OF_API[rest] if rest.startswith("complaint") and rest in FIELD_OF_API else path
     return FIELD_OF_API.get(path, "form")
 
 

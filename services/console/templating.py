@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
@@ -121,7 +121,16 @@ def precaution(text: str, lang: Language) -> str:
     return head + "。" if lang.code == "zh_CN" else tail
 
 
+def iso_utc(value: datetime | str | None) -> str:
+    """One sortable spelling of an instant (UTC, ISO 8601) for the page's scripts."""
+    if value is None:
+        return ""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def install(env: Environment) -> None:
+    env.filters["iso"] = iso_utc
     env.filters["category"] = _label(CATEGORY_LABELS)
     env.filters["subtype"] = _label(SUBTYPE_LABELS)
     env.filters["clock"] = _label(CLOCK_LABELS)

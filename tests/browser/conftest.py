@@ -164,6 +164,12 @@ async def hotline(
     own_urls = {s: u for s, u in urls.items() if s != "console"}
     env = _process_env(kafka_bootstrap, own_urls, folder, secret, new_api_key(), epoch_real, api_urls["intake"])
     env.update(names.env())
+    # people's tokens come from identity and are verified against its JWKS, as under `hotline up`
+    env["HOTLINE_JWKS_URL"] = f"{api_urls['identity']}/.well-known/jwks.json"
+    env["HOTLINE_JWT_DEV_HS256"] = "false"
+    # every story signs in afresh: more sign-ins per minute than one person makes (identity's limiter)
+    env["HOTLINE_IDENTITY_RATE_PER_USERNAME"] = "1000"
+    env["HOTLINE_IDENTITY_RATE_PER_ADDRESS"] = "1000"
     processes = Processes(folder, env)
     atexit.register(processes.stop)
     _folders.append(folder)

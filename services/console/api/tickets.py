@@ -49,6 +49,16 @@ async def ticket_live(page: SignedIn, ticket_id: str) -> Response:
     return page.render("_ticket_live.html", t=data.ticket, clocks=handlers.clock_rows(data, app.clock.now()))
 
 
+@router.get("/tickets/{ticket_id}/timeline")
+async def timeline(page: SignedIn, ticket_id: str) -> Response:
+    """The timeline's entries as intake has them (the page merges what it missed before its stream opened)."""
+    try:
+        view = await console(page.request).apis.call("intake", "GET", f"/api/v1/tickets/{ticket_id}", page.token)
+    except ApiFailure as failure:
+        return page.render("error.html", status=failure.status, message=failure.message)
+    return page.render("_timeline.html", t=view)
+
+
 @router.post("/tickets/{ticket_id}/reveal")
 async def reveal(page: SignedInPost, ticket_id: str, field: str = Form(...), reason: str = Form("")) -> Response:
     """RULES.md §6: a personal field in clear, with the reason the owning service audits."""

@@ -65,6 +65,27 @@
       body.dispatchEvent(new CustomEvent("ticket-changed"));
     });
     source.addEventListener("notice", function (e) { notice(JSON.parse(e.data)); });
+    // events between the page's rendering and the stream's opening: merge the timeline as the service has it
+    source.addEventListener("open", function () {
+      if (!watch || !document.getElementById("timeline")) { return; }
+      window.fetch("/tickets/" + encodeURIComponent(watch) + "/timeline", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          var holder = document.createElement("template");
+          holder.innerHTML = html;
+          var list = document.getElementById("timeline");
+          holder.content.querySelectorAll("li[id]").forEach(function (item) {
+            if (document.getElementById(item.id)) { return; }
+            var when = item.querySelector("time").getAttribute("datetime");
+            var after = null;
+            list.querySelectorAll("li").forEach(function (old) {
+              if (old.querySelector("time").getAttribute("datetime") > when && after === null) { after = old; }
+            });
+            list.insertBefore(item, after);
+          });
+          body.dispatchEvent(new CustomEvent("ticket-changed"));
+        });
+    });
     source.addEventListener("callbacks", function () {
       var active = document.activeElement;
       if (body.dataset.desk && (!active || active === body)) { window.location.reload(); }
@@ -103,6 +124,16 @@
     var input = document.getElementById(button.dataset.nowInto);
     var now = new Date(policyNow());
     if (input) { input.value = two(now.getHours()) + ":" + two(now.getMinutes()); input.focus(); }
+  });
+
+  // a complaint among the call's other requests asks for the complaint's subject too
+  document.addEventListener("change", function (e) {
+    if (!e.target.matches || !e.target.matches("[data-request-kind]")) { return; }
+    var fields = document.getElementById("complaint-fields");
+    if (!fields) { return; }
+    var main = document.getElementById("category");
+    var any = Array.prototype.some.call(document.querySelectorAll("[data-request-kind]"), function (s) { return s.value === "complaint"; });
+    fields.hidden = !(any || (main && main.value === "complaint"));
   });
 
   var summary = document.getElementById("error-summary");
