@@ -15,7 +15,6 @@ from services.intake import store
 from services.intake.schemas import CallbackIn, CallRequestsIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
 from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket, TicketHistory
 from services.intake.validation import (
-    CLOSABLE_ON_CALL,
     FieldErrors,
     check_callback,
     check_complaint,
@@ -52,6 +51,7 @@ from shared.policy.categories import Category, PolicyError, Request, Subtype, sp
 from shared.policy.deadlines import deadline_for
 from shared.policy.grading import Complaint, SubjectKey, grade_complaint
 from shared.policy.limits import ComplaintLevel, SlaClock, clocks_for
+from shared.policy.work_order import CLOSABLE_ON_CALL
 
 PRODUCER = "intake"
 
