@@ -27,7 +27,7 @@ typecheck:
 	$(BIN)/mypy
 
 pytest:
-	$(BIN)/pytest -m "unit or integration or e2e"
+	$(BIN)/pytest -m "unit or integration or e2e or browser"
 
 unit:
 	$(BIN)/pytest -m unit

@@ -784,6 +784,7 @@ class CallOffered(CallPayload):
     caller_number: PhoneNumber | None = None  # None when the caller withheld it
     dialled_number: PhoneNumber
     queue: Identifier | None = None
+    extension: Identifier | None = None  # the agent's extension the call rings at (the console pops it there)
 
 
 class CallAnswered(CallPayload):

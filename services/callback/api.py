@@ -279,11 +279,15 @@ async def list_due_callbacks(
     clock: ClockDep,
     policies: PoliciesDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    include_later: bool = False,
 ) -> QueuePage:
-    """Callbacks that may be called now, earliest deadline first, then priority."""
+    """Callbacks that may be called now, earliest deadline first, then priority; with `include_later`,
+    also those scheduled but not allowed yet (their `scheduled_for` says from when)."""
     now = clock.now()
     quiet = policies.quiet_now(principal.branch, now)
-    rows = await store.due_callbacks(db, branch=principal.branch, now=now, quiet_now=quiet, limit=limit)
+    rows = await store.due_callbacks(
+        db, branch=principal.branch, now=now, quiet_now=quiet, limit=limit, later=include_later
+    )
     items = [CallbackPublic(**_public(task, facts, policies)) for task, facts in rows]
     return QueuePage(now=now.astimezone(policies.branch(principal.branch).timezone), quiet_window=quiet, items=items)
 

@@ -55,6 +55,7 @@ from shared.auth.audit import AuditAction
 from shared.clock import Clock
 from shared.http.errors import ApiError
 from shared.http.responses import UnmaskedJSONResponse
+from shared.policy.work_order import SAFETY_PRECAUTIONS
 from shared.privacy import PersonalField
 
 
@@ -237,7 +238,7 @@ async def report_alarm(body: AlarmIn, principal: Agent, db: Db, clock: Clk, poli
         received, noticed = await handlers.report_alarm(db, order, caller, clock, policies, policy)
     _notify(request)
     return AlarmReceived(
-        ticket=created(received.ticket), urgent_notice_sent=noticed, precautions=list(handlers.SAFETY_PRECAUTIONS)
+        ticket=created(received.ticket), urgent_notice_sent=noticed, precautions=list(SAFETY_PRECAUTIONS)
     )
 
 
@@ -342,6 +343,9 @@ async def search_tickets(
     status: str | None = None,
     category: str | None = None,
     unit: str | None = None,
+    number: Annotated[str | None, Query(max_length=64)] = None,
+    address: Annotated[str | None, Query(max_length=200)] = None,
+    customer_id: Annotated[str | None, Query(max_length=128)] = None,
     breached: bool | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -357,6 +361,13 @@ async def search_tickets(
         if digits is None:
             raise ApiError(422, "invalid phone", fields=[{"field": "query.phone", "message": "not a valid number"}])
         statement = statement.where(Ticket.customer_phone == digits)
+    if number:
+        statement = statement.where(Ticket.ticket_number == number.strip())
+    if address:
+        # the console's search by address: any part of it, as the agent heard it
+        statement = statement.where(Ticket.customer_address.contains(address.strip(), autoescape=True))
+    if customer_id:
+        statement = statement.where(Ticket.customer_id == customer_id)
     if status is not None:
         statement = statement.where(Ticket.status == status)
     if category is not None:

@@ -15,7 +15,6 @@ from services.intake import store
 from services.intake.schemas import CallbackIn, CallRequestsIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
 from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket, TicketHistory
 from services.intake.validation import (
-    CLOSABLE_ON_CALL,
     FieldErrors,
     check_callback,
     check_complaint,
@@ -52,17 +51,9 @@ from shared.policy.categories import Category, PolicyError, Request, Subtype, sp
 from shared.policy.deadlines import deadline_for
 from shared.policy.grading import Complaint, SubjectKey, grade_complaint
 from shared.policy.limits import ComplaintLevel, SlaClock, clocks_for
+from shared.policy.work_order import CLOSABLE_ON_CALL
 
 PRODUCER = "intake"
-
-# RULES.md §1 alarm: what the agent reads to the caller before hanging up
-SAFETY_PRECAUTIONS: tuple[str, ...] = (
-    "立即关闭燃气表前阀门或总阀。 Close the gas valve at the meter at once.",
-    "打开门窗通风，不要开关任何电器、不要使用明火或手机。 Open doors and windows; do not switch any "
-    "electrical appliance on or off, use no open flame and no phone indoors.",
-    "人员立即撤离到室外安全地带，在室外等候抢修人员。 Leave the building and wait outside for the crew.",
-    "如有人员不适或起火，立即拨打 119 / 120。 If anyone feels unwell or there is fire, call 119 / 120.",
-)
 
 
 class Policies(BranchPolicies):

@@ -272,7 +272,9 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         agent_id="agent-8",
     ),
     TicketClosed: lambda: TicketClosed(reason="callback_abandoned", reason_text="unreachable", closed_by="agent-8"),
-    CallOffered: lambda: CallOffered(caller_number="13800138000", dialled_number="0771-96877", queue="gas"),
+    CallOffered: lambda: CallOffered(
+        caller_number="13800138000", dialled_number="0771-96877", queue="gas", extension="8001"
+    ),
     CallAnswered: lambda: CallAnswered(agent_id="agent-7", queue="gas"),
     CallEnded: lambda: CallEnded(
         answered=True,
