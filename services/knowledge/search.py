@@ -1,0 +1,329 @@
+"""Search for agents on a call: one interface, two backends (PostgreSQL full text + pg_trgm, SQLite FTS5).
+
+Both backends index the same jieba-segmented words and character bigrams and return candidates
+with a raw relevance; ranking (relevance, how much of the question an article covers, category,
+freshness, staleness) is computed here once, so both give the same results contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.knowledge.store import ArticleVersion, SearchDocument, next_rowkey
+from services.knowledge.text import Segmenter, Synonyms, bigrams, load_synonyms, normalise, plain_text, snippet
+from shared.policy.knowledge import freshness, is_stale
+
+CANDIDATES = 50  # how many candidates a backend returns before the common ranking
+MIN_COVERAGE = 0.3  # an article must cover at least this share of the question's words
+MIN_GRAM_OVERLAP = 0.5  # a fuzzy (bigram/trigram) candidate must share half the question's bigrams
+CATEGORY_BOOST = 1.3  # the agent picked the call's category: articles of it come first
+STALE_PENALTY = 0.9  # past its review-by date: still found, flagged, ranked a little lower
+
+
+@dataclass(frozen=True)
+class Candidate:
+    article_id: str
+    relevance: float
+    fuzzy: bool
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article_id: str
+    version: int
+    title: str
+    snippet: str
+    category: str
+    subtype: str | None
+    branch: str
+    group_wide: bool
+    tags: list[str]
+    score: float
+    matched_by: str  # fulltext or fuzzy
+    stale: bool
+    review_by: date | None
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    words: list[str]
+    hits: list[SearchHit]
+    fuzzy_used: bool
+
+
+class SearchBackend(Protocol):
+    """What a database must do for search: keep its index rows in step and return candidates."""
+
+    async def index(self, session: AsyncSession, document: SearchDocument) -> None: ...
+
+    async def unindex(self, session: AsyncSession, document: SearchDocument) -> None: ...
+
+    async def fulltext(self, session: AsyncSession, branch: str, words: Sequence[str]) -> list[Candidate]: ...
+
+    async def fuzzy(self, session: AsyncSession, branch: str, query: str, grams: Sequence[str]) -> list[Candidate]: ...
+
+
+def _fts5_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+class SqliteSearch:
+    """FTS5 over the segmented words (bm25, the title weighted 4x) and over the bigrams (the n-gram fallback)."""
+
+    async def index(self, session: AsyncSession, document: SearchDocument) -> None:
+        await self.unindex(session, document)
+        await session.execute(
+            text("INSERT INTO search_fts(rowid, title_words, words) VALUES (:k, :t, :w)"),
+            {"k": document.rowkey, "t": document.title_words, "w": document.words},
+        )
+        await session.execute(
+            text("INSERT INTO search_grams(rowid, grams) VALUES (:k, :g)"), {"k": document.rowkey, "g": document.grams}
+        )
+
+    async def unindex(self, session: AsyncSession, document: SearchDocument) -> None:
+        await session.execute(text("DELETE FROM search_fts WHERE rowid = :k"), {"k": document.rowkey})
+        await session.execute(text("DELETE FROM search_grams WHERE rowid = :k"), {"k": document.rowkey})
+
+    async def _match(
+        self, session: AsyncSession, table: str, weights: str, branch: str, terms: Sequence[str]
+    ) -> list[Any]:
+        if not terms:
+            return []
+        match = " OR ".join(_fts5_phrase(t) for t in terms)
+        rows = await session.execute(
+            text(
+                f"SELECT d.article_id, -bm25({table}{weights}) AS relevance FROM {table} "
+                f"JOIN search_documents d ON d.rowkey = {table}.rowid "
+                f"WHERE {table} MATCH :match AND (d.branch = :branch OR d.group_wide) "
+                "ORDER BY relevance DESC LIMIT :limit"
+            ),
+            {"match": match, "branch": branch, "limit": CANDIDATES},
+        )
+        return list(rows.all())
+
+    async def fulltext(self, session: AsyncSession, branch: str, words: Sequence[str]) -> list[Candidate]:
+        rows = await self._match(session, "search_fts", ", 4.0, 1.0", branch, words)
+        return [Candidate(r.article_id, float(r.relevance), False) for r in rows]
+
+    async def fuzzy(self, session: AsyncSession, branch: str, query: str, grams: Sequence[str]) -> list[Candidate]:
+        rows = await self._match(session, "search_grams", "", branch, sorted(set(grams)))
+        return [Candidate(r.article_id, float(r.relevance), True) for r in rows]
+
+
+def _tsquery(terms: Sequence[str]) -> str:
+    return " | ".join("'" + t.replace("\\", "").replace("'", "''") + "'" for t in terms)
+
+
+class PostgresSearch:
+    """A weighted tsvector (title A, body B) with a GIN index; fallback: bigram tsvector and pg_trgm."""
+
+    async def index(self, session: AsyncSession, document: SearchDocument) -> None:
+        await session.execute(
+            text(
+                "UPDATE search_documents SET "
+                "tsv = setweight(to_tsvector('simple', title_words), 'A') "
+                "|| setweight(to_tsvector('simple', words), 'B'), "
+                "gram_tsv = to_tsvector('simple', grams) WHERE article_id = :id"
+            ),
+            {"id": document.article_id},
+        )
+
+    async def unindex(self, session: AsyncSession, document: SearchDocument) -> None:
+        return None  # the index columns live on the row itself
+
+    async def fulltext(self, session: AsyncSession, branch: str, words: Sequence[str]) -> list[Candidate]:
+        if not words:
+            return []
+        rows = await session.execute(
+            text(
+                "SELECT article_id, ts_rank(tsv, q) AS relevance FROM search_documents, to_tsquery('simple', :q) q "
+                "WHERE tsv @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
+            ),
+            {"q": _tsquery(words), "branch": branch, "limit": CANDIDATES},
+        )
+        return [Candidate(r.article_id, float(r.relevance), False) for r in rows.all()]
+
+    async def fuzzy(self, session: AsyncSession, branch: str, query: str, grams: Sequence[str]) -> list[Candidate]:
+        if not grams:
+            return []
+        # bigrams work in any database locale; pg_trgm adds typo tolerance where the locale
+        # classifies CJK characters as letters (a UTF-8 LC_CTYPE; see the README)
+        rows = await session.execute(
+            text(
+                "SELECT article_id, greatest(ts_rank(gram_tsv, g), word_similarity(:raw, fuzzy_text)) AS relevance "
+                "FROM search_documents, to_tsquery('simple', :g) g "
+                "WHERE (gram_tsv @@ g OR :raw <% fuzzy_text) AND (branch = :branch OR group_wide) "
+                "ORDER BY relevance DESC LIMIT :limit"
+            ),
+            {"g": _tsquery(sorted(set(grams))), "raw": query, "branch": branch, "limit": CANDIDATES},
+        )
+        return [Candidate(r.article_id, float(r.relevance), True) for r in rows.all()]
+
+
+def backend_for(dialect: str) -> SearchBackend:
+    return PostgresSearch() if dialect == "postgresql" else SqliteSearch()
+
+
+@dataclass
+class SearchEngine:
+    """Segmentation, synonyms per branch, a backend, and the ranking both backends share."""
+
+    segmenter: Segmenter = field(default_factory=Segmenter)
+    config_dirs: Sequence[Path] = ()
+    _synonyms: dict[str, Synonyms] = field(default_factory=dict)
+
+    def synonyms(self, branch: str) -> Synonyms:
+        if branch not in self._synonyms:
+            self._synonyms[branch] = load_synonyms(branch, self.config_dirs)
+        return self._synonyms[branch]
+
+    # -- indexing -------------------------------------------------------------------------
+
+    async def publish(
+        self, session: AsyncSession, version: ArticleVersion, *, branch: str, group_wide: bool, at: datetime
+    ) -> None:
+        """Make `version` the searchable one of its article (replacing the previous live version)."""
+        backend = backend_for(session.get_bind().dialect.name)
+        body = plain_text(version.body)
+        tags = " ".join(version.tags)
+        document = await session.get(SearchDocument, version.article_id)
+        if document is None:
+            document = SearchDocument(article_id=version.article_id, rowkey=await next_rowkey(session))
+            session.add(document)
+        document.branch = branch
+        document.group_wide = group_wide
+        document.version = version.version
+        document.category = version.category
+        document.subtype = version.subtype
+        document.title = version.title
+        document.title_words = " ".join(self.segmenter.words(f"{version.title} {tags}"))
+        document.words = " ".join(self.segmenter.words(body))
+        document.grams = " ".join(bigrams(f"{version.title} {tags} {body}"))
+        document.fuzzy_text = normalise(f"{version.title} {tags}")
+        document.snippet = snippet(body)
+        document.tags = list(version.tags)
+        document.review_by = version.review_by
+        document.published_at = at
+        await session.flush()
+        await backend.index(session, document)
+
+    async def withdraw(self, session: AsyncSession, article_id: str) -> None:
+        document = await session.get(SearchDocument, article_id)
+        if document is None:
+            return
+        await backend_for(session.get_bind().dialect.name).unindex(session, document)
+        await session.execute(delete(SearchDocument).where(SearchDocument.article_id == article_id))
+
+    # -- searching ------------------------------------------------------------------------
+
+    async def search(
+        self,
+        session: AsyncSession,
+        *,
+        branch: str,
+        query: str,
+        now: datetime,
+        zone: tzinfo,
+        category: str | None = None,
+        limit: int = 10,
+    ) -> SearchResults:
+        backend = backend_for(session.get_bind().dialect.name)
+        synonyms = self.synonyms(branch)
+        asked = []
+        for word in self.segmenter.words(query):
+            if word not in asked:
+                asked.append(word)
+        groups = [set(synonyms.expand([w])) for w in asked]
+        words = synonyms.expand(asked)
+        candidates = await backend.fulltext(session, branch, words)
+        documents = await self._documents(session, [c.article_id for c in candidates])
+        hits = self._rank(candidates, documents, groups, None, category, now, zone)
+        fuzzy_used = False
+        if len(hits) < min(limit, 3):
+            # partial words and typos: character bigrams (and pg_trgm on PostgreSQL)
+            grams = bigrams(query)
+            fuzzy = await backend.fuzzy(session, branch, normalise(query), grams)
+            seen = {h.article_id for h in hits}
+            fuzzy = [c for c in fuzzy if c.article_id not in seen]
+            documents = await self._documents(session, [c.article_id for c in fuzzy])
+            extra = self._rank(fuzzy, documents, groups, set(grams), category, now, zone)
+            fuzzy_used = bool(extra)
+            hits.extend(extra)
+        return SearchResults(query=query, words=words, hits=hits[:limit], fuzzy_used=fuzzy_used)
+
+    async def _documents(self, session: AsyncSession, ids: list[str]) -> dict[str, SearchDocument]:
+        if not ids:
+            return {}
+        rows = await session.scalars(select(SearchDocument).where(SearchDocument.article_id.in_(ids)))
+        return {d.article_id: d for d in rows}
+
+    def _rank(
+        self,
+        candidates: list[Candidate],
+        documents: dict[str, SearchDocument],
+        groups: list[set[str]],
+        grams: set[str] | None,
+        category: str | None,
+        now: datetime,
+        zone: tzinfo,
+    ) -> list[SearchHit]:
+        if not candidates:
+            return []
+        top = max(c.relevance for c in candidates) or 1.0
+        hits: list[tuple[float, SearchHit]] = []
+        for candidate in candidates:
+            document = documents.get(candidate.article_id)
+            if document is None:
+                continue
+            if grams is not None:
+                shared = grams & set(document.grams.split())
+                coverage = len(shared) / len(grams) if grams else 0.0
+                if coverage < MIN_GRAM_OVERLAP:
+                    continue
+            else:
+                have = set(document.title_words.split()) | set(document.words.split())
+                covered = sum(1 for group in groups if group & have)
+                coverage = covered / len(groups) if groups else 0.0
+                if coverage < MIN_COVERAGE:
+                    continue
+            stale = is_stale(document.review_by, now, zone)
+            score = 0.6 * (candidate.relevance / top) + 0.4 * coverage
+            if category is not None and document.category == category:
+                score *= CATEGORY_BOOST
+            score *= 0.8 + 0.2 * freshness(document.published_at, now)
+            if stale:
+                score *= STALE_PENALTY
+            if candidate.fuzzy:
+                score *= 0.5  # a fuzzy match never outranks a word match
+            hits.append(
+                (
+                    score,
+                    SearchHit(
+                        article_id=document.article_id,
+                        version=document.version,
+                        title=document.title,
+                        snippet=document.snippet,
+                        category=document.category,
+                        subtype=document.subtype,
+                        branch=document.branch,
+                        group_wide=document.group_wide,
+                        tags=list(document.tags),
+                        score=round(score, 4),
+                        matched_by="fuzzy" if candidate.fuzzy else "fulltext",
+                        stale=stale,
+                        review_by=document.review_by,
+                        published_at=document.published_at,
+                    ),
+                )
+            )
+        hits.sort(key=lambda pair: (-pair[0], pair[1].article_id))
+        return [hit for _, hit in hits]
