@@ -17,12 +17,24 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge.store import ArticleVersion, SearchDocument, next_rowkey
-from services.knowledge.text import Segmenter, Synonyms, bigrams, load_synonyms, normalise, plain_text, snippet
+from services.knowledge.text import (
+    Segmenter,
+    Synonyms,
+    gram_overlap,
+    load_synonyms,
+    ngrams,
+    normalise,
+    plain_text,
+    snippet,
+)
 from shared.policy.knowledge import freshness, is_stale
 
 CANDIDATES = 50  # how many candidates a backend returns before the common ranking
 MIN_COVERAGE = 0.3  # an article must cover at least this share of the question's words
-MIN_GRAM_OVERLAP = 0.5  # a fuzzy (bigram/trigram) candidate must share half the question's bigrams
+# a fuzzy candidate must have most of the question's characters, and some of its character pairs
+# (a one-character typo in a three-character word, 燃汽表 for 燃气表, keeps 2 of 3 characters, no pair)
+MIN_CHAR_OVERLAP = 0.6
+MIN_PAIR_OVERLAP = 0.3
 CATEGORY_BOOST = 1.3  # the agent picked the call's category: articles of it come first
 STALE_PENALTY = 0.9  # past its review-by date: still found, flagged, ranked a little lower
 
@@ -207,7 +219,7 @@ class SearchEngine:
         document.title = version.title
         document.title_words = " ".join(self.segmenter.words(f"{version.title} {tags}"))
         document.words = " ".join(self.segmenter.words(body))
-        document.grams = " ".join(bigrams(f"{version.title} {tags} {body}"))
+        document.grams = " ".join(dict.fromkeys(ngrams(f"{version.title} {tags} {body}")))
         document.fuzzy_text = normalise(f"{version.title} {tags}")
         document.snippet = snippet(body)
         document.tags = list(version.tags)
@@ -249,8 +261,8 @@ class SearchEngine:
         hits = self._rank(candidates, documents, groups, None, category, now, zone)
         fuzzy_used = False
         if len(hits) < min(limit, 3):
-            # partial words and typos: character bigrams (and pg_trgm on PostgreSQL)
-            grams = bigrams(query)
+            # partial words and typos: characters and bigrams (and pg_trgm on PostgreSQL)
+            grams = ngrams(query)
             fuzzy = await backend.fuzzy(session, branch, normalise(query), grams)
             seen = {h.article_id for h in hits}
             fuzzy = [c for c in fuzzy if c.article_id not in seen]
@@ -285,10 +297,11 @@ class SearchEngine:
             if document is None:
                 continue
             if grams is not None:
-                shared = grams & set(document.grams.split())
-                coverage = len(shared) / len(grams) if grams else 0.0
-                if coverage < MIN_GRAM_OVERLAP:
+                char_share, pair_share = gram_overlap(grams, set(document.grams.split()))
+                short = sum(1 for g in grams if len(g) == 2) <= 2
+                if char_share < MIN_CHAR_OVERLAP or (pair_share < MIN_PAIR_OVERLAP and not short):
                     continue
+                coverage = (char_share + pair_share) / 2
             else:
                 have = set(document.title_words.split()) | set(document.words.split())
                 covered = sum(1 for group in groups if group & have)

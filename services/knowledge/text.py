@@ -85,14 +85,22 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
 
 
-def bigrams(text: str) -> list[str]:
-    """Character bigrams of each run of word characters (single characters stand for themselves)."""
+def ngrams(text: str) -> list[str]:
+    """Characters and character bigrams of each run of word characters: what the typo fallback matches."""
     grams: list[str] = []
     for run in re.findall(r"\w+", normalise(text)):
-        if len(run) == 1:
-            grams.append(run)
+        grams.extend(run)
         grams.extend(run[i : i + 2] for i in range(len(run) - 1))
     return grams
+
+
+def gram_overlap(query: set[str], document: set[str]) -> tuple[float, float]:
+    """The share of the query's characters and of its bigrams that the document has."""
+    chars = {g for g in query if len(g) == 1}
+    pairs = query - chars
+    char_share = len(chars & document) / len(chars) if chars else 0.0
+    pair_share = len(pairs & document) / len(pairs) if pairs else 1.0
+    return char_share, pair_share
 
 
 @dataclass(frozen=True)
