@@ -199,12 +199,13 @@ async def list_articles(
     owner_division: str | None = None,
     status: VersionStatus | None = None,
     stale_before: date | None = None,
+    live_only: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> Sequence[tuple[Article, ArticleVersion]]:
     """Articles of a branch with their current version (the working one if any, else the live one)."""
     current: ColumnElement[Any] = func.coalesce(Article.working_version, Article.live_version)
-    if stale_before is not None:
+    if stale_before is not None or live_only:
         current = Article.live_version.expression  # staleness is about what agents read
     query = (
         select(Article, ArticleVersion)
@@ -218,9 +219,9 @@ async def list_articles(
     if status is not None:
         query = query.where(ArticleVersion.status == status.value)
     if stale_before is not None:
-        query = query.where(
-            ArticleVersion.review_by.is_not(None), ArticleVersion.review_by < stale_before, Article.retired_at.is_(None)
-        )
+        query = query.where(ArticleVersion.review_by.is_not(None), ArticleVersion.review_by < stale_before)
+    if stale_before is not None or live_only:
+        query = query.where(Article.retired_at.is_(None))
     query = query.order_by(Article.updated_at.desc(), Article.article_id).limit(limit).offset(offset)
     return [(a, v) for a, v in (await session.execute(query)).all()]
 

@@ -1,4 +1,4 @@
-"""Use cases of the knowledge base: write, review, publish, retire, search, feedback and needs.
+"""Use cases of writers and reviewers: read, write, submit, review, publish, new versions, retire.
 
 Each handler runs inside the caller's transaction, decides with `shared.policy.knowledge`, and
 stages its event in the outbox of the same transaction (nothing is half-written, nothing lost).
@@ -9,16 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge import store
-from services.knowledge.schemas import ArticleCreate, ArticleFields, FeedbackCreate, NeedCreate
-from services.knowledge.search import SearchEngine, SearchResults
+from services.knowledge.schemas import ArticleCreate, ArticleFields
+from services.knowledge.search import SearchEngine
 from services.knowledge.settings import KnowledgeSettings
-from services.knowledge.store import Article, ArticleVersion, Feedback, KnowledgeNeed, Outbox, ReviewNote
+from services.knowledge.store import Article, ArticleVersion, Outbox, ReviewNote
 from services.knowledge.text import normalise
 from shared.auth import Principal, Role
 from shared.clock import Clock
@@ -26,7 +26,6 @@ from shared.events import (
     ArticleApproved,
     ArticleDrafted,
     ArticleDraftEdited,
-    ArticleFeedbackRecorded,
     ArticlePublished,
     ArticleRetired,
     ArticleSentBack,
@@ -404,6 +403,14 @@ async def _publish(
     )
 
 
+async def _answer_needs(session: AsyncSession, article: Article, version: ArticleVersion) -> None:
+    # a need whose text the new article's title covers is marked answered
+    need = await store.find_need(session, article.branch, normalise(version.title)[:200])
+    if need is not None:
+        need.status = "answered"
+        need.answered_by_article = article.article_id
+
+
 async def _start_new_version(
     session: AsyncSession, principal: Principal, article: Article, live: ArticleVersion, ctx: Context, now: datetime
 ) -> Article:
@@ -437,115 +444,3 @@ async def _retire(
     _note(session, article, number, Action.RETIRE, principal, reason, now)
     _emit(session, ctx, article, ArticleRetired(version=number, retired_by=principal.subject, reason=reason), at=now)
     return article
-
-
-# --------------------------------------------------------------------------- search and the improvement loop
-
-
-async def search(
-    session: AsyncSession, principal: Principal, query: str, ctx: Context, *, category: str | None, limit: int
-) -> tuple[SearchResults, bool]:
-    """Published articles for an agent on a call; a search that finds nothing is counted as a need."""
-    now = ctx.clock.now()
-    results = await ctx.search.search(
-        session,
-        branch=principal.branch,
-        query=query,
-        now=now,
-        zone=ctx.zone_of(principal.branch),
-        category=category,
-        limit=limit,
-    )
-    recorded = False
-    if not results.hits and normalise(query):
-        await count_need(session, principal.branch, query, source="search", now=now)
-        recorded = True
-    return results, recorded
-
-
-async def count_need(
-    session: AsyncSession,
-    branch: str,
-    text: str,
-    *,
-    source: str,
-    now: datetime,
-    unit: str | None = None,
-    note: str = "",
-) -> KnowledgeNeed:
-    key = normalise(text)[:200]
-    need = await store.find_need(session, branch, key)
-    if need is None:
-        need = KnowledgeNeed(
-            branch=branch,
-            normalized=key,
-            text=text.strip()[:500],
-            source=source,
-            count=1,
-            submitted_by_unit=unit,
-            note=note,
-            status="open",
-            first_at=now,
-            last_at=now,
-        )
-        session.add(need)
-    else:
-        need.count += 1
-        need.last_at = now
-        need.status = "open"
-        if unit and not need.submitted_by_unit:
-            need.submitted_by_unit = unit
-        if note:
-            need.note = note
-    await session.flush()
-    return need
-
-
-async def submit_need(session: AsyncSession, principal: Principal, command: NeedCreate, ctx: Context) -> KnowledgeNeed:
-    """§11(八): a unit (or its division) reports a knowledge need the center should answer."""
-    unit = principal.unit if principal.role is Role.UNIT_HANDLER else None
-    return await count_need(
-        session, principal.branch, command.text, source="unit", now=ctx.clock.now(), unit=unit, note=command.note
-    )
-
-
-async def _answer_needs(session: AsyncSession, article: Article, version: ArticleVersion) -> None:
-    # a need whose text the new article's title covers is marked answered
-    need = await store.find_need(session, article.branch, normalise(version.title)[:200])
-    if need is not None:
-        need.status = "answered"
-        need.answered_by_article = article.article_id
-
-
-async def give_feedback(
-    session: AsyncSession, principal: Principal, article_id: str, command: FeedbackCreate, ctx: Context
-) -> Feedback:
-    """An agent marks an article helpful or not on a ticket; a second verdict on the same ticket replaces the first."""
-    article = await _load_for(session, principal, article_id)
-    if article.live_version is None or article.retired_at is not None:
-        raise InvalidCommand("article_id", "only a published article can be rated")
-    now = ctx.clock.now()
-    feedback = await store.find_feedback(session, article_id, command.ticket_id, principal.subject)
-    if feedback is None:
-        feedback = Feedback(article_id=article_id, ticket_id=command.ticket_id, agent_id=principal.subject)
-        session.add(feedback)
-    feedback.version = article.live_version
-    feedback.branch = principal.branch
-    feedback.helpful = command.helpful
-    feedback.comment = command.comment
-    feedback.at = now
-    payload = ArticleFeedbackRecorded(
-        version=article.live_version,
-        agent_id=principal.subject,
-        ticket_id=command.ticket_id,
-        helpful=command.helpful,
-        comment=command.comment,
-    )
-    _emit(session, ctx, article, payload, at=now)
-    await session.flush()
-    return feedback
-
-
-def stale_before(ctx: Context, branch: str) -> date:
-    """Articles whose review-by date is before this day (in the branch's zone) are stale today."""
-    return ctx.clock.now().astimezone(ctx.zone_of(branch)).date()
