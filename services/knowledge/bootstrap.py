@@ -7,7 +7,6 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,7 +21,7 @@ from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, Sender
 from shared.policy.branch import BranchConfigError
 from shared.runtime import ServiceSettings
 
@@ -110,8 +109,8 @@ def build_api(
     )
 
 
-def build_relay(service: KnowledgeService, producer: AIOKafkaProducer) -> OutboxRelay:
-    return knowledge_relay(SERVICE, service.sessions, producer, service.clock)
+def build_relay(service: KnowledgeService, producer: Sender) -> OutboxRelay:
+    return knowledge_relay(SERVICE, service.sessions, producer, service.clock, service.knowledge.knowledge_topic)
 
 
 def build_worker_health(relay: OutboxRelay) -> FastAPI:

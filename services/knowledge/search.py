@@ -157,7 +157,7 @@ class PostgresSearch:
             return []
         rows = await session.execute(
             text(
-                "SELECT article_id, ts_rank(tsv, q) AS relevance FROM search_documents, to_tsquery('simple', :q) q "
+                "SELECT article_id, ts_rank(tsv, q, 1) AS relevance FROM search_documents, to_tsquery('simple', :q) q "
                 "WHERE tsv @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
             ),
             {"q": _tsquery(words), "branch": branch, "limit": CANDIDATES},
