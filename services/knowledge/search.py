@@ -7,11 +7,12 @@ freshness, staleness) is computed here once, so both give the same results contr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,12 +132,46 @@ class SqliteSearch:
         return [Candidate(r.article_id, float(r.relevance), True) for r in rows]
 
 
-def _tsquery(terms: Sequence[str]) -> str:
-    return " | ".join("'" + t.replace("\\", "").replace("'", "''") + "'" for t in terms)
+def _tsquery(terms: Sequence[str], weight: str = "") -> str:
+    suffix = f":{weight}" if weight else ""
+    return " | ".join("'" + t.replace("\\", "").replace("'", "''") + "'" + suffix for t in terms)
+
+
+# A word in more than this share of the articles (燃气 in a gas company's) does not pick candidates:
+# ranking every article that holds it would cost a scan; it still counts in the coverage score.
+COMMON_SHARE = 0.05
+STATS_SECONDS = 300.0
 
 
 class PostgresSearch:
-    """A weighted tsvector (title A, body B) with a GIN index; fallback: bigram tsvector and pg_trgm."""
+    """A weighted tsvector (title A, body B) with a GIN index; fallback: character n-grams and pg_trgm.
+
+    The planner's own statistics of the tsvector columns (pg_stats.most_common_elems, kept by
+    ANALYZE) say which words and characters are common: candidates are picked by the others, and
+    only when a question holds nothing else by its common words (in titles) or all its common
+    characters together.
+    """
+
+    _common: ClassVar[dict[str, dict[str, float]]] = {}
+    _common_at: ClassVar[float] = float("-inf")
+
+    async def _common_in(self, session: AsyncSession, column: str) -> dict[str, float]:
+        now = time.monotonic()
+        if now - PostgresSearch._common_at > STATS_SECONDS:
+            rows = await session.execute(
+                text(
+                    "SELECT attname, most_common_elems::text::text[] AS words, most_common_elem_freqs AS shares "
+                    "FROM pg_stats WHERE tablename = 'search_documents' AND attname IN ('tsv', 'gram_tsv')"
+                )
+            )
+            PostgresSearch._common = {
+                r.attname: {
+                    w: float(f) for w, f in zip(r.words or [], r.shares or [], strict=False) if f > COMMON_SHARE
+                }
+                for r in rows.all()
+            }
+            PostgresSearch._common_at = now
+        return PostgresSearch._common.get(column, {})
 
     async def index(self, session: AsyncSession, document: SearchDocument) -> None:
         await session.execute(
@@ -152,33 +187,55 @@ class PostgresSearch:
     async def unindex(self, session: AsyncSession, document: SearchDocument) -> None:
         return None  # the index columns live on the row itself
 
+    async def _ranked(self, session: AsyncSession, column: str, query: str, branch: str) -> list[Any]:
+        rows = await session.execute(
+            text(
+                f"SELECT article_id, ts_rank({column}, q, 1) AS relevance "
+                f"FROM search_documents, to_tsquery('simple', :q) q "
+                f"WHERE {column} @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
+            ),
+            {"q": query, "branch": branch, "limit": CANDIDATES},
+        )
+        return list(rows.all())
+
     async def fulltext(self, session: AsyncSession, branch: str, words: Sequence[str]) -> list[Candidate]:
         if not words:
             return []
-        rows = await session.execute(
-            text(
-                "SELECT article_id, ts_rank(tsv, q, 1) AS relevance FROM search_documents, to_tsquery('simple', :q) q "
-                "WHERE tsv @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
-            ),
-            {"q": _tsquery(words), "branch": branch, "limit": CANDIDATES},
-        )
-        return [Candidate(r.article_id, float(r.relevance), False) for r in rows.all()]
+        common = await self._common_in(session, "tsv")
+        selective = [w for w in words if w not in common]
+        query = _tsquery(selective) if selective else _tsquery(words, weight="A")
+        rows = await self._ranked(session, "tsv", query, branch)
+        return [Candidate(r.article_id, float(r.relevance), False) for r in rows]
 
     async def fuzzy(self, session: AsyncSession, branch: str, query: str, grams: Sequence[str]) -> list[Candidate]:
         if not grams:
             return []
-        # bigrams work in any database locale; pg_trgm adds typo tolerance where the locale
-        # classifies CJK characters as letters (a UTF-8 LC_CTYPE; see the README)
-        rows = await session.execute(
-            text(
-                "SELECT article_id, greatest(ts_rank(gram_tsv, g), word_similarity(:raw, fuzzy_text)) AS relevance "
-                "FROM search_documents, to_tsquery('simple', :g) g "
-                "WHERE (gram_tsv @@ g OR :raw <% fuzzy_text) AND (branch = :branch OR group_wide) "
-                "ORDER BY relevance DESC LIMIT :limit"
-            ),
-            {"g": _tsquery(sorted(set(grams))), "raw": query, "branch": branch, "limit": CANDIDATES},
-        )
-        return [Candidate(r.article_id, float(r.relevance), True) for r in rows.all()]
+        common = await self._common_in(session, "gram_tsv")
+        rare = sorted({g for g in grams if g not in common})
+        found: dict[str, float] = {}
+        if rare:
+            found.update(
+                (r.article_id, float(r.relevance))
+                for r in await self._ranked(session, "gram_tsv", _tsquery(rare), branch)
+            )
+        frequent = sorted({g for g in grams if g in common})
+        if len(found) < 3 and frequent:
+            # a typo leaves only common characters in place (燃汽表: 燃, 表): all of them together
+            together = " & ".join(_tsquery([g]) for g in frequent)
+            for r in await self._ranked(session, "gram_tsv", together, branch):
+                found.setdefault(r.article_id, float(r.relevance))
+        # pg_trgm, where the database's locale gives CJK characters trigrams (a UTF-8 LC_CTYPE)
+        if await session.scalar(text("SELECT cardinality(show_trgm(:raw))"), {"raw": query}):
+            rows = await session.execute(
+                text(
+                    "SELECT article_id, word_similarity(:raw, fuzzy_text) AS relevance FROM search_documents "
+                    "WHERE :raw <% fuzzy_text AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
+                ),
+                {"raw": query, "branch": branch, "limit": CANDIDATES},
+            )
+            for r in rows.all():
+                found[r.article_id] = max(found.get(r.article_id, 0.0), float(r.relevance))
+        return [Candidate(article_id, relevance, True) for article_id, relevance in found.items()]
 
 
 def backend_for(dialect: str) -> SearchBackend:
