@@ -57,6 +57,7 @@ def _context(request: Request) -> Context:
         search=state.search,
         zone_of=state.zone_of,
         correlation_id=request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:12]}",
+        metrics=getattr(state, "knowledge_metrics", None),
     )
 
 

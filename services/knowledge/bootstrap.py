@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.knowledge.api import routers
 from services.knowledge.search import SearchEngine
-from services.knowledge.settings import KnowledgeSettings
+from services.knowledge.settings import KnowledgeMetrics, KnowledgeSettings
 from services.knowledge.worker import knowledge_relay, worker_health
 from shared.auth import AuthSettings
 from shared.branch_config import BranchPolicies, config_dirs
@@ -92,7 +92,7 @@ def build_api(
     relay: OutboxRelay | None = None,
 ) -> FastAPI:
     """The knowledge HTTP API (create_app: every route declares its roles)."""
-    return create_app(
+    app = create_app(
         SERVICE,
         http or HttpSettings(),
         *routers(),
@@ -107,6 +107,8 @@ def build_api(
             "relay": relay,
         },
     )
+    app.state.knowledge_metrics = KnowledgeMetrics(app.state.metrics.registry)
+    return app
 
 
 def build_relay(service: KnowledgeService, producer: Sender) -> OutboxRelay:

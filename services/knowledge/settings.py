@@ -1,11 +1,30 @@
-"""The knowledge service's own settings (HOTLINE_KNOWLEDGE_*); built in bootstrap, never at import."""
+"""The knowledge service's own settings (HOTLINE_KNOWLEDGE_*) and counters; built in bootstrap, never at import."""
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events import Topic
+
+
+class KnowledgeMetrics:
+    """The service's own counters, registered in its API app's registry (shown on that app's /metrics)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.searches = Counter(
+            "hotline_knowledge_searches",
+            "Agent searches by outcome (fulltext, fuzzy, empty)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.steps = Counter(
+            "hotline_knowledge_workflow_steps", "Workflow steps taken, by action", ["action"], registry=registry
+        )
+        self.feedback = Counter(
+            "hotline_knowledge_feedback", "Agents' verdicts on articles", ["helpful"], registry=registry
+        )
 
 
 class KnowledgeSettings(BaseSettings):

@@ -48,6 +48,9 @@ async def search(
     if not results.hits and normalise(query):
         await count_need(session, principal.branch, query, source="search", now=now)
         recorded = True
+    if ctx.metrics is not None:
+        outcome = "empty" if not results.hits else "fuzzy" if results.fuzzy_used else "fulltext"
+        ctx.metrics.searches.labels(outcome).inc()
     return results, recorded
 
 
@@ -123,6 +126,8 @@ async def give_feedback(
     )
     _emit(session, ctx, article, payload, at=now)
     await session.flush()
+    if ctx.metrics is not None:
+        ctx.metrics.feedback.labels(str(command.helpful).lower()).inc()
     return feedback
 
 

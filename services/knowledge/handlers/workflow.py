@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.knowledge import store
 from services.knowledge.schemas import ArticleCreate, ArticleFields
 from services.knowledge.search import SearchEngine
-from services.knowledge.settings import KnowledgeSettings
+from services.knowledge.settings import KnowledgeMetrics, KnowledgeSettings
 from services.knowledge.store import Article, ArticleVersion, Outbox, ReviewNote
 from services.knowledge.text import normalise
 from shared.auth import Principal, Role
@@ -75,6 +75,7 @@ class Context:
     search: SearchEngine
     zone_of: Callable[[str], tzinfo]
     correlation_id: str = field(default_factory=lambda: f"req-{uuid.uuid4().hex[:12]}")
+    metrics: KnowledgeMetrics | None = None
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,8 @@ async def take_step(
         payload = await _publish(session, article, version, principal, ctx, now)
     _note(session, article, version.version, action, principal, notes, now)
     _emit(session, ctx, article, payload, at=now)
+    if ctx.metrics is not None:
+        ctx.metrics.steps.labels(action.value).inc()
     return article
 
 

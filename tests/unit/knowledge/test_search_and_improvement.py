@@ -90,3 +90,14 @@ async def test_feedback_on_a_ticket_ranks_the_least_helpful_articles(client: htt
         f"/api/v1/articles/{good}/feedback", json={"ticket_id": "GX-1", "helpful": True}, headers=UNIT
     )
     assert refused.status_code == 403
+
+
+async def test_metrics_count_searches_by_outcome_and_workflow_steps(client: httpx.AsyncClient) -> None:
+    await publish(client)
+    await hits(client, "燃气表")
+    await hits(client, "燃汽表")
+    await client.get("/api/v1/search", params={"q": "光伏板补贴"}, headers=AGENT)
+    text = (await client.get("/metrics")).text
+    for outcome in ("fulltext", "fuzzy", "empty"):
+        assert f'hotline_knowledge_searches_total{{outcome="{outcome}"}} 1.0' in text
+    assert 'hotline_knowledge_workflow_steps_total{action="publish"} 1.0' in text
