@@ -23,7 +23,6 @@ from services.dispatch.handlers import DispatchContext
 from services.dispatch.lifecycle import IllegalTransition, StaleVersion
 from services.dispatch.notify import load_notifier
 from services.dispatch.routing import load_org_file, org_branches, org_file_for
-from services.dispatch.storage import LocalDirectoryStorage
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
 from shared import topics as shared_topics
@@ -37,6 +36,7 @@ from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
+from shared.storage import LocalDirectoryStorage
 from shared.topics import TopicSpec
 
 log = structlog.get_logger(__name__)

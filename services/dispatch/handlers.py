@@ -26,7 +26,6 @@ from services.dispatch.lifecycle import (
 )
 from services.dispatch.notify import Notifier
 from services.dispatch.routing import OrgTree, RoutingInput, route
-from services.dispatch.storage import AttachmentStorage, check_attachment, sha256_hex
 from services.dispatch.store import (
     AttachmentRecord,
     Extension,
@@ -72,6 +71,7 @@ from shared.outbox import stage
 from shared.policy import WorkingDayCalendar
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import ComplaintLevel, SlaClock
+from shared.storage import AttachmentStorage, check_attachment, sha256_hex
 
 log = structlog.get_logger(__name__)
 

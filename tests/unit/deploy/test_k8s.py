@@ -22,7 +22,7 @@ PARTITIONS = 6  # HOTLINE_PARTITIONS of the base ConfigMap: the most workers of 
 # services that keep Faust tables: their state must be on a volume of their own
 STATEFUL = {"sla-monitor", "intake-worker"}
 # workloads with nothing to scale on: identity's housekeeping (no consumer; one pod is plenty)
-FIXED = {"identity-worker"}
+FIXED = {"identity-worker", "knowledge-worker"}
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)
@@ -77,7 +77,9 @@ def test_each_service_has_an_api_role_and_a_worker_role_of_its_own(overlay):
             role = command[command.index("--role") + 1] if "--role" in command else "all"
             roles.setdefault(command[3], set()).add(role)
     assert roles["intake"] == roles["dispatch"] == roles["callback"] == roles["identity"] == {"api", "worker"}
+    assert roles["knowledge"] == {"api", "worker"}
     assert roles["sla_monitor"] == {"all"}  # its read API serves the worker's own tables
+    assert roles["console"] == {"all"}  # each browser's stream needs the pod's own consumer
 
 
 def test_containers_run_as_non_root_read_only_with_requests_limits_and_honest_probes(overlay):
