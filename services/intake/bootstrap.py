@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -49,6 +50,10 @@ class IntakeSettings(BaseSettings):
     topic_notifications: str = Topic.NOTIFICATIONS.value
     grading_app_id: str = APP_ID
     grading_subjects_topic: str = SUBJECTS_TOPIC
+    # memory:// replays the changelogs on every start; rocksdb:// keeps the tables on the worker's volume
+    grading_store: str = "memory://"
+    grading_replication_factor: int = Field(default=1, ge=1)
+    grading_standby_replicas: int = Field(default=0, ge=0)
 
     def topic_names(self) -> TopicNames:
         chosen = {
@@ -61,7 +66,13 @@ class IntakeSettings(BaseSettings):
         return TopicNames({topic: name for topic, name in chosen.items() if name != topic.value})
 
     def grading(self) -> GradingSettings:
-        return GradingSettings(app_id=self.grading_app_id, subjects_topic=self.grading_subjects_topic)
+        return GradingSettings(
+            app_id=self.grading_app_id,
+            store=self.grading_store,
+            subjects_topic=self.grading_subjects_topic,
+            replication_factor=self.grading_replication_factor,
+            standby_replicas=self.grading_standby_replicas,
+        )
 
 
 def migrate(database_url: str) -> None:

@@ -58,8 +58,10 @@ Forward = Callable[[bytes, bytes], Awaitable[None]]
 @dataclass(frozen=True)
 class GradingSettings:
     app_id: str = APP_ID
-    store: str = "memory://"  # the tables come back from their changelog topics on start
+    store: str = "memory://"  # the tables come back from their changelog topics on start; rocksdb:// keeps them on disk
     subjects_topic: str = SUBJECTS_TOPIC
+    replication_factor: int = 1  # of the changelog and subjects topics it creates (3 on a cluster)
+    standby_replicas: int = 0  # warm copies of each partition's tables on another worker
 
 
 def _hash(complainant: str) -> str:
@@ -187,7 +189,8 @@ class ComplaintGrading:
             datadir=datadir,
             web_enabled=False,
             topic_partitions=partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.replication_factor,
+            table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=1.0,
             consumer_auto_offset_reset="earliest",
         )
