@@ -21,7 +21,7 @@ from hotline import system
 from hotline.infra.console import log_to_stderr
 from hotline.infra.harness import ensure_kafka, ensure_postgres
 from hotline.infra.kafka import KafkaServer
-from hotline.infra.postgres import PostgresServer
+from hotline.infra.postgres import PostgresServer, refuse_non_durable
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
 from shared.branch_config import PACKAGED_DIR
@@ -111,6 +111,7 @@ def start_system(
             url, pg_started = ensure_postgres(infra)
             if pg_started:
                 started.append("postgres")
+            refuse_non_durable(url)
             env["DATABASE_URL"] = url
             database = "postgresql"
         else:
