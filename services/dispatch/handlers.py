@@ -228,6 +228,8 @@ def dispatch_to(
         dispatcher_id=dispatcher_id,
         previous_unit_id=previous,
         dispatch_count=ticket.dispatch_count,
+        center_id=org.center_id if org is not None else None,
+        external_deadline=ticket.external_deadline,
     )
     event_id = deterministic_event_id("TicketDispatched", ticket.ticket_id, ticket.dispatch_count)
     DISPATCHED.labels(ticket.branch, mode).inc()
@@ -273,6 +275,8 @@ def ticket_from_received(event: Event[TicketReceived], now: datetime) -> Ticket:
         dispatch_count=0,
         work_round=1,
         return_count=0,
+        returns_by_unit={},
+        external_deadline=p.external_deadline,
         received_at=p.received_at,
         dispatch_clock_from=p.received_at,  # RULES.md §2: the dispatch clock runs from receipt
         description=p.description,
@@ -535,6 +539,10 @@ async def return_ticket(
     ticket.returned_at = ticket.dispatch_clock_from = now
     ticket.return_reason, ticket.return_text = reason, reason_text
     ticket.return_count += 1
+    # RULES.md §2, §7: counted against the returning unit (a new dict: SQLAlchemy sees the change)
+    counted = dict(ticket.returns_by_unit or {})
+    counted[unit_id] = counted.get(unit_id, 0) + 1
+    ticket.returns_by_unit = counted
     payload = TicketReturned(unit_id=unit_id, handler_id=principal.subject, reason=reason, reason_text=reason_text)
     _emit(session, ctx, [_event(ticket, payload, ctx, _correlation())])
     return ticket

@@ -79,6 +79,10 @@ class Ticket(Base):
     return_reason: Mapped[str | None] = mapped_column(String(64))
     return_text: Mapped[str | None] = mapped_column(String(TEXT))
     return_count: Mapped[int] = mapped_column(Integer, default=0)
+    # RULES.md §2, §7: every return counts against the unit that returned it
+    returns_by_unit: Mapped[dict[str, int] | None] = mapped_column(JSON, default=dict)
+    # a 12345 task's government deadline when stricter than the policy's (§6): it caps every clock
+    external_deadline: Mapped[datetime | None] = mapped_column(AwareDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(64))

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.intake.api import calls, customers, db_session, tickets
 from services.intake.grading import APP_ID, SUBJECTS_TOPIC, ComplaintGrading, GradingSettings
 from services.intake.handlers import Policies
+from services.intake.references import Directory, DispatchDirectory
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
 from shared import topics as shared_topics
@@ -50,6 +51,8 @@ class IntakeSettings(BaseSettings):
     topic_notifications: str = Topic.NOTIFICATIONS.value
     grading_app_id: str = APP_ID
     grading_subjects_topic: str = SUBJECTS_TOPIC
+    # dispatch's API: the org tree a work order's unit must be in, and the routing rules of a call's split
+    dispatch_url: str = "http://127.0.0.1:8102"
 
     def topic_names(self) -> TopicNames:
         chosen = {
@@ -85,6 +88,7 @@ class Intake:
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
     grader: ComplaintGrading | None = None
+    directory: Directory | None = None
 
     async def database_ready(self) -> bool:
         async with self.engine.connect() as connection:
@@ -108,6 +112,7 @@ class Intake:
                 "policies": self.policies,
                 "relay": self.relay,
                 "verification_policy": VerificationPolicy(),
+                "directory": self.directory,
             },
         )
 
@@ -220,4 +225,5 @@ def build(
         policies=Policies(load_calendar()),
         topics=topics or own.topic_names(),
         grading=own.grading(),
+        directory=DispatchDirectory(own.dispatch_url),
     )

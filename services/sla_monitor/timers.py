@@ -115,6 +115,8 @@ class TicketTimers:
     callback_requested_at: float | None = None
     clocks: dict[SlaClock, ClockTimer] = field(default_factory=dict)
     indexed_bucket: int | None = None  # the due-index bucket this ticket is listed in
+    center_id: str | None = None  # the branch's center as dispatch's org tree names it (RULES.md §8)
+    external_deadline: float | None = None  # a 12345 task's stricter government deadline: caps every clock
 
     # -------------------------------------------------------------- storage
 
@@ -132,6 +134,8 @@ class TicketTimers:
             "r": self.callback_requested_at,
             "c": [timer.to_json() for timer in self.clocks.values()],
             "i": self.indexed_bucket,
+            "cn": self.center_id,
+            "g": self.external_deadline,
         }
         return json.dumps(data, separators=(",", ":")).encode()
 
@@ -152,6 +156,8 @@ class TicketTimers:
             callback_requested_at=data["r"],
             clocks={timer.clock: timer for timer in timers},
             indexed_bucket=data["i"],
+            center_id=data.get("cn"),  # absent from timers stored before issue 13
+            external_deadline=data.get("g"),
         )
 
     # -------------------------------------------------------------- queries
@@ -175,6 +181,7 @@ class PolicyView:
 
     branch: BranchPolicy
     calendar: WorkingDayCalendar
+    center_id: str | None = None  # the center of the branch's org file, until dispatch names it on the ticket
 
 
 # ------------------------------------------------------------------ starting and moving clocks
@@ -190,14 +197,20 @@ def _start_clock(
     # RULES.md §2-§3: deadline and warning only from the shared policy engine
     deadline = deadline_for(ticket.category, clock, start, view.branch, view.calendar, level=level)
     warning = warning_for(start, limit, view.branch, view.calendar)
+    due, warn_at = _epoch(deadline.at), _epoch(warning.at)
+    government = ticket.external_deadline
+    if government is not None and government < due:
+        # RULES.md §2 (§6): the stricter 12345 deadline drives the clock, its warning at the same share
+        share = (government - _epoch(start)) * view.branch.warning_ratio
+        due, warn_at = government, min(warn_at, _epoch(start) + share)
     # RULES.md §8: the center hears of it when a further full limit has passed
-    center = apply_limit(deadline.at, limit, view.branch, view.calendar)
+    center = apply_limit(_instant(due, view.branch), limit, view.branch, view.calendar)
     previous = ticket.clocks.get(clock)
     ticket.clocks[clock] = ClockTimer(
         clock=clock,
         start=_epoch(start),
-        deadline=_epoch(deadline.at),
-        warn_at=_epoch(warning.at),
+        deadline=due,
+        warn_at=warn_at,
         center_at=_epoch(center.at),
         limit=str(limit),
         provisional=deadline.provisional or center.provisional,
@@ -253,6 +266,7 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
                 unit_id=payload.unit_id,
                 callback_mode=payload.callback.mode,
                 callback_requested_at=_epoch(payload.callback.requested_at) if payload.callback.requested_at else None,
+                external_deadline=_epoch(payload.external_deadline) if payload.external_deadline else None,
             )
             if _has_clock(payload.category, SlaClock.DISPATCH):
                 # RULES.md §2: dispatch runs from receipt (earlier than occurred_at if back-filled)
@@ -266,6 +280,9 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
             if ticket.category is Category.COMPLAINT and ticket.level is None:
                 ticket.level = ComplaintLevel.MINOR  # RULES.md §4: level 3 unless graded higher
             ticket.unit_id, ticket.division_id = payload.unit_id, payload.division_id
+            ticket.center_id = payload.center_id or ticket.center_id
+            if payload.external_deadline is not None:
+                ticket.external_deadline = _epoch(payload.external_deadline)
             _stop(ticket, [SlaClock.DISPATCH], "dispatched")
             for clock in UNIT_CLOCKS:
                 # RULES.md §2: unit clocks run from this dispatch (a re-dispatch starts them again)
@@ -319,7 +336,9 @@ def _extend(ticket: TicketTimers, clock: SlaClock, new_deadline: datetime, view:
     if timer is None:
         return
     limit = Limit.parse(timer.limit)
-    timer.deadline = _epoch(new_deadline)
+    # an extension cannot reach past a 12345 task's government deadline (RULES.md §2, §6)
+    timer.deadline = min(_epoch(new_deadline), ticket.external_deadline or math.inf)
+    new_deadline = _instant(timer.deadline, view.branch)
     # the warning stays where the policy put it for the limit; the center ladder moves with the deadline
     timer.center_at = _epoch(apply_limit(new_deadline, limit, view.branch, view.calendar).at)
     timer.extended = True
@@ -454,12 +473,13 @@ def fire_due(ticket: TicketTimers, now: datetime, view: PolicyView) -> list[Anno
             if ticket.urgent or ticket.division_id is None:
                 timer.emitted += TO_CENTER
                 reason: Literal["breach", "urgent"] = "urgent" if ticket.urgent else "breach"
-                out.append(_escalation(ticket, timer, "center", ticket.branch, reason, now, late, branch))
+                out.append(_escalation(ticket, timer, "center", _center(ticket, view), reason, now, late, branch))
                 if ticket.urgent:
-                    out.append(_urgent_notice(ticket, timer, now))
+                    out.append(_urgent_notice(ticket, timer, now, _center(ticket, view)))
         elif BREACHED in timer.emitted and TO_CENTER not in timer.emitted and timer.center_at <= now_epoch:
             timer.emitted += TO_CENTER
-            out.append(_escalation(ticket, timer, "center", ticket.branch, "further_limit_passed", now, late, branch))
+            center = _center(ticket, view)
+            out.append(_escalation(ticket, timer, "center", center, "further_limit_passed", now, late, branch))
     return out
 
 
@@ -487,9 +507,14 @@ def _escalation(
     return Announcement("escalation", timer.clock, due, _event(ticket, payload, now, timer.clock, to_level))
 
 
-def _urgent_notice(ticket: TicketTimers, timer: ClockTimer, now: datetime) -> Announcement:
+def _center(ticket: TicketTimers, view: PolicyView) -> str:
+    """The center's org id (RULES.md §8): as dispatch named it, else the branch's org file, else the branch."""
+    return ticket.center_id or view.center_id or ticket.branch
+
+
+def _urgent_notice(ticket: TicketTimers, timer: ClockTimer, now: datetime, center: str) -> Announcement:
     # RULES.md §8 / §15(二)1: urgent escalations also go out as phone / SMS notices
-    recipients = [Recipient(org_level="center", org_id=ticket.branch)]
+    recipients = [Recipient(org_level="center", org_id=center)]
     if ticket.division_id is not None:
         recipients.insert(0, Recipient(org_level="division", org_id=ticket.division_id))
     what = "gas alarm" if ticket.category is Category.ALARM else "level-1 complaint"
