@@ -678,10 +678,14 @@ async def reply(
     opinion: str,
     attachment_ids: Sequence[str],
     expected_version: int | None,
+    refused: bool = False,
 ) -> Reply:
     """The unit's reply reaches the center: stops `resolve` (and `handle`); the callback clock runs from it."""
     ticket = await ticket_for(session, principal, ticket_id, expected_version)
     unit_id = _holding_unit(principal, ticket)
+    if refused and ticket.category_enum is not Category.SERVICE_REQUEST:
+        # RULES.md §2: only a service request has a refusal limit
+        raise _field_error("refused", "only a service request can be refused")
     _move(ticket, Action.REPLY, ctx)
     if len(attachment_ids) > ctx.max_attachments_per_reply:
         raise _field_error("attachment_ids", f"at most {ctx.max_attachments_per_reply} attachments per reply")
@@ -704,6 +708,7 @@ async def reply(
         opinion=opinion,
         submitted_at=now,
         status="pending",
+        refused=refused,
     )
     session.add(entry)
     for record in records:
@@ -722,6 +727,7 @@ async def reply(
             )
             for r in records
         ),
+        refused=refused,
     )
     _emit(session, ctx, [_event(ticket, payload, ctx, _correlation())])
     return entry

@@ -174,6 +174,7 @@ class Reply(Base):
     opinion: Mapped[str] = mapped_column(Text, default="")
     submitted_at: Mapped[datetime] = mapped_column(AwareDateTime())
     status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)  # a refused service request (RULES.md §2)
     reviewer_id: Mapped[str | None] = mapped_column(String(SHORT))
     reviewed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     review_reason: Mapped[str | None] = mapped_column(String(SHORT))

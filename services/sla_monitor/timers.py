@@ -36,13 +36,14 @@ from shared.events import (
 )
 from shared.policy import BranchPolicy, Category, ComplaintLevel, Limit, SlaClock, WorkingDayCalendar
 from shared.policy.deadlines import apply_limit, deadline_for, warning_for
-from shared.policy.limits import LimitUnit, callback_kind, clocks_for, limit_for
+from shared.policy.limits import SERVICE_REQUEST_REFUSAL, LimitUnit, callback_kind, clocks_for, limit_for
 
 PRODUCER = "sla_monitor"
 UNIT_CLOCKS = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
 
 # what a clock has already announced; each kind goes out at most once per ticket and clock
 WARNED, BREACHED, TO_DIVISION, TO_CENTER = "w", "b", "d", "c"
+REFUSED_LATE = "refused_late"  # a refusal replied after its limit: running only until its breach is out
 
 
 def _epoch(instant: datetime) -> float:
@@ -313,7 +314,9 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
         case ComplaintGraded():
             _regrade(ticket, payload.level, view)
         case TicketReplied():
-            _stop(ticket, UNIT_CLOCKS, "replied")  # the unit's step is done when its reply reaches the center
+            late = payload.refused and _apply_refusal_limit(ticket, at, view)
+            # the unit's step is done when its reply reaches the center (a late refusal first breaches)
+            _stop(ticket, [c for c in UNIT_CLOCKS if not (late and c is SlaClock.RESOLVE)], "replied")
         case ReplyRejected():
             _revive(ticket, "replied")  # the unit has to reply again: its clocks were not met after all
         case ReplyApproved():
@@ -329,6 +332,23 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
             _stop(ticket, list(ticket.clocks), "closed")
             ticket.closed = True
     return ticket
+
+
+def _apply_refusal_limit(ticket: TicketTimers, replied_at: datetime, view: PolicyView) -> bool:
+    """RULES.md §2: a refused service request is explained and fed back within 2 wd of its dispatch; True when
+    the refusal came later than that (the resolve clock then stays due until its breach is announced)."""
+    timer = ticket.clocks.get(SlaClock.RESOLVE)
+    if ticket.category is not Category.SERVICE_REQUEST or timer is None or not timer.running or timer.extended:
+        return False
+    started = datetime.fromtimestamp(timer.start, tz=UTC)
+    refusal = deadline_for(ticket.category, SlaClock.RESOLVE, started, view.branch, view.calendar, refused=True)
+    timer.deadline = min(timer.deadline, _epoch(refusal.at))
+    timer.warn_at = min(timer.warn_at, timer.deadline)
+    timer.limit = str(SERVICE_REQUEST_REFUSAL)
+    late = timer.deadline < _epoch(replied_at) and BREACHED not in timer.emitted
+    if late:
+        timer.stopped_by = REFUSED_LATE
+    return late
 
 
 def _extend(ticket: TicketTimers, clock: SlaClock, new_deadline: datetime, view: PolicyView) -> None:
@@ -466,6 +486,8 @@ def fire_due(ticket: TicketTimers, now: datetime, view: PolicyView) -> list[Anno
                 provisional=timer.provisional,
             )
             out.append(Announcement("breach", timer.clock, timer.deadline, _event(ticket, breach, now, timer.clock)))
+            if timer.stopped_by == REFUSED_LATE:
+                timer.running, timer.stopped_by = False, "replied"  # the refusal reply came: breached, then done
             # RULES.md §8: at breach to the unit's division (the dispatch clock has none: the center's own step)
             if ticket.division_id is not None and TO_DIVISION not in timer.emitted:
                 timer.emitted += TO_DIVISION
