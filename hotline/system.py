@@ -160,7 +160,7 @@ class Supervisor:
     def start(self, spec: ProcessSpec) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{spec.name}.log").open("ab")
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, an argv list
             spec.argv(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.children[spec.name] = (spec, process)

@@ -116,7 +116,8 @@ class StreamApp(faust.App):
 async def prepare_topics(app: StreamApp, bootstrap: str, *, ready_within: float = 60.0) -> dict[str, int]:
     """Create every topic the app needs and wait until the metadata shows them (before the app subscribes)."""
     wanted = app.required_topics()
-    counts = await ensure_topics(bootstrap, wanted, ready_within=ready_within)
+    replicas = int(app.conf.topic_replication_factor)  # 3 on a cluster, like `hotline topics apply`
+    counts = await ensure_topics(bootstrap, wanted, replication_factor=replicas, ready_within=ready_within)
     log.info("stream_topics_ready", app=app.conf.id, topics=sorted(wanted))
     return counts
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +22,14 @@ from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
 from shared import topics as shared_topics
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
-from shared.branch_config import load_calendar
-from shared.bus import ConsumerSettings, EventConsumer, make_producer
+from shared.branch_config import is_configured_branch, load_calendar
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer, make_producer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
 from shared.streams import run_stream_app
 from shared.topics import TopicSpec
@@ -95,6 +94,13 @@ class Intake:
             await connection.execute(text("SELECT 1"))
         return True
 
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
+    async def consumer_lag(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.record_lag()
+
     def api(self, auth: AuthSettings | None = None) -> FastAPI:
         """The agent API."""
         return create_app(
@@ -105,7 +111,11 @@ class Intake:
             calls,
             audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
-            readiness={"database": self.database_ready, **self.stream_checks()},
+            # an API relaying its own outbox produces: it is ready only while the broker answers
+            readiness={"database": self.database_ready, **self.stream_checks()}
+            | ({"broker": BrokerProbe(self.settings.kafka_bootstrap).check} if self.producer is not None else {}),
+            branch_known=is_configured_branch,
+            metrics_refresh=[self.outbox_pending],
             state={
                 "sessions": self.sessions,
                 "clock": self.clock,
@@ -118,16 +128,17 @@ class Intake:
 
     def health_app(self) -> FastAPI:
         """The worker's health and metrics server (no API routes, so no token is ever checked)."""
-        try:
-            auth = AuthSettings()
-        except ValueError:
-            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
 
         async def consuming() -> bool:
-            return self.consumer is not None and self.consumer.ready.is_set()
+            return self.consumer is not None and await self.consumer.holding_partitions()
 
-        checks = {"database": self.database_ready, "consumer": consuming, **self.stream_checks()}
-        return create_app(f"{SERVICE}-worker", HttpSettings(), auth=auth, readiness=checks)
+        checks = {
+            "database": self.database_ready,
+            "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
+            "consumer": consuming,
+            **self.stream_checks(),
+        }
+        return create_worker_app(SERVICE, readiness=checks, metrics_refresh=[self.outbox_pending, self.consumer_lag])
 
     def stream_checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
         """Complaint grading's readiness when this process runs it: its partitions held, tables recovered, caught up."""

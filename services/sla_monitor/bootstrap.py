@@ -12,6 +12,8 @@ from services.sla_monitor.policies import PolicyBook
 from services.sla_monitor.worker import SERVICE, MonitorSettings, SlaMonitor
 from shared import topics as shared_topics
 from shared.auth.settings import AuthSettings
+from shared.branch_config import is_configured_branch
+from shared.bus import BrokerProbe
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.runtime import ServiceSettings
@@ -48,8 +50,11 @@ def build_http(monitor: SlaMonitor) -> FastAPI:
         HttpSettings(),
         router,
         auth=AuthSettings(),
-        readiness={"faust": monitor.app.ready},  # holds its partitions, recovered and caught up
+        # holds its partitions, recovered and caught up; and the broker answers now
+        readiness={"faust": monitor.app.ready, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
+        branch_known=is_configured_branch,
         state={"monitor": monitor},
+        role="all",  # the Faust worker and its read API in one process
     )
 
 

@@ -247,7 +247,15 @@ async def launch_system(
             early = (DAY_START - clock.now()).total_seconds()
             if early > 0:
                 await asyncio.sleep(early / SPEED)
-        hotline = System(urls=api_urls, secret=secret, api_key=api_key, clock=clock, events=events, folder=folder)
+        hotline = System(
+            urls=api_urls,
+            secret=secret,
+            api_key=api_key,
+            clock=clock,
+            events=events,
+            folder=folder,
+            processes={spec.name: spec.port for spec in specs},
+        )
         yield hotline
         await hotline.close_clients()
     finally:
