@@ -100,6 +100,7 @@ from shared.policy.categories import Subtype as ServiceRequestSubtype
 from shared.policy.grading import GradeReason
 from shared.policy.limits import CallbackKind, ComplaintLevel
 from shared.policy.limits import SlaClock as ClockName
+from shared.zones import zoned
 
 __all__ = [
     "REGISTRY",
@@ -458,6 +459,10 @@ class TicketDispatched(TicketPayload):
     dispatcher_id: Identifier | None = None  # the center supervisor, when manual
     previous_unit_id: Identifier | None = None  # set on a re-dispatch
     dispatch_count: int = Field(default=1, ge=1)
+    # the branch's customer-service center as the org tree names it (where escalations end, RULES.md §8)
+    center_id: Identifier | None = None
+    # a 12345 task's government deadline when stricter than the policy's (§6): it caps every clock
+    external_deadline: Instant | None = None
 
 
 class ManualDispatchQueued(TicketPayload):
@@ -577,6 +582,8 @@ class TicketReplied(TicketPayload):
     result: LongText
     opinion: LongText = ""
     attachments: tuple[Attachment, ...] = ()
+    # RULES.md §2: a service request the unit refuses is explained and fed back within 2 wd
+    refused: bool = False
 
 
 class ReplyApproved(TicketPayload):
@@ -1103,6 +1110,9 @@ def new_event(
     if cls not in _REGISTERED:
         msg = f"{cls.__name__} is not a registered event payload"
         raise InvalidEvent(None, None, [{"loc": "payload", "type": "unregistered", "msg": msg}])
+    # what people read of a payload is on their branch's wall clock, with its offset (DESIGN.md "Time");
+    # the envelope's occurred_at keeps the producer's own offset
+    payload = zoned(payload, branch)
     try:
         return Event[cls](  # type: ignore[valid-type]
             event_id=event_id if event_id is not None else uuid.uuid4(),

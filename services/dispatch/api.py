@@ -274,6 +274,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket) -
         return_reason=ticket.return_reason,
         return_text=ticket.return_text,
         return_count=ticket.return_count,
+        returns_by_unit=ticket.returns_by_unit or {},
         close_reason=ticket.close_reason,
         close_text=ticket.close_text,
         work_round=ticket.work_round,
@@ -290,6 +291,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket) -
                 review_reason=r.review_reason,
                 review_text=r.review_text,
                 attachment_ids=by_reply.get(r.reply_id, []),
+                refused=r.refused,
             )
             for r in replies
         ],
@@ -541,6 +543,7 @@ def build_router() -> SecureRouter:
                 opinion=body.opinion,
                 attachment_ids=body.attachment_ids,
                 expected_version=body.expected_version,
+                refused=body.refused,
             )
             ticket = await handlers.ticket_for(session, principal, ticket_id)
             return await _detail(session, ctx, ticket)

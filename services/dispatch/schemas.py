@@ -54,6 +54,8 @@ class ReplyIn(Versioned):
     result: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
     opinion: Text = ""
     attachment_ids: list[Code] = Field(default_factory=list, max_length=50)
+    # RULES.md §2: a service request the unit refuses (the result says why), fed back within 2 wd
+    refused: bool = False
 
 
 class ReviewIn(Versioned):
@@ -133,6 +135,7 @@ class ReplyOut(BaseModel):
     review_reason: str | None
     review_text: str | None
     attachment_ids: list[str]
+    refused: bool = False
 
 
 class ExtensionOut(BaseModel):
@@ -183,6 +186,8 @@ class TicketDetail(TicketSummary):
     return_reason: str | None
     return_text: str | None
     return_count: int
+    # RULES.md §2, §7: every return counted against the unit that returned it (unit id -> returns)
+    returns_by_unit: dict[str, int] = {}
     close_reason: str | None
     close_text: str | None
     work_round: int

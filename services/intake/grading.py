@@ -42,7 +42,7 @@ from shared.events import (
     encode,
     new_event,
 )
-from shared.policy.grading import Complaint, GradeReason, grade_complaint, regrade_open_complaints
+from shared.policy.grading import Complaint, Grade, GradeReason, grade_complaint, regrade_open_complaints
 from shared.policy.limits import ComplaintLevel
 from shared.streams import StreamApp
 
@@ -116,7 +116,7 @@ def grade_new_complaint(
     occurred_at = datetime.fromisoformat(note["occurred_at"])
     events: list[Event[Any]] = []
     if level < ComplaintLevel.MINOR:
-        events.append(_graded(note, note["ticket_id"], level, at_receipt, reasons, occurred_at))
+        events.append(_graded(note, note["ticket_id"], level, at_receipt, reasons, occurred_at, grade))
     # the agent's preliminary grade weighs one complaint, not the whole matter (§14(六))
     subject_level = grade.level if set(grade.reasons) != {GradeReason.PRELIMINARY} else ComplaintLevel.MINOR
     open_levels = [(c["ticket_id"], ComplaintLevel(c["level"])) for c in book if c["open"]]
@@ -126,7 +126,9 @@ def grade_new_complaint(
         regrade = lifted.get(complaint["ticket_id"])
         if regrade is not None:
             complaint = {**complaint, "level": int(regrade.level)}
-            events.append(_graded(note, regrade.ticket_id, regrade.level, regrade.previous, grade.reasons, occurred_at))
+            events.append(
+                _graded(note, regrade.ticket_id, regrade.level, regrade.previous, grade.reasons, occurred_at, grade)
+            )
         updated.append(complaint)
     updated.append({**note, "level": int(level)})
     return updated, events
@@ -143,6 +145,7 @@ def _graded(
     previous: ComplaintLevel,
     reasons: tuple[GradeReason, ...],
     occurred_at: datetime,
+    grade: Grade,
 ) -> Event[Any]:
     text = ", ".join(r.value for r in reasons)
     return new_event(
@@ -152,6 +155,7 @@ def _graded(
             subject_key=note["subject_key"],
             reasons=reasons,
             reason_text=f"subject {note['subject_key']} graded {int(level)} by {note['ticket_id']}: {text}"[:2000],
+            distinct_complainants=grade.distinct_complainants,  # of the subject in the window (RULES.md §4)
         ),
         ticket_id=ticket_id,
         branch=note["branch"],

@@ -162,9 +162,23 @@ class TicketCreated(BaseModel):
     external_deadline_kept: bool = False
 
 
+class RequestPlacement(BaseModel):
+    """Where one request of the call went (RULES.md §1, §15(一)3) and how its unit was found."""
+
+    request: int  # its index in the call's requests
+    category: Category
+    ticket_id: str
+    unit_id: str | None  # None: no routing rule decides, the center dispatches it by hand
+    unit_from: Literal["agent", "routing_rules", "center"]
+    rule_id: str | None = None
+    detail: str = ""
+
+
 class CallTicketsCreated(BaseModel):
     call_id: str
     tickets: list[TicketCreated]
+    placements: list[RequestPlacement] = []
+    summary: str = ""  # one line the agent can read out: how the call was split, and by what
 
 
 class AlarmReceived(BaseModel):

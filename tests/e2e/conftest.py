@@ -113,6 +113,7 @@ def _process_env(
     api_key: str,
     epoch_real: datetime,
     intake_url: str,
+    dispatch_url: str,
 ) -> dict[str, str]:
     key_hash = hash_api_key(api_key)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") and k != "DATABASE_URL"}
@@ -124,6 +125,7 @@ def _process_env(
             "HOTLINE_API_KEYS": json.dumps([{"name": "callback-service", "branch": "demo", "sha256": key_hash}]),
             "HOTLINE_CALLBACK_INTAKE_API_KEY": api_key,
             "HOTLINE_CALLBACK_INTAKE_URL": intake_url,
+            "HOTLINE_INTAKE_DISPATCH_URL": dispatch_url,
             "HOTLINE_LOG_JSON": "true",
             "HOTLINE_CLOCK_SPEED": str(SPEED),
             "HOTLINE_CLOCK_EPOCH_REAL": epoch_real.isoformat(),
@@ -223,7 +225,9 @@ async def launch_system(
     secret = secrets.token_urlsafe(48)
     api_key = new_api_key()
     epoch_real = datetime.now(UTC) + timedelta(seconds=STARTUP_SECONDS if day_start else 0)
-    env = _process_env(kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"])
+    env = _process_env(
+        kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"], api_urls["dispatch"]
+    )
     env.update(names.env())
     processes = Processes(folder, env)
     atexit.register(processes.stop)  # last resort if the session dies before its teardown

@@ -122,7 +122,16 @@ async def test_intakes_field_errors_reach_the_desk_and_nothing_is_recorded_until
     settings = CallbackSettings(intake_api_key=SecretStr(key), intake_url="http://intake")
     world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings, transport)
     try:
-        ticket = await world.ticket(at("2026-11-25 09:30"))
+        # the original ticket is intake's own (a new request must name a parent that exists, issue 13)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as agent:
+            original = {
+                "category": "repair",
+                "description": "燃气灶打不着火",
+                "customer": {"name": "张小明", "phone": "13812345678", "address": "南宁市青秀区民族大道1号"},
+            }
+            made = await agent.post("/api/v1/tickets", json=original, headers={"X-API-Key": key})
+            assert made.status_code == 201, made.text
+        ticket = await world.ticket(at("2026-11-25 09:30"), ticket_id=made.json()["ticket_id"])
         callback_id = (await world.callback_of(ticket))["callback_id"]
         assert (await world.claim(callback_id)).status_code == 200
         repair = {"category": "repair", "description": "热水器点不着"}

@@ -161,6 +161,8 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         dispatcher_id="sup-1",
         previous_unit_id="U-3",
         dispatch_count=2,
+        center_id="C-NN",
+        external_deadline=at(600),
     ),
     ManualDispatchQueued: lambda: ManualDispatchQueued(
         reason="no_matching_rule", reason_text="no service area covers the address"
@@ -213,6 +215,7 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         result="Meter replaced.",
         opinion="Customer satisfied on site.",
         attachments=(Attachment(attachment_id="att-1", media_type="image/jpeg", size_bytes=1234, filename="m.jpg"),),
+        refused=True,
     ),
     ReplyApproved: lambda: ReplyApproved(reply_id="r-1", unit_id="U-7", reviewer_id="sup-1", reply_received_at=at(120)),
     ReplyRejected: lambda: ReplyRejected(
