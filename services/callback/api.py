@@ -39,6 +39,7 @@ from shared.auth import (
 )
 from shared.clock import Clock
 from shared.http.errors import ApiError
+from shared.http.ratelimit import rate_limited
 from shared.policy.categories import Category, Subtype
 from shared.privacy import MaskedName, MaskedPhone, PersonalField
 
@@ -427,7 +428,7 @@ async def record_call_outcome(
     return OutcomeResult(callback=await _detail(db, task, policies), events=[e.type for e in events])
 
 
-@router.post("/callbacks/{callback_id}/reveal")
+@router.post("/callbacks/{callback_id}/reveal", dependencies=[rate_limited("reveal")])
 async def reveal_customer_data(
     callback_id: str, body: RevealRequest, principal: CallbackAgent, db: Db, clock: ClockDep
 ) -> Any:

@@ -71,6 +71,7 @@ from services.dispatch.store import (
 from shared.auth import AuditLog, Principal, RevealRequest, Role, SecureRouter, require_roles, reveal_field
 from shared.db import transaction
 from shared.http.errors import ApiError, error_body
+from shared.http.ratelimit import rate_limited
 from shared.privacy import PersonalField
 
 T = TypeVar("T")
@@ -400,7 +401,7 @@ def build_router() -> SecureRouter:
                 for r in rows
             ]
 
-    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"])
+    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"], dependencies=[rate_limited("reveal")])
     async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
         """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
         ctx = _context(request)

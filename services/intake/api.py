@@ -54,6 +54,7 @@ from shared.auth import (
 from shared.auth.audit import AuditAction
 from shared.clock import Clock
 from shared.http.errors import ApiError
+from shared.http.ratelimit import rate_limited
 from shared.http.responses import UnmaskedJSONResponse
 from shared.privacy import PersonalField
 
@@ -376,7 +377,7 @@ async def search_tickets(
     return TicketPage(tickets=[summary(t) for t in rows], limit=limit, offset=offset)
 
 
-@tickets.post("/tickets/{ticket_id}/reveal")
+@tickets.post("/tickets/{ticket_id}/reveal", dependencies=[rate_limited("reveal")])
 async def reveal(ticket_id: str, body: RevealRequest, principal: Revealer, db: Db, clock: Clk) -> Any:
     """One personal field in clear, for someone with a need to know; audited first (RULES.md §6)."""
     ticket = await _ticket_in_scope(db, ticket_id, principal)
@@ -442,7 +443,11 @@ async def customer_history(principal: Agent, db: Db, phone: str) -> Any:
     return await screen_pop_for(db, principal.branch, phone)
 
 
-@customers.post("/customers/{customer_id}/account-query", response_model=AccountView)
+@customers.post(
+    "/customers/{customer_id}/account-query",
+    response_model=AccountView,
+    dependencies=[rate_limited("identity_check")],
+)
 async def account_query(
     customer_id: str, body: AccountQueryIn, principal: CallAgent, db: Db, clock: Clk, request: Request
 ) -> Any:

@@ -24,6 +24,7 @@ from shared.http.middleware import (
     RequestMetrics,
     SecurityHeadersMiddleware,
 )
+from shared.http.ratelimit import RateLimiter, RateLimitSettings
 from shared.http.responses import MaskedJSONResponse
 from shared.http.settings import HttpSettings
 
@@ -76,6 +77,7 @@ def create_app(
     version: str = "1",
     state: Mapping[str, Any] | None = None,
     branch_known: Callable[[str], bool] | None = None,
+    rate_limits: RateLimitSettings | None = None,
 ) -> FastAPI:
     """A service's app: every route must declare its roles or startup fails.
 
@@ -102,6 +104,7 @@ def create_app(
     app.state.service_name = service_name
     app.state.metrics = metrics
     app.state.branch_known = branch_known
+    app.state.rate_limiter = RateLimiter(rate_limits or RateLimitSettings())
     app.state.max_error_fields = settings.max_error_fields
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
