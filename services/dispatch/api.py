@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -104,6 +104,12 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes built from shared routers (the auditors' `GET /api/v1/audit`)."""
+    async with _sessions(request)() as session:
+        yield session
 
 
 def _context(request: Request) -> DispatchContext:
