@@ -11,7 +11,7 @@ from shared.runtime import Role, ServiceSettings, serve, start_logging
 
 async def _run(role: Role) -> None:
     settings = ServiceSettings()
-    start_logging(SERVICE, settings)
+    start_logging(SERVICE, settings, role.value)
     service = await bootstrap(settings)
     app = service.monitor.app
 

@@ -70,7 +70,7 @@ async def current_principal(
         check_rate(request, "write", principal.branch)
     request.state.principal = principal
     # every later log line of this request names who made it (never personal data)
-    structlog.contextvars.bind_contextvars(subject=principal.subject, role=principal.role.value)
+    structlog.contextvars.bind_contextvars(subject=principal.subject, principal_role=principal.role.value)
     return principal
 
 
