@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,7 @@ from shared.auth import (
 from shared.clock import Clock
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
+from shared.http.types import Flag, Instant
 from shared.policy.categories import Category, Subtype
 from shared.privacy import MaskedName, MaskedPhone, PersonalField
 
@@ -169,11 +170,11 @@ class OutcomeIn(BaseModel):
     """What happened on the call."""
 
     outcome: Outcome
-    problem_solved: bool | None = Field(default=None, description="surveys, when reached")
+    problem_solved: Flag | None = Field(default=None, description="surveys, when reached")
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="surveys, when reached: 1-5")
     comment: str = Field(default="", max_length=2_000)
     customer_account: str = Field(default="", max_length=20_000, description="reply_mismatch: what the customer said")
-    call_back_at: AwareDatetime | None = Field(default=None, description="asked_another_time: the customer's time")
+    call_back_at: Instant | None = Field(default=None, description="asked_another_time: the customer's time")
     new_request: NewRequestIn | None = Field(default=None, description="reached: a new request to open a ticket for")
 
 
@@ -465,8 +466,8 @@ async def satisfaction_results(
     db: Db,
     group_by: Literal["unit", "division", "category"] = "unit",
     branch: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> SatisfactionReport:
     """Finished callbacks per unit, division or category: outcomes, solved share and ratings (RULES.md §7)."""
     if branch is not None:

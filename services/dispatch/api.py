@@ -56,6 +56,7 @@ from services.dispatch.schemas import (
     UnitOut,
     Versioned,
 )
+from services.dispatch.storage import ALLOWED_MEDIA_TYPES
 from services.dispatch.store import (
     AttachmentRecord,
     AuditRecord,
@@ -104,6 +105,10 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
+
+
+# the download is the stored bytes in their own media type
+ATTACHMENT_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}} for media in ALLOWED_MEDIA_TYPES}
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -519,7 +524,12 @@ def build_router() -> SecureRouter:
                     await storage.delete(record.storage_key)
             raise
 
-    @router.get("/tickets/{ticket_id}/attachments/{attachment_id}", tags=["unit", "center"])
+    @router.get(
+        "/tickets/{ticket_id}/attachments/{attachment_id}",
+        tags=["unit", "center"],
+        response_class=Response,
+        responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
+    )
     async def download_attachment(
         ticket_id: str, attachment_id: str, request: Request, principal: TicketReader
     ) -> Response:

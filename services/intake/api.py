@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -56,6 +55,7 @@ from shared.clock import Clock
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
 from shared.http.responses import UnmaskedJSONResponse
+from shared.http.types import Instant
 from shared.privacy import PersonalField
 
 
@@ -344,8 +344,8 @@ async def search_tickets(
     category: str | None = None,
     unit: str | None = None,
     breached: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
@@ -447,6 +447,7 @@ async def customer_history(principal: Agent, db: Db, phone: str) -> Any:
     "/customers/{customer_id}/account-query",
     response_model=AccountView,
     dependencies=[rate_limited("identity_check")],
+    responses={423: {"description": "verification locked for this customer; see Retry-After"}},
 )
 async def account_query(
     customer_id: str, body: AccountQueryIn, principal: CallAgent, db: Db, clock: Clk, request: Request
@@ -509,9 +510,7 @@ calls = SecureRouter(prefix="/api/v1", tags=["calls"])
 
 
 @calls.get("/calls/stats", response_model=CallStats)
-async def call_stats(
-    principal: Supervisor, db: Db, since: datetime | None = None, until: datetime | None = None
-) -> Any:
+async def call_stats(principal: Supervisor, db: Db, since: Instant | None = None, until: Instant | None = None) -> Any:
     """Answered and abandoned calls and handle time in a range (RULES.md §7 statistics)."""
     counts = await store.call_counts(db, principal.branch, since, until)
     return CallStats(branch=principal.branch, since=since, until=until, **counts)

@@ -24,6 +24,7 @@ from shared.http.middleware import (
     RequestMetrics,
     SecurityHeadersMiddleware,
 )
+from shared.http.openapi import document_errors
 from shared.http.ratelimit import RateLimiter, RateLimitSettings
 from shared.http.responses import MaskedJSONResponse
 from shared.http.settings import HttpSettings
@@ -117,6 +118,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     check_routes_declared(app)
+    document_errors(app)
 
     # add_middleware wraps: the last added runs first. Order, outermost first: request log
     # (sees every status), security headers (on errors too), CORS, body limits, JSON guard.
