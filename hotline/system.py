@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import InvalidPartitionsError, TopicAlreadyExistsError
 
 from shared.events import Topic
 from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS, default_state_dir
@@ -160,11 +161,15 @@ async def ensure_topics(bootstrap: str, partitions: int = TOPIC_PARTITIONS) -> d
             if all(counts.get(name, 0) >= partitions for name in names):
                 return counts
             missing = [NewTopic(name, partitions, 1) for name in names if name not in counts]
-            if missing:
-                await admin.create_topics(missing)
             grow = {name: NewPartitions(partitions) for name, count in counts.items() if count < partitions}
-            if grow:
-                await admin.create_partitions(grow)
+            try:
+                if missing:
+                    await admin.create_topics(missing)
+                if grow:
+                    await admin.create_partitions(grow)
+            except (TopicAlreadyExistsError, InvalidPartitionsError):
+                # a just-created topic whose metadata showed fewer partitions than it has: look again
+                pass
             await asyncio.sleep(0.2)
         raise RuntimeError(f"topics not ready: {counts}")
     finally:
