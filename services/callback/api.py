@@ -256,16 +256,7 @@ async def _detail(db: AsyncSession, task: CallbackTask, policies: Policies) -> C
         )
         for a in await store.attempts_of(db, task.id)
     ]
-    requests = [
-        NewTicketPublic(
-            request_id=r.id,
-            status=r.status,  # type: ignore[arg-type]
-            created_ticket_id=r.created_ticket_id,
-            tries=r.tries,
-            last_error=r.last_error,
-        )
-        for r in await store.new_requests_of(db, task.id)
-    ]
+    requests = [NewTicketPublic(**_request_fields(r)) for r in await store.new_requests_of(db, task.id)]
     return CallbackDetail(**_public(task, facts, policies), attempts=attempts, new_tickets=requests)
 
 
@@ -378,6 +369,40 @@ async def _new_tickets_on_the_call(db: AsyncSession, request: Request, task: Cal
                 code="new_request_refused",
                 fields=fields or [{"field": "body.new_request", "message": refusal.message}],
             )
+
+
+def _request_fields(r: store.NewTicketRequest) -> dict[str, Any]:
+    return {
+        "request_id": r.id,
+        "status": r.status,
+        "created_ticket_id": r.created_ticket_id,
+        "tries": r.tries,
+        "last_error": r.last_error,
+    }
+
+
+class NewRequestPublic(NewTicketPublic):
+    callback_id: str
+    parent_ticket_id: str
+    created_at: datetime
+
+
+@router.get("/new-requests", response_model=list[NewRequestPublic])
+async def list_new_requests(
+    principal: CallbackAgent,
+    db: Db,
+    status: Literal["pending", "created", "rejected"] = "rejected",
+) -> list[NewRequestPublic]:
+    """New requests of the branch by status; `rejected` ones (intake refused them later) need a person."""
+    return [
+        NewRequestPublic(
+            **_request_fields(r),
+            callback_id=r.callback_id,
+            parent_ticket_id=r.parent_ticket_id,
+            created_at=r.created_at,
+        )
+        for r in await store.new_requests_in(db, principal.branch, status)
+    ]
 
 
 @router.post("/callbacks/{callback_id}/outcome", response_model=OutcomeResult)
