@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from hotline.commands import auth, bench, customers, infra, knowledge, policy, service, simulate, topics, users
+from hotline.commands import (
+    auth,
+    bench,
+    customers,
+    deadletter,
+    infra,
+    knowledge,
+    policy,
+    service,
+    simulate,
+    topics,
+    users,
+)
 from hotline.commands import system as system_commands
 
 app = typer.Typer(
@@ -24,6 +36,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(topics.app, name="topics")
 app.add_typer(users.app, name="users")
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(deadletter.app, name="deadletter")
 
 app.command("up")(system_commands.up)
 app.command("down")(system_commands.down)

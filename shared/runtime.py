@@ -134,5 +134,5 @@ async def serve(
         raise SystemExit(1)
 
 
-def start_logging(service: str, settings: ServiceSettings) -> None:
-    configure_logging(service, settings.log_level, json=settings.log_json)
+def start_logging(service: str, settings: ServiceSettings, role: str = "all") -> None:
+    configure_logging(service, settings.log_level, json=settings.log_json, role=role)

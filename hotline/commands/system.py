@@ -209,6 +209,12 @@ def up(
     with Live(_status_table(supervisor.status()), console=console, refresh_per_second=1) as live:
         while not stop_requested:
             time.sleep(1)
+            said = supervisor.supervise()  # a crashed process is restarted with backoff, and we say so
+            for line in said:
+                live.console.print(line)
+            if said:
+                started.state.processes = supervisor.pids()
+                started.state.save(started.state_path)
             live.update(_status_table(supervisor.status()))
     started.stop()
 
@@ -292,9 +298,9 @@ def status() -> None:
     import httpx
 
     with httpx.Client(timeout=1.0) as client:
-        for spec in system.plan():
-            try:
-                health = "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
-            except httpx.HTTPError:
-                health = "down"
-            typer.echo(f"  {spec.name:<20} port {spec.port:<5} {health}")
+        rows = [(spec, system.process_health(spec, state.processes.get(spec.name), client)) for spec in system.plan()]
+    for spec, health in rows:
+        pid = state.processes.get(spec.name)
+        typer.echo(f"  {spec.name:<20} pid {pid or '-':<8} port {spec.port:<5} {health}")
+    if any(health.startswith("down") for _, health in rows):
+        raise typer.Exit(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -56,6 +56,7 @@ from services.dispatch.schemas import (
     UnitOut,
     Versioned,
 )
+from services.dispatch.storage import ALLOWED_MEDIA_TYPES
 from services.dispatch.store import (
     AttachmentRecord,
     AuditRecord,
@@ -71,6 +72,7 @@ from services.dispatch.store import (
 from shared.auth import AuditLog, Principal, RevealRequest, Role, SecureRouter, require_roles, reveal_field
 from shared.db import transaction
 from shared.http.errors import ApiError, error_body
+from shared.http.ratelimit import rate_limited
 from shared.privacy import PersonalField
 
 T = TypeVar("T")
@@ -103,6 +105,16 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
+
+
+# the download is the stored bytes in their own media type
+ATTACHMENT_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}} for media in ALLOWED_MEDIA_TYPES}
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes built from shared routers (the auditors' `GET /api/v1/audit`)."""
+    async with _sessions(request)() as session:
+        yield session
 
 
 def _context(request: Request) -> DispatchContext:
@@ -402,7 +414,7 @@ def build_router() -> SecureRouter:
                 for r in rows
             ]
 
-    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"])
+    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"], dependencies=[rate_limited("reveal")])
     async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
         """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
         ctx = _context(request)
@@ -514,7 +526,12 @@ def build_router() -> SecureRouter:
                     await storage.delete(record.storage_key)
             raise
 
-    @router.get("/tickets/{ticket_id}/attachments/{attachment_id}", tags=["unit", "center"])
+    @router.get(
+        "/tickets/{ticket_id}/attachments/{attachment_id}",
+        tags=["unit", "center"],
+        response_class=Response,
+        responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
+    )
     async def download_attachment(
         ticket_id: str, attachment_id: str, request: Request, principal: TicketReader
     ) -> Response:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.http.types import Flag, Instant
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import SlaClock
 from shared.privacy import MaskedAddress, MaskedName, MaskedPhone
@@ -28,8 +29,8 @@ class Versioned(_In):
 
 class ContactIn(Versioned):
     method: Literal["phone", "sms", "visit", "other"]
-    contacted_at: AwareDatetime | None = None  # when it happened; now when omitted
-    appointment_at: AwareDatetime | None = None
+    contacted_at: Instant | None = None  # when it happened; now when omitted
+    appointment_at: Instant | None = None
     note: Note = ""
 
 
@@ -40,7 +41,7 @@ class ReturnIn(Versioned):
 
 class ExtensionIn(Versioned):
     clock: SlaClock
-    requested_deadline: AwareDatetime
+    requested_deadline: Instant
     reason_text: Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
 
 
@@ -78,7 +79,7 @@ class ReasonIn(Versioned):
 
 class ExtensionDecisionIn(Versioned):
     decision: Literal["grant", "deny"]
-    new_deadline: AwareDatetime | None = None  # grant: the requested deadline when omitted
+    new_deadline: Instant | None = None  # grant: the requested deadline when omitted
     reason_text: Note = ""
 
 
@@ -206,14 +207,14 @@ class HistoryEntry(BaseModel):
 
 class DivisionIn(_In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    active: bool = True
+    active: Flag = True
 
 
 class UnitIn(_In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     division_id: Code
     duty_phone: Annotated[str, StringConstraints(max_length=64)] | None = None
-    active: bool = True
+    active: Flag = True
 
 
 class RuleIn(_In):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -56,7 +55,9 @@ from shared.auth import (
 from shared.auth.audit import AuditAction
 from shared.clock import Clock
 from shared.http.errors import ApiError
+from shared.http.ratelimit import rate_limited
 from shared.http.responses import MaskedJSONResponse, UnmaskedJSONResponse
+from shared.http.types import Instant
 from shared.policy.work_order import SAFETY_PRECAUTIONS
 from shared.privacy import PersonalField
 
@@ -396,8 +397,8 @@ async def search_tickets(
     address: Annotated[str | None, Query(max_length=200)] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     breached: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
@@ -436,7 +437,7 @@ async def search_tickets(
     return TicketPage(tickets=[summary(t) for t in rows], limit=limit, offset=offset)
 
 
-@tickets.post("/tickets/{ticket_id}/reveal")
+@tickets.post("/tickets/{ticket_id}/reveal", dependencies=[rate_limited("reveal")])
 async def reveal(ticket_id: str, body: RevealRequest, principal: Revealer, db: Db, clock: Clk) -> Any:
     """One personal field in clear, for someone with a need to know; audited first (RULES.md §6)."""
     ticket = await _ticket_in_scope(db, ticket_id, principal)
@@ -502,7 +503,12 @@ async def customer_history(principal: Agent, db: Db, phone: str) -> Any:
     return await screen_pop_for(db, principal.branch, phone)
 
 
-@customers.post("/customers/{customer_id}/account-query", response_model=AccountView)
+@customers.post(
+    "/customers/{customer_id}/account-query",
+    response_model=AccountView,
+    dependencies=[rate_limited("identity_check")],
+    responses={423: {"description": "verification locked for this customer; see Retry-After"}},
+)
 async def account_query(
     customer_id: str, body: AccountQueryIn, principal: CallAgent, db: Db, clock: Clk, request: Request
 ) -> Any:
@@ -564,9 +570,7 @@ calls = SecureRouter(prefix="/api/v1", tags=["calls"])
 
 
 @calls.get("/calls/stats", response_model=CallStats)
-async def call_stats(
-    principal: Supervisor, db: Db, since: datetime | None = None, until: datetime | None = None
-) -> Any:
+async def call_stats(principal: Supervisor, db: Db, since: Instant | None = None, until: Instant | None = None) -> Any:
     """Answered and abandoned calls and handle time in a range (RULES.md §7 statistics)."""
     counts = await store.call_counts(db, principal.branch, since, until)
     return CallStats(branch=principal.branch, since=since, until=until, **counts)
