@@ -35,7 +35,7 @@ from hotline.infra.postgres import PostgresServer
 from hotline.infra.settings import InfraSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "a benchmark passphrase"
+PASSWORD = "a benchmark passphrase"  # noqa: S105 - the benchmark's own throwaway people
 PEOPLE = 20
 
 

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,6 +26,8 @@ from shared.db import make_engine, make_sessions, upgrade_database
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.runtime import ServiceSettings
+
+log = structlog.get_logger(__name__)
 
 SERVICE = "identity"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -115,8 +118,8 @@ async def refresh_key_ring(service: IdentityService, stop: asyncio.Event, every:
     while not stop.is_set():
         try:
             await service.identity.keys.refresh(service.identity.clock.now())
-        except Exception:  # the next round tries again; readiness reports a lasting failure
-            pass
+        except Exception as error:  # the next round tries again; readiness reports a lasting failure
+            log.warning("key_ring_refresh_failed", error=repr(error))
         try:
             await asyncio.wait_for(stop.wait(), every)
         except TimeoutError:

@@ -37,7 +37,7 @@ class LoginIn(BaseModel):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type
     expires_in: int
     refresh_expires_in: int
     role: str
@@ -95,7 +95,7 @@ class ClientTokenIn(BaseModel):
 
 class AccessToken(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type
     expires_in: int
     scopes: list[str]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-TOKEN_PATH = "/api/v1/auth/token"
+TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a URL path
 RENEW_BEFORE_SECONDS = 60.0
 
 

@@ -37,8 +37,8 @@ class IdentityAction:
     LOCKED_OUT = "locked_out"
     SIGN_OUT = "sign_out"
     REFRESH_REUSED = "refresh_reused"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an audit action name
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an audit action name
     PERSON_CREATED = "person_created"
     PERSON_DISABLED = "person_disabled"
     PERSON_ENABLED = "person_enabled"
