@@ -12,6 +12,7 @@ from hotline.commands import (
     customers,
     deadletter,
     infra,
+    keys,
     knowledge,
     policy,
     service,
@@ -37,6 +38,7 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(users.app, name="users")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(deadletter.app, name="deadletter")
+app.add_typer(keys.app, name="keys")
 
 app.command("up")(system_commands.up)
 app.command("down")(system_commands.down)
