@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import sys
+from datetime import UTC, datetime
 
 import structlog
 
 from shared.privacy import PersonalDataLogFilter, mask_log_record
+
+
+class JsonLineFormatter(logging.Formatter):
+    """A standard-library record (Faust's table banners, uvicorn, alembic) as one JSON line like structlog's."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "service": self.service,
+            "logger": record.name,
+            "level": record.levelname.lower(),
+            "timestamp": datetime.fromtimestamp(record.created, tz=UTC).isoformat().replace("+00:00", "Z"),
+            # a multi-line message (a table banner) stays one line: json escapes its newlines
+            "event": record.getMessage(),
+        }
+        # the personal-data filter has rendered (and masked) the traceback into exc_text already
+        if record.exc_text or record.exc_info:
+            line["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+        return jsonlib.dumps(line, ensure_ascii=False, default=str)
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
@@ -36,9 +60,7 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(PersonalDataLogFilter())
     handler.setFormatter(
-        logging.Formatter(
-            f'{{"service": "{service}", "logger": "%(name)s", "level": "%(levelname)s", "event": "%(message)s"}}'
-        )
+        JsonLineFormatter(service) if json else logging.Formatter("%(levelname)s %(name)s %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

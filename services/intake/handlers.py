@@ -20,6 +20,7 @@ from services.intake.validation import (
     check_callback,
     check_complaint,
     check_customer,
+    check_description,
     check_resolution,
     check_subtype,
     normalise_phone,
@@ -177,6 +178,7 @@ def validate_ticket(body: TicketIn, caller: Caller, policies: Policies, now: dat
     policy = policies.for_request(branch)
     errors = FieldErrors()
     check_subtype(errors, body.category, body.subtype)
+    check_description(errors, body.category, body.description)
     check_complaint(errors, body.category, body.complaint, branch)
     phone, id_card = check_customer(errors, body.category, body.customer, body.callback)
     check_callback(errors, body.callback, now)
@@ -371,6 +373,7 @@ async def create_call_tickets(
     errors = FieldErrors()
     for i, request in enumerate(body.requests):
         check_subtype(errors, request.category, request.subtype, f"requests.{i}.subtype")
+        check_description(errors, request.category, request.description, f"requests.{i}.description")
         check_complaint(errors, request.category, request.complaint, branch, f"requests.{i}.complaint")
     check_callback(errors, body.callback, now)
     plans = split_requests(

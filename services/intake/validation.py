@@ -19,6 +19,9 @@ ADDRESS_REQUIRED = frozenset({Category.ALARM, Category.REPAIR, Category.SERVICE_
 # RULES.md §1: alarms name who called; complaints need someone to grade repeats by
 NAME_REQUIRED = frozenset({Category.ALARM})
 PHONE_REQUIRED = frozenset({Category.ALARM, Category.REPAIR, Category.SERVICE_REQUEST, Category.COMPLAINT})
+# RULES.md §1: what the caller reports is the work (an alarm's scene, the fault, the request, the complaint,
+# the question): every category but a query, which is answered on the call after identity verification
+DESCRIPTION_REQUIRED = frozenset(Category) - {Category.QUERY}
 # RULES.md §1: what an agent may close on the call (query, consultation, simple repair, praise)
 CLOSABLE_ON_CALL = frozenset({Category.QUERY, Category.CONSULTATION, Category.REPAIR, Category.PRAISE})
 
@@ -89,6 +92,11 @@ def check_customer(
         if id_card is None:
             errors.add(f"{path}.id_card_number", "not a valid resident ID-card number")
     return phone, id_card
+
+
+def check_description(errors: FieldErrors, category: Category, description: str, path: str = "description") -> None:
+    if category in DESCRIPTION_REQUIRED and not description.strip():
+        errors.add(path, f"a {category.value} ticket needs a description of what the caller reports")
 
 
 def check_subtype(errors: FieldErrors, category: Category, subtype: Subtype | None, path: str = "subtype") -> None:

@@ -97,8 +97,19 @@ def _field_path(loc: Sequence[Any]) -> str:
 async def validation_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     # Only the location and message go back: pydantic's `input` would echo personal data.
-    fields = [
-        {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
-        for error in jsonable_encoder(exc.errors())
-    ]
+    errors = jsonable_encoder(exc.errors())
+    malformed = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        # FastAPI reports a JSON syntax error as the field `body.<offset>`: say it in words instead
+        message = _malformed_json_message(malformed)
+        return error_response(400, message, code="malformed_json", fields=[{"field": "body", "message": message}])
+    fields = [{"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))} for error in errors]
     return error_response(422, "request validation failed", fields=fields)
+
+
+def _malformed_json_message(error: Mapping[str, Any]) -> str:
+    loc = error.get("loc", ())
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str((error.get("ctx") or {}).get("error", "")).strip()
+    where = f" at character {offset + 1}" if offset is not None else ""
+    return f"the request body is not valid JSON{where}" + (f": {reason}" if reason else "")
