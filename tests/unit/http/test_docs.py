@@ -42,7 +42,7 @@ async def test_only_the_named_assets_are_served() -> None:
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", path
 
 
-async def test_without_the_assets_docs_says_how_to_install_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_without_assets_docs_says_how_to_install_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ASSETS_ENV, str(tmp_path))
     response = await _get(create_app("intake", HttpSettings(), auth=auth_settings()), "/docs")
     assert response.status_code == 503 and "make setup" in response.json()["error"]["message"]
