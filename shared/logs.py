@@ -6,6 +6,7 @@ import json as jsonlib
 import logging
 import sys
 from datetime import UTC, datetime
+from types import TracebackType
 
 import structlog
 
@@ -32,6 +33,10 @@ class JsonLineFormatter(logging.Formatter):
         if record.exc_text or record.exc_info:
             line["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return jsonlib.dumps(line, ensure_ascii=False, default=str)
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    logging.getLogger("uncaught").critical("process failed: %s", error, exc_info=(kind, error, trace))
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
@@ -64,6 +69,8 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # a crash that escapes every handler is a log record too, not a bare traceback on stderr
+    sys.excepthook = _log_uncaught
     root.setLevel(numeric)
     # the Kafka client is chatty at INFO about every rebalance step
     logging.getLogger("aiokafka").setLevel(max(numeric, logging.WARNING))

@@ -56,3 +56,12 @@ def test_every_line_is_json_table_banners_and_tracebacks_included() -> None:
 def test_probes_and_scrapes_are_not_logged_at_info_but_other_requests_are() -> None:
     requests = [json.loads(line) for line in _lines() if '"http request"' in line]
     assert [r["route"] for r in requests] == ["unmatched"]  # the 404, not the three probes
+
+
+def test_a_crash_that_escapes_everything_is_logged_as_one_json_line() -> None:
+    script = 'from shared.logs import configure_logging\nconfigure_logging("intake", "INFO")\nraise RuntimeError("boom")\n'
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    (record,) = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert record["level"] == "critical" and record["event"] == "process failed: boom"
+    assert "RuntimeError: boom" in record["exception"]
