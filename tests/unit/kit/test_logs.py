@@ -59,7 +59,9 @@ def test_probes_and_scrapes_are_not_logged_at_info_but_other_requests_are() -> N
 
 
 def test_a_crash_that_escapes_everything_is_logged_as_one_json_line() -> None:
-    script = 'from shared.logs import configure_logging\nconfigure_logging("intake", "INFO")\nraise RuntimeError("boom")\n'
+    script = (
+        'from shared.logs import configure_logging\nconfigure_logging("intake", "INFO")\nraise RuntimeError("boom")\n'
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     (record,) = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
