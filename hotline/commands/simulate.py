@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,6 @@ from hotline.simulate.report import render_report, write_events, write_report
 from hotline.simulate.runner import (
     RunResult,
     first_morning,
-    horizon_of,
     issue_tokens,
     last_simulated,
     now_utc,
@@ -93,8 +92,6 @@ def simulate(
     secret = system.demo_secret(system.system_dir())
     mix = ", ".join(f"{k} {v}" for k, v in sorted(plan.by_category().items(), key=lambda kv: -kv[1]))
     console.print(f"{calls} calls, seed {seed}: {mix}")
-    begin = clock.now().astimezone(tz)
-    console.print(coverage_line(begin, horizon_of(begin, tz, days).astimezone(tz), days, speed), highlight=False)
     try:
         result = asyncio.run(
             run_simulation(
@@ -121,23 +118,11 @@ def simulate(
         typer.echo("no chart: matplotlib is not installed (pip install 'gas-hotline[report]')", err=True)
 
 
-def coverage_line(start: datetime, end: datetime, days: float, speed: float) -> str:
-    """What the run will cover, said before it starts: the simulated hours and at most how long it takes."""
-    hours = (end - start).total_seconds() / 3600
-    real_minutes = hours * 3600 / speed / 60
-    return (
-        f"covers at most {hours:.1f} simulated hours (--days {days:g} from the first call): "
-        f"{start:%a %d %b %H:%M} to "
-        f"{end:%a %d %b %H:%M}, less if every ticket closes sooner; at most {real_minutes:.1f} real minutes "
-        f"at speed {speed:g}"
-    )
-
-
 def closing_line(result: RunResult) -> str:
     """The run in one line, in the progress bars' own figures (calls taken N/N, tickets closed F/T)."""
     span = result.simulated_to - result.simulated_from
     return (
-        f"calls taken {result.placed} (refused {result.refused}); "
+        f"calls taken {result.placed}/{result.planned} (refused {result.refused}); "
         f"tickets closed {result.finished}/{result.opened}; "
         f"{'all closed' if result.complete else 'horizon reached with tickets open'}; "
         f"{span.total_seconds() / 3600:.1f} simulated hours in {result.real_seconds:.0f} real seconds; "

@@ -43,6 +43,7 @@ class RunResult:
     report: Report
     placed: int
     refused: int
+    planned: int
     finished: int
     real_seconds: float
     simulated_from: datetime
@@ -84,6 +85,18 @@ def remember_simulated(path: Path, instant: datetime) -> None:
     for the services' stored tickets and timers (the SLA monitor checks only forwards from its cursor)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"simulated_until": instant.isoformat()}))
+
+
+def coverage_line(start: datetime, end: datetime, days: float, speed: float) -> str:
+    """What the run will cover, said before it starts: the simulated hours and at most how long it takes."""
+    hours = (end - start).total_seconds() / 3600
+    real_minutes = hours * 3600 / speed / 60
+    return (
+        f"covers at most {hours:.1f} simulated hours (--days {days:g} from the first call): "
+        f"{start:%a %d %b %H:%M} to "
+        f"{end:%a %d %b %H:%M}, less if every ticket closes sooner; at most {real_minutes:.1f} real minutes "
+        f"at speed {speed:g}"
+    )
 
 
 def horizon_of(simulated_now: datetime, tz: ZoneInfo, days: float) -> datetime:
@@ -136,6 +149,9 @@ async def run_simulation(
     day = day_origin(sim.now(), tz)
     simulated_from = sim.now()
     horizon = horizon_of(simulated_from, tz, days)
+    console.print(
+        coverage_line(simulated_from.astimezone(tz), horizon.astimezone(tz), days, sim.speed), highlight=False
+    )
     rng = random.Random(plan.seed + 1)
     registry = Registry()
     stop = asyncio.Event()
@@ -176,6 +192,7 @@ async def run_simulation(
                 if now >= horizon:
                     break
                 await asyncio.sleep(0.5)
+            stopped_at = min(sim.now(), horizon)  # the span covered: the settling below only gathers events
             stop.set()
             if not calls_task.done():
                 calls_task.cancel()
@@ -197,10 +214,11 @@ async def run_simulation(
         report=build_report(observer.events),
         placed=registry.placed,
         refused=registry.refused,
+        planned=len(plan.calls),
         finished=finished,
         real_seconds=time.monotonic() - begun,
         simulated_from=simulated_from,
-        simulated_to=sim.now(),
+        simulated_to=stopped_at,
         statuses=dict(api.statuses),
         failures=list(api.failures),
         undecodable=observer.undecodable,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.commands.simulate import closing_line, coverage_line
+from hotline.commands.simulate import closing_line
 from hotline.simulate.report import build_report
-from hotline.simulate.runner import RunResult, horizon_of
+from hotline.simulate.runner import RunResult, coverage_line, horizon_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -28,6 +28,7 @@ def test_the_closing_line_repeats_the_progress_bars_figures() -> None:
         report=build_report([]),
         placed=50,
         refused=2,
+        planned=60,
         finished=45,
         real_seconds=300.4,
         simulated_from=start,
@@ -36,6 +37,6 @@ def test_the_closing_line_repeats_the_progress_bars_figures() -> None:
         complete=False,
     )
     line = closing_line(result)
-    # the bars read "calls taken 50/50" and "tickets closed 45/48"
-    assert line.startswith("calls taken 50 (refused 2); tickets closed 45/48; horizon reached with tickets open;")
+    # the bars read "calls taken 50/60" and "tickets closed 45/48"
+    assert line.startswith("calls taken 50/60 (refused 2); tickets closed 45/48; horizon reached with tickets open;")
     assert "50.0 simulated hours in 300 real seconds" in line
