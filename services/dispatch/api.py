@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request
@@ -72,6 +71,7 @@ from shared.auth import AuditLog, Principal, RevealRequest, Role, SecureRouter, 
 from shared.db import transaction
 from shared.http.errors import ApiError, error_body
 from shared.http.responses import OrgJSONResponse
+from shared.policy.priority import inbox_order
 from shared.privacy import PersonalField
 
 T = TypeVar("T")
@@ -235,15 +235,14 @@ async def _summaries(
 ) -> list[TicketSummary]:
     extensions = await _extensions_of(session, [t.ticket_id for t in tickets])
     out = [TicketSummary(**_summary_fields(t, _clocks(t, extensions[t.ticket_id], ctx), role)) for t in tickets]
-    far = datetime.max.replace(tzinfo=ctx.clock.now().tzinfo)
     # RULES.md §9: nearest deadline first; then priority (hazard, urgency, key customer); then age
     out.sort(
-        key=lambda s: (
-            s.nearest_deadline or far,
-            not s.hazardous,
-            not s.urgent,
-            not s.key_customer,
-            s.received_at,
+        key=lambda s: inbox_order(
+            nearest_deadline=s.nearest_deadline,
+            hazardous=s.hazardous,
+            urgent=s.urgent,
+            key_customer=s.key_customer,
+            received_at=s.received_at,
         )
     )
     return out
