@@ -34,6 +34,19 @@ fi
 # the browser assets the APIs serve at /docs (package-lock.json pins them)
 npm ci --silent --no-audit --no-fund
 
+# kustomize renders deploy/k8s's overlays for their tests: built once from its Go module into the cache.
+KUSTOMIZE_VERSION=v5.7.1
+kustomize_bin="${XDG_CACHE_HOME:-$HOME/.cache}/hotline/bin"
+if ! "$kustomize_bin/kustomize" version 2>/dev/null | grep -qx "$KUSTOMIZE_VERSION"; then
+  go_cmd=$(command -v go || echo /usr/local/go/bin/go)
+  if [ ! -x "$go_cmd" ]; then
+    echo "setup: Go is needed to build kustomize (the deploy manifests' tests); install Go and run again" >&2
+    exit 1
+  fi
+  echo "setup: building kustomize $KUSTOMIZE_VERSION"
+  GOBIN="$kustomize_bin" "$go_cmd" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
+
 # Kafka release jars from Maven Central, cached under the user's cache folder.
 .venv/bin/hotline infra fetch
 echo "setup: done"

@@ -446,7 +446,8 @@ class ManualDispatchQueued(TicketPayload):
     event_type = "ManualDispatchQueued"
     event_version = 1
 
-    reason: Literal["no_matching_rule", "ambiguous_rules", "returned", "corrected"]
+    # consumer_failed: dispatch could not handle the ticket (its event is on the dead-letter topic)
+    reason: Literal["no_matching_rule", "ambiguous_rules", "returned", "corrected", "consumer_failed"]
     reason_text: ShortText = ""
 
 

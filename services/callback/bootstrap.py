@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -17,7 +18,8 @@ from services.callback.new_tickets import IntakeForwarder
 from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler, TopicRenamingSender
 from shared.auth import AuthSettings
-from shared.bus import ConsumerSettings, EventConsumer
+from shared.branch_config import is_configured_branch
+from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
 from shared.events import Topic
@@ -82,6 +84,7 @@ def build_api(
     auth: AuthSettings | None = None,
     http: HttpSettings | None = None,
     relay: OutboxRelay | None = None,
+    intake_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The agents' HTTP API (create_app: every route declares its roles; responses masked)."""
     return create_app(
@@ -90,6 +93,7 @@ def build_api(
         *routers(),
         auth=auth or AuthSettings(),
         readiness={"database": service.database_ready},
+        branch_known=is_configured_branch,
         metrics_refresh=[service.outbox_pending],
         state={
             "sessions": service.sessions,
@@ -97,6 +101,8 @@ def build_api(
             "policies": service.policies,
             "callback_settings": service.callback,
             "relay": relay,
+            # a new request raised on the call goes to intake at once, its refusal back to the agent
+            "forwarder": IntakeForwarder(service.sessions, service.callback, service.clock, intake_transport),
         },
     )
 
@@ -123,12 +129,10 @@ def build_forwarder(service: CallbackService) -> IntakeForwarder:
 
 def build_worker_health(service: CallbackService, consumer: EventConsumer) -> FastAPI:
     """The worker's own small HTTP server: liveness, readiness (database + partitions assigned), metrics."""
-
-    async def consuming() -> bool:
-        return consumer.ready.is_set()
+    broker = BrokerProbe(service.settings.kafka_bootstrap)
 
     return create_worker_app(
         SERVICE,
-        readiness={"consumer": consuming, "database": service.database_ready},
+        readiness={"consumer": consumer.holding_partitions, "broker": broker.check, "database": service.database_ready},
         metrics_refresh=[service.outbox_pending, consumer.record_lag],
     )

@@ -338,6 +338,9 @@ class NewRequest:
     description: str
     subtype: Subtype | None = None
     callback_mode: Literal["required", "declined"] = "required"
+    # where the work is: intake needs it for alarms, repairs and service requests (RULES.md §1)
+    address: str | None = None
+    district: str | None = None
 
 
 @dataclass(frozen=True)
@@ -544,6 +547,8 @@ def _new_ticket_request(
     customer: dict[str, Any] = {}
     if facts is not None:
         customer = {"customer_id": facts.customer_id, "name": facts.customer_name, "phone": facts.customer_phone}
+    if request.address is not None:
+        customer["address"] = request.address
     body: dict[str, Any] = {
         "channel": "phone",
         "category": request.category.value,
@@ -554,8 +559,12 @@ def _new_ticket_request(
     }
     if request.subtype is not None:
         body["subtype"] = request.subtype.value
+    if request.district is not None:
+        body["location"] = {"district": request.district}
     return NewTicketRequest(
-        id=str(uuid.uuid4()),
+        # the same outcome recorded again (its commit failed after intake took it) has the same
+        # id, sent as Idempotency-Key: intake makes one ticket of both
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"hotline-callback:{task.id}:{task.version}")),
         parent_ticket_id=task.ticket_id,
         callback_id=task.id,
         branch=task.branch,

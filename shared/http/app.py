@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +19,7 @@ from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, 
 from shared.auth.settings import AuthSettings
 from shared.http.docs import docs_router
 from shared.http.errors import error_response, http_exception_handler, validation_exception_handler
+from shared.http.guard import JsonGuardMiddleware, JsonLimits, refuse_control_characters
 from shared.http.middleware import (
     BodyLimitMiddleware,
     RequestLogMiddleware,
@@ -92,6 +93,7 @@ def create_app(
     readiness: Mapping[str, ReadinessCheck] | None = None,
     version: str = "1",
     state: Mapping[str, Any] | None = None,
+    branch_known: Callable[[str], bool] | None = None,
     role: str = "api",
     metrics_refresh: Sequence[MetricsRefresh] = (),
 ) -> FastAPI:
@@ -99,8 +101,10 @@ def create_app(
 
     `auth` holds the token keys and API key hashes; `readiness` maps a name to an async
     check (database, broker) for `/health/ready`; `state` lands on `app.state` for the
-    service's own dependencies (its session factory, clock). `role` (api, worker, all) is named by
-    the health answers; `metrics_refresh` runs before each `/metrics` scrape.
+    service's own dependencies (its session factory, clock). `branch_known` says whether a
+    credential's branch is configured (shared.branch_config.is_configured_branch); every
+    authenticated route then answers 404 `unknown_branch` for one that is not. `role` (api,
+    worker, all) is named by the health answers; `metrics_refresh` runs before each `/metrics` scrape.
     """
     metrics = RequestMetrics(service_name)
     app = FastAPI(
@@ -110,12 +114,16 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         default_response_class=MaskedJSONResponse,
+        # every path segment and query value of every route, checked once here (issue 14 #3)
+        dependencies=[Depends(refuse_control_characters)],
     )
     # routes added straight onto the app must declare roles too
     app.router.route_class = SecuredRoute
     app.state.auth_settings = auth
     app.state.service_name = service_name
     app.state.metrics = metrics
+    app.state.branch_known = branch_known
+    app.state.max_error_fields = settings.max_error_fields
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
 
@@ -131,7 +139,9 @@ def create_app(
     check_routes_declared(app)
 
     # add_middleware wraps: the last added runs first. Order, outermost first: request log
-    # (sees every status), security headers (on errors too), CORS, body limits.
+    # (sees every status), security headers (on errors too), CORS, body limits, JSON guard.
+    limits = JsonLimits(settings.max_json_keys, settings.max_json_depth, settings.max_error_fields)
+    app.add_middleware(JsonGuardMiddleware, limits=limits)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

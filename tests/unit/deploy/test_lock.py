@@ -9,13 +9,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def _normal(name: str) -> str:
+    """A distribution name as PEP 503 compares them: case, '-', '_' and '.' do not matter."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _name(requirement: str) -> str:
-    return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+    return _normal(re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0])
 
 
 def _pins(lock: str) -> dict[str, str]:
     text = (ROOT / "requirements" / lock).read_text()
-    return {m[1].lower().replace("_", "-"): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)}
+    return {_normal(m[1]): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)}
 
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

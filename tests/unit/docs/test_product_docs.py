@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from shared.runtime import API_PORTS, WORKER_PORTS
 
 ROOT = Path(__file__).resolve().parents[3]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 URL = re.compile(r"http://127\.0\.0\.1:(\d{4})(/[^\s'\"`)]*)?")
 
 
@@ -23,6 +23,8 @@ def _routes_of(routers: Iterable[object]) -> set[str]:
 def api_paths() -> dict[int, set[str]]:
     from services.callback.api import routers as callback_routers
     from services.dispatch.api import build_router
+    from services.identity.api import routers as identity_routers
+    from services.identity.sso_api import sso
     from services.intake.api import calls, customers, tickets
     from services.sla_monitor.api import router as sla_router
 
@@ -32,6 +34,7 @@ def api_paths() -> dict[int, set[str]]:
         API_PORTS["dispatch"]: _routes_of([build_router()]) | common,
         API_PORTS["sla_monitor"]: _routes_of([sla_router]) | common,
         API_PORTS["callback"]: _routes_of(callback_routers()) | common,
+        API_PORTS["identity"]: _routes_of([*identity_routers(), sso]) | common,
         **{port: common for service, port in WORKER_PORTS.items() if service != "sla_monitor"},
     }
 
@@ -41,20 +44,20 @@ def _matches(template: str, path: str) -> bool:
     return re.fullmatch(pattern, path) is not None
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_page_points_outside_the_product(page: Path) -> None:
     text = page.read_text()
     assert "../shared" not in text and "RULES.md" not in text
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_resolves(page: Path) -> None:
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
         if "://" not in target:
             assert (page.parent / target).exists(), f"{page.name}: {target}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_local_api_call_names_a_real_port_and_route(page: Path) -> None:
     routes = api_paths()
     for port_text, raw in URL.findall(page.read_text()):
