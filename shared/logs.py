@@ -7,14 +7,20 @@ role: api, worker or all) and goes through the same masking (RULES.md §6).
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import sys
 from collections.abc import MutableMapping
 from typing import Any
+from types import TracebackType
 
 import structlog
 
 from shared.privacy import PersonalDataLogFilter, mask_log_record
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    logging.getLogger("uncaught").critical("process failed: %s", error, exc_info=(kind, error, trace))
 
 
 def _process_fields(service: str, role: str) -> structlog.typing.Processor:
@@ -61,6 +67,8 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True, r
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # a crash that escapes every handler is a log record too, not a bare traceback on stderr
+    sys.excepthook = _log_uncaught
     root.setLevel(numeric)
     # the Kafka client is chatty at INFO about every rebalance step
     logging.getLogger("aiokafka").setLevel(max(numeric, logging.WARNING))

@@ -44,7 +44,7 @@ def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, toke
     typer.echo(f"hotline is up in {ready_seconds:.1f} s")
     for service in SERVICES:
         base = f"http://127.0.0.1:{API_PORTS[service]}"
-        typer.echo(f"  {service:<12} {base}   OpenAPI: {base}/openapi.json")
+        typer.echo(f"  {service:<12} {base}   docs: {base}/docs   OpenAPI: {base}/openapi.json")
     typer.echo(f"demo access tokens of branch {system.DEMO_BRANCH!r}, valid 10 min (also in {tokens_file}):")
     for role, scope, token in tokens:
         typer.echo(f"  {role:<20} {scope:<14} {token}")

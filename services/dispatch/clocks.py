@@ -13,12 +13,9 @@ from services.dispatch.lifecycle import Status
 from services.dispatch.store import Extension, Ticket
 from shared.branch_config import load_branch
 from shared.policy import BranchConfigError, BranchPolicy, WorkingDayCalendar, deadline_for
-from shared.policy.limits import SlaClock, clocks_for
+from shared.policy.limits import UNIT_CLOCKS, SlaClock, clocks_for
 
 log = structlog.get_logger(__name__)
-
-UNIT_CLOCKS = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
-"""The clocks that run while a unit holds a ticket; `dispatch` runs before, `callback` after (other services)."""
 
 
 @cache

@@ -15,7 +15,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.clocks import UNIT_CLOCKS, ticket_clocks
+from services.dispatch.clocks import ticket_clocks
 from services.dispatch.lifecycle import (
     Action,
     IllegalTransition,
@@ -70,7 +70,7 @@ from shared.inbox import unseen
 from shared.outbox import stage
 from shared.policy import WorkingDayCalendar
 from shared.policy.categories import Category, Subtype
-from shared.policy.limits import ComplaintLevel, SlaClock
+from shared.policy.limits import UNIT_CLOCKS, ComplaintLevel, SlaClock
 from shared.storage import AttachmentStorage, check_attachment, sha256_hex
 
 log = structlog.get_logger(__name__)

@@ -20,6 +20,7 @@ from services.intake.validation import (
     check_callback,
     check_complaint,
     check_customer,
+    check_description,
     check_resolution,
     check_subtype,
     normalise_phone,
@@ -169,6 +170,7 @@ def validate_ticket(body: TicketIn, caller: Caller, policies: Policies, now: dat
     policy = policies.for_request(branch)
     errors = FieldErrors()
     check_subtype(errors, body.category, body.subtype)
+    check_description(errors, body.category, body.description)
     check_complaint(errors, body.category, body.complaint, branch)
     phone, id_card = check_customer(errors, body.category, body.customer, body.callback)
     check_callback(errors, body.callback, now)

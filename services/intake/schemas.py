@@ -131,7 +131,8 @@ class AlarmIn(BaseModel):
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
-    scene: LongText = ""
+    # RULES.md §1 alarm: the agent collects the scene (what the caller smells, sees, has done)
+    scene: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
     unit_id: Code | None = None
     call_id: Code | None = None
     location: LocationIn = LocationIn()

@@ -20,7 +20,14 @@ from services.intake.handlers import (
 )
 from services.intake.references import RouteAnswer, RouteQuery, check_references
 from services.intake.schemas import CallRequestsIn, RequestIn
-from services.intake.validation import FieldErrors, check_callback, check_complaint, check_customer, check_subtype
+from services.intake.validation import (
+    FieldErrors,
+    check_callback,
+    check_complaint,
+    check_customer,
+    check_description,
+    check_subtype,
+)
 from shared.clock import Clock
 from shared.http.errors import ApiError
 from shared.policy.categories import Category, Request, split_requests
@@ -93,6 +100,7 @@ async def create_call_tickets(
     errors = FieldErrors()
     for i, request in enumerate(body.requests):
         check_subtype(errors, request.category, request.subtype, f"requests.{i}.subtype")
+        check_description(errors, request.category, request.description, f"requests.{i}.description")
         check_complaint(errors, request.category, request.complaint, branch, f"requests.{i}.complaint")
     check_callback(errors, body.callback, now)
     await check_references(

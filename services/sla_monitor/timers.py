@@ -36,10 +36,10 @@ from shared.events import (
 )
 from shared.policy import BranchPolicy, Category, ComplaintLevel, Limit, SlaClock, WorkingDayCalendar
 from shared.policy.deadlines import apply_limit, deadline_for, warning_for
-from shared.policy.limits import SERVICE_REQUEST_REFUSAL, LimitUnit, callback_kind, clocks_for, limit_for
+from shared.policy.escalation import Level, Reason, after_further_limit, at_breach, is_urgent
+from shared.policy.limits import SERVICE_REQUEST_REFUSAL, UNIT_CLOCKS, LimitUnit, callback_kind, clocks_for, limit_for
 
 PRODUCER = "sla_monitor"
-UNIT_CLOCKS = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
 
 # what a clock has already announced; each kind goes out at most once per ticket and clock
 WARNED, BREACHED, TO_DIVISION, TO_CENTER = "w", "b", "d", "c"
@@ -166,7 +166,7 @@ class TicketTimers:
     @property
     def urgent(self) -> bool:
         """RULES.md §8: alarms and level-1 complaints go to the center at once."""
-        return self.category is Category.ALARM or self.level is ComplaintLevel.MAJOR
+        return is_urgent(self.category, self.level)
 
     def running(self) -> list[ClockTimer]:
         return [timer for timer in self.clocks.values() if timer.running]
@@ -488,29 +488,36 @@ def fire_due(ticket: TicketTimers, now: datetime, view: PolicyView) -> list[Anno
             out.append(Announcement("breach", timer.clock, timer.deadline, _event(ticket, breach, now, timer.clock)))
             if timer.stopped_by == REFUSED_LATE:
                 timer.running, timer.stopped_by = False, "replied"  # the refusal reply came: breached, then done
-            # RULES.md §8: at breach to the unit's division (the dispatch clock has none: the center's own step)
-            if ticket.division_id is not None and TO_DIVISION not in timer.emitted:
-                timer.emitted += TO_DIVISION
-                out.append(_escalation(ticket, timer, "division", ticket.division_id, "breach", now, late, branch))
-            if ticket.urgent or ticket.division_id is None:
-                timer.emitted += TO_CENTER
-                reason: Literal["breach", "urgent"] = "urgent" if ticket.urgent else "breach"
-                out.append(_escalation(ticket, timer, "center", _center(ticket, view), reason, now, late, branch))
-                if ticket.urgent:
+            # RULES.md §8: the ladder's rungs at breach (shared.policy.escalation); the center as the org tree names it
+            for step in at_breach(urgent=ticket.urgent, has_division=ticket.division_id is not None):
+                if step.to_level == "division" and ticket.division_id is not None:
+                    if TO_DIVISION in timer.emitted:
+                        continue
+                    timer.emitted += TO_DIVISION
+                    out.append(
+                        _escalation(ticket, timer, "division", ticket.division_id, step.reason, now, late, branch)
+                    )
+                else:
+                    timer.emitted += TO_CENTER
+                    center = _center(ticket, view)
+                    out.append(_escalation(ticket, timer, "center", center, step.reason, now, late, branch))
+                if step.notice:
                     out.append(_urgent_notice(ticket, timer, now, _center(ticket, view)))
-        elif BREACHED in timer.emitted and TO_CENTER not in timer.emitted and timer.center_at <= now_epoch:
-            timer.emitted += TO_CENTER
-            center = _center(ticket, view)
-            out.append(_escalation(ticket, timer, "center", center, "further_limit_passed", now, late, branch))
+        elif timer.center_at <= now_epoch:
+            further = after_further_limit(breached=BREACHED in timer.emitted, center_told=TO_CENTER in timer.emitted)
+            if further is not None:
+                timer.emitted += TO_CENTER
+                center = _center(ticket, view)
+                out.append(_escalation(ticket, timer, "center", center, further.reason, now, late, branch))
     return out
 
 
 def _escalation(
     ticket: TicketTimers,
     timer: ClockTimer,
-    to_level: Literal["division", "center"],
+    to_level: Level,
     to_org_id: str,
-    reason: Literal["breach", "further_limit_passed", "urgent"],
+    reason: Reason,
     now: datetime,
     late: float,
     branch: BranchPolicy,

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, public
 from shared.auth.settings import AuthSettings
+from shared.http.docs import docs_router
 from shared.http.errors import error_response, http_exception_handler, validation_exception_handler
 from shared.http.guard import JsonGuardMiddleware, JsonLimits, refuse_control_characters
 from shared.http.middleware import (
@@ -135,6 +136,8 @@ def create_app(
     app.add_exception_handler(Exception, _internal_error)
 
     app.include_router(_health_router(service_name, role, readiness or {}, metrics, metrics_refresh))
+    if settings.openapi:
+        app.include_router(docs_router(service_name))
     for router in routers:
         app.include_router(router)
     check_routes_declared(app)

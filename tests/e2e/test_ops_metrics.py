@@ -1,4 +1,4 @@
-"""Ops: every process of `hotline up` names its role on /health and serves its own counters on /metrics."""
+"""Ops: every process of `hotline up` names its role on /health, serves its own counters on /metrics, and errs alike."""
 
 from __future__ import annotations
 
@@ -81,3 +81,15 @@ async def test_each_service_counts_its_own_work_where_ops_scrape_it(system: Syst
         return bool(families.get("hotline_sla_open_timers")) and "hotline_sla_consumer_lag" in families
 
     await system.eventually(sla_gauges, what="the SLA monitor's timer gauges on its /metrics")
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_every_port_answers_an_unknown_path_in_the_uniform_error_shape(system: System) -> None:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for name, port in system.processes.items():
+            response = await client.get(f"http://127.0.0.1:{port}/api/v1/no-such-thing")
+            assert response.status_code == 404, name
+            assert response.json() == {"error": {"code": "not_found", "message": "Not Found", "fields": []}}, name
+        # the SLA monitor's read API lives under /api/v1 like every other API
+        old = await client.get(f"{system.urls['sla_monitor']}/sla/stats")
+        assert old.status_code == 404 and old.json()["error"]["code"] == "not_found"
