@@ -7,12 +7,11 @@ role: api, worker or all) and goes through the same masking (RULES.md §6).
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
 from types import TracebackType
+from typing import Any
 
 import structlog
 
@@ -21,6 +20,17 @@ from shared.privacy import PersonalDataLogFilter, mask_log_record
 
 def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
     logging.getLogger("uncaught").critical("process failed: %s", error, exc_info=(kind, error, trace))
+
+
+def _stdlib_exception(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # a standard-library record's traceback, already rendered and masked into exc_text by PersonalDataLogFilter
+    record = event_dict.get("_record")
+    text = getattr(record, "exc_text", None)
+    if text and "exception" not in event_dict:
+        event_dict["exception"] = text
+    return event_dict
 
 
 def _process_fields(service: str, role: str) -> structlog.typing.Processor:
@@ -61,7 +71,7 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True, r
     # stdlib records (aiokafka, Faust, uvicorn) rendered by the same chain: JSON, timestamped
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            foreign_pre_chain=[_stdlib_exception, structlog.stdlib.add_logger_name, *shared],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )

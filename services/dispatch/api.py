@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request
@@ -56,7 +55,6 @@ from services.dispatch.schemas import (
     UnitOut,
     Versioned,
 )
-from services.dispatch.storage import ALLOWED_MEDIA_TYPES
 from services.dispatch.store import (
     AttachmentRecord,
     AuditRecord,
@@ -76,6 +74,7 @@ from shared.http.ratelimit import rate_limited
 from shared.http.responses import OrgJSONResponse
 from shared.policy.priority import inbox_order
 from shared.privacy import PersonalField
+from shared.storage import ALLOWED_MEDIA_TYPES
 
 T = TypeVar("T")
 AUDIT = AuditLog(AuditRecord, service="dispatch")

@@ -15,7 +15,13 @@ from shared.policy.categories import SUBTYPES, Category, Subtype
 from shared.policy.limits import callback_kind
 
 # RULES.md §1: the fields each category requires live in shared/policy/work_order.py (the console's form uses them)
-from shared.policy.work_order import ADDRESS_REQUIRED, CLOSABLE_ON_CALL, DESCRIPTION_REQUIRED, NAME_REQUIRED, PHONE_REQUIRED
+from shared.policy.work_order import (
+    ADDRESS_REQUIRED,
+    CLOSABLE_ON_CALL,
+    DESCRIPTION_REQUIRED,
+    NAME_REQUIRED,
+    PHONE_REQUIRED,
+)
 
 _PHONE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,

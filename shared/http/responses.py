@@ -28,6 +28,7 @@ class UnmaskedJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         return super().render(in_branch_zone(content))  # instants on the branch's wall clock, as every answer
 
+
 def _mask_but_names(value: Any) -> Any:
     if isinstance(value, dict):
         return {
