@@ -24,6 +24,7 @@ from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, Sender
 from shared.policy.branch import BranchConfigError
 from shared.runtime import ServiceSettings
+from shared.storage import AttachmentStorage, LocalDirectoryStorage
 
 SERVICE = "knowledge"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +42,7 @@ class KnowledgeService:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     search: SearchEngine
+    storage: AttachmentStorage
     branches: BranchPolicies = field(default_factory=BranchPolicies)
 
     def zone_of(self, branch: str) -> tzinfo:
@@ -69,14 +71,17 @@ def build_service(
     settings = settings or ServiceSettings()
     url = database_url or settings.database_url_for(SERVICE)
     engine = make_engine(url)
+    knowledge = knowledge or KnowledgeSettings()
+    attachments = knowledge.attachments_dir or settings.state_dir / "knowledge-attachments"
     return KnowledgeService(
         settings=settings,
-        knowledge=knowledge or KnowledgeSettings(),
+        knowledge=knowledge,
         database_url=url,
         engine=engine,
         sessions=make_sessions(engine),
         clock=clock or settings.clock(),
         search=SearchEngine(config_dirs=config_dirs()[:1]),
+        storage=LocalDirectoryStorage(attachments),
     )
 
 
@@ -105,6 +110,7 @@ def build_api(
             "search": service.search,
             "zone_of": service.zone_of,
             "relay": relay,
+            "storage": service.storage,
         },
     )
     app.state.knowledge_metrics = KnowledgeMetrics(app.state.metrics.registry)

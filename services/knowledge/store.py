@@ -72,7 +72,8 @@ class ArticleVersion(Base):
     category: Mapped[str] = mapped_column(String(32))
     subtype: Mapped[str | None] = mapped_column(String(32))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # links: name, url
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # uploaded files (bytes in storage)
     review_by: Mapped[date | None] = mapped_column(Date)
     author_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())

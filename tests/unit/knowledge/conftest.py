@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.knowledge.bootstrap import KnowledgeService, build_api, build_service, migrate
+from services.knowledge.settings import KnowledgeSettings
 from shared.auth import AuthSettings, Role, issue_token
 from shared.clock import FixedClock
 from shared.runtime import ServiceSettings
@@ -72,7 +73,8 @@ def clock() -> FixedClock:
 async def service(tmp_path: Path, clock: FixedClock) -> AsyncIterator[KnowledgeService]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}"
     await asyncio.to_thread(migrate, url)
-    built = build_service(ServiceSettings(), database_url=url, clock=clock)
+    settings = KnowledgeSettings(attachments_dir=tmp_path / "files")
+    built = build_service(ServiceSettings(state_dir=tmp_path), settings, database_url=url, clock=clock)
     yield built
     await built.close()
 
