@@ -326,21 +326,26 @@ async def _target(
     return article, version, rel, working is not None
 
 
+async def _editable(session: AsyncSession, principal: Principal, article_id: str) -> tuple[Article, ArticleVersion]:
+    """The article and its draft, when this person may edit it now (409 / 403 otherwise)."""
+    article, version, rel, pending = await _target(session, principal, article_id, Action.EDIT)
+    apply(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
+    return article, version
+
+
+def _edited(session: AsyncSession, ctx: Context, article: Article, version: ArticleVersion, editor: str) -> None:
+    now = ctx.clock.now()
+    version.updated_at = article.updated_at = now
+    edited = ArticleDraftEdited(version=version.version, editor_id=editor, title=version.title)
+    _emit(session, ctx, article, edited, at=now)
+
+
 async def edit_draft(
     session: AsyncSession, principal: Principal, article_id: str, fields: ArticleFields, ctx: Context
 ) -> Article:
-    article, version, rel, pending = await _target(session, principal, article_id, Action.EDIT)
-    apply(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
-    now = ctx.clock.now()
+    article, version = await _editable(session, principal, article_id)
     _copy_fields(version, fields)
-    version.updated_at = article.updated_at = now
-    _emit(
-        session,
-        ctx,
-        article,
-        ArticleDraftEdited(version=version.version, editor_id=principal.subject, title=version.title),
-        at=now,
-    )
+    _edited(session, ctx, article, version, principal.subject)
     return article
 
 
@@ -355,8 +360,7 @@ async def add_file(
     ctx: Context,
 ) -> dict[str, Any]:
     """Attach a checked file (PDF, PNG, JPEG, WebP) to the draft; its bytes go to storage, not the database."""
-    article, version, rel, pending = await _target(session, principal, article_id, Action.EDIT)
-    apply(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
+    article, version = await _editable(session, principal, article_id)
     problem = check_attachment(data, media_type, ctx.settings.max_attachment_bytes)
     if problem is not None:
         raise InvalidCommand(problem.field, problem.message)
@@ -375,16 +379,8 @@ async def add_file(
         "sha256": sha256_hex(data),
         "storage_key": key,
     }
-    now = ctx.clock.now()
     version.files = [*version.files, record]  # a new list, so the JSON column is written
-    version.updated_at = article.updated_at = now
-    _emit(
-        session,
-        ctx,
-        article,
-        ArticleDraftEdited(version=version.version, editor_id=principal.subject, title=version.title),
-        at=now,
-    )
+    _edited(session, ctx, article, version, principal.subject)
     return record
 
 
