@@ -236,3 +236,12 @@ async def test_files_attach_to_the_draft_and_agents_download_them_once_published
     assert late.status_code == 409  # the published version is not edited in place
     started = await client.post(f"/api/v1/articles/{article_id}/new-version", json={}, headers=UNIT)
     assert [f["filename"] for f in started.json()["current"]["files"]] == ["换电池示意图.pdf"]
+
+
+async def test_agents_list_the_live_version_while_a_new_one_is_written(client: httpx.AsyncClient) -> None:
+    article_id = await publish(client)
+    await client.post(f"/api/v1/articles/{article_id}/new-version", json={}, headers=UNIT)
+    listed = (await client.get("/api/v1/articles", headers=AGENT)).json()
+    assert [(a["article_id"], a["version"], a["status"]) for a in listed] == [(article_id, 1, "published")]
+    mine = (await client.get("/api/v1/articles", params={"mine": "true"}, headers=UNIT)).json()
+    assert [(a["version"], a["status"]) for a in mine] == [(2, "draft")]
