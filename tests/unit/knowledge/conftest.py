@@ -49,7 +49,7 @@ DIVISION = token(Role.DIVISION_SUPERVISOR, "division-1", division="D-1")
 OTHER_DIVISION = token(Role.DIVISION_SUPERVISOR, "division-2", division="D-2")
 CENTER = token(Role.CENTER_SUPERVISOR, "center-1")
 AGENT = token(Role.AGENT, "agent-7")
-OTHER_BRANCH_AGENT = token(Role.AGENT, "agent-9", branch="other")
+OTHER_BRANCH_AGENT = token(Role.AGENT, "agent-9", branch="default")  # another configured branch
 
 
 def article(**overrides: Any) -> dict[str, Any]:

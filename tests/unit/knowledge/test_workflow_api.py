@@ -245,3 +245,13 @@ async def test_agents_list_the_live_version_while_a_new_one_is_written(client: h
     assert [(a["article_id"], a["version"], a["status"]) for a in listed] == [(article_id, 1, "published")]
     mine = (await client.get("/api/v1/articles", params={"mine": "true"}, headers=UNIT)).json()
     assert [(a["version"], a["status"]) for a in mine] == [(2, "draft")]
+
+
+async def test_a_credential_of_an_unconfigured_branch_is_404_unknown_branch(client: httpx.AsyncClient) -> None:
+    from shared.auth import Role
+    from tests.unit.knowledge.conftest import token
+
+    answer = await client.get(
+        "/api/v1/search", params={"q": "燃气表"}, headers=token(Role.AGENT, "a", branch="nowhere")
+    )
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_branch"
