@@ -67,7 +67,7 @@ def templates() -> list[dict[str, Any]]:
     out = []
     for row in read_faq(FAQ):
         if not isinstance(row, FaqRow):
-            raise TypeError(f"the shipped FAQ has a bad row: {row}")
+            raise SystemExit(f"the shipped FAQ has a rejected row: {row}")
         body = plain_text(row.fields.body)
         tags = " ".join(row.fields.tags)
         out.append(
@@ -122,6 +122,13 @@ COLUMNS = (
 )
 
 
+COPY_FROM_STAGING = (
+    "INSERT INTO search_documents (" + COLUMNS + ", tsv, gram_tsv) SELECT " + COLUMNS + ", "  # noqa: S608 - constants
+    "setweight(to_tsvector('simple', title_words), 'A') || setweight(to_tsvector('simple', words), 'B'), "
+    "to_tsvector('simple', grams) FROM staging"
+)
+
+
 async def load(url: str, rows: list[tuple[Any, ...]]) -> float:
     """Bulk-load search rows with the publishing SQL's tsvectors; returns the seconds it took.
 
@@ -143,11 +150,7 @@ async def load(url: str, rows: list[tuple[Any, ...]]) -> float:
             await connection.execute(f'DROP INDEX "{index["indexname"]}"')
         await connection.execute("CREATE TEMP TABLE staging (LIKE search_documents INCLUDING DEFAULTS)")
         await connection.copy_records_to_table("staging", records=rows, columns=columns)
-        await connection.execute(
-            f"INSERT INTO search_documents ({COLUMNS}, tsv, gram_tsv) SELECT {COLUMNS}, "  # noqa: S608 - our column list
-            "setweight(to_tsvector('simple', title_words), 'A') || setweight(to_tsvector('simple', words), 'B'), "
-            "to_tsvector('simple', grams) FROM staging"
-        )
+        await connection.execute(COPY_FROM_STAGING)
         await connection.execute("DROP TABLE staging")
         for index in indexes:
             await connection.execute(index["indexdef"])

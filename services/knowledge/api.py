@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.responses import Response
 
 from services.knowledge import handlers, store
 from services.knowledge.handlers import ArticleView, Context, IllegalTransition, InvalidCommand, NotAllowed, NotFound
@@ -19,6 +22,8 @@ from services.knowledge.schemas import (
     DiffPublic,
     FeedbackCreate,
     FeedbackPublic,
+    FilePublic,
+    FileUpload,
     HelpfulnessPublic,
     ImprovementPublic,
     NeedCreate,
@@ -58,6 +63,7 @@ def _context(request: Request) -> Context:
         zone_of=state.zone_of,
         correlation_id=request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:12]}",
         metrics=getattr(state, "knowledge_metrics", None),
+        storage=getattr(state, "storage", None),
     )
 
 
@@ -109,6 +115,7 @@ def _version_out(version: ArticleVersion) -> VersionPublic:
         subtype=version.subtype,
         tags=list(version.tags),
         attachments=list(version.attachments),
+        files=[FilePublic(**{k: v for k, v in f.items() if k != "storage_key"}) for f in version.files],
         review_by=version.review_by,
         author_id=version.author_id,
         created_at=version.created_at,
@@ -294,6 +301,44 @@ def routers() -> list[SecureRouter]:
                 await handlers.take_step(session, principal, article_id, Action.RETIRE, body.reason, ctx)
         _committed(request)
         return await _view(request, principal, article_id, ctx)
+
+    @router.post("/articles/{article_id}/files", response_model=FilePublic, status_code=201, tags=["authoring"])
+    async def upload_file(
+        article_id: str, body: FileUpload, request: Request, principal: Writer, ctx: Ctx
+    ) -> FilePublic:
+        """Attach a PDF or image to the draft (base64 in JSON; the type must match the content)."""
+        try:
+            data = base64.b64decode(body.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(
+                422, "not base64", fields=[{"field": "body.content_base64", "message": "not valid base64"}]
+            ) from None
+        with _errors():
+            async with transaction(request.app.state.sessions) as session:
+                record = await handlers.add_file(
+                    session,
+                    principal,
+                    article_id,
+                    filename=body.filename,
+                    media_type=body.media_type,
+                    data=data,
+                    ctx=ctx,
+                )
+        _committed(request)
+        return FilePublic(**{k: v for k, v in record.items() if k != "storage_key"})
+
+    @router.get("/articles/{article_id}/files/{attachment_id}", tags=["authoring", "search"])
+    async def download_file(
+        article_id: str, attachment_id: str, request: Request, principal: Reader, ctx: Ctx
+    ) -> Response:
+        async with request.app.state.sessions() as session:
+            with _errors():
+                record, data = await handlers.read_file(session, principal, article_id, attachment_id, ctx)
+        return Response(
+            data,
+            media_type=str(record["media_type"]),
+            headers={"Content-Disposition": f'attachment; filename="{attachment_id}"'},
+        )
 
     @router.get("/articles/{article_id}/versions", response_model=list[VersionSummary], tags=["authoring"])
     async def list_versions(article_id: str, request: Request, principal: Reader) -> list[VersionSummary]:

@@ -14,16 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.knowledge.api import routers
 from services.knowledge.search import SearchEngine
 from services.knowledge.settings import KnowledgeMetrics, KnowledgeSettings
-from services.knowledge.worker import knowledge_relay, worker_health
+from services.knowledge.store import Outbox
+from services.knowledge.worker import knowledge_relay
 from shared.auth import AuthSettings
-from shared.branch_config import BranchPolicies, config_dirs
+from shared.branch_config import BranchPolicies, config_dirs, is_configured_branch
+from shared.bus import BrokerProbe
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, Sender
+from shared.outbox import OutboxRelay, Sender, count_pending
 from shared.policy.branch import BranchConfigError
 from shared.runtime import ServiceSettings
+from shared.storage import AttachmentStorage, LocalDirectoryStorage
 
 SERVICE = "knowledge"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +44,7 @@ class KnowledgeService:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     search: SearchEngine
+    storage: AttachmentStorage
     branches: BranchPolicies = field(default_factory=BranchPolicies)
 
     def zone_of(self, branch: str) -> tzinfo:
@@ -54,6 +58,9 @@ class KnowledgeService:
         async with self.sessions() as session:
             await session.execute(text("SELECT 1 FROM search_documents LIMIT 1"))
         return True
+
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -69,14 +76,17 @@ def build_service(
     settings = settings or ServiceSettings()
     url = database_url or settings.database_url_for(SERVICE)
     engine = make_engine(url)
+    knowledge = knowledge or KnowledgeSettings()
+    attachments = knowledge.attachments_dir or settings.state_dir / "knowledge-attachments"
     return KnowledgeService(
         settings=settings,
-        knowledge=knowledge or KnowledgeSettings(),
+        knowledge=knowledge,
         database_url=url,
         engine=engine,
         sessions=make_sessions(engine),
         clock=clock or settings.clock(),
         search=SearchEngine(config_dirs=config_dirs()[:1]),
+        storage=LocalDirectoryStorage(attachments),
     )
 
 
@@ -98,6 +108,8 @@ def build_api(
         *routers(),
         auth=auth or AuthSettings(),
         readiness={"database": service.database_ready},
+        branch_known=is_configured_branch,
+        metrics_refresh=[service.outbox_pending],
         state={
             "sessions": service.sessions,
             "clock": service.clock,
@@ -105,6 +117,7 @@ def build_api(
             "search": service.search,
             "zone_of": service.zone_of,
             "relay": relay,
+            "storage": service.storage,
         },
     )
     app.state.knowledge_metrics = KnowledgeMetrics(app.state.metrics.registry)
@@ -115,5 +128,11 @@ def build_relay(service: KnowledgeService, producer: Sender) -> OutboxRelay:
     return knowledge_relay(SERVICE, service.sessions, producer, service.clock, service.knowledge.knowledge_topic)
 
 
-def build_worker_health(relay: OutboxRelay) -> FastAPI:
-    return worker_health(SERVICE, relay)
+def build_worker_health(service: KnowledgeService) -> FastAPI:
+    """The relay process's own server: liveness, readiness (broker and database answer), metrics."""
+    broker = BrokerProbe(service.settings.kafka_bootstrap)
+    return create_worker_app(
+        SERVICE,
+        readiness={"broker": broker.check, "database": service.database_ready},
+        metrics_refresh=[service.outbox_pending],
+    )

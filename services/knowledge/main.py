@@ -14,6 +14,7 @@ from services.knowledge.bootstrap import (
 )
 from shared.bus import make_producer
 from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.topics import TopicSpec, ensure_topics
 
 
 async def run(role: Role, settings: ServiceSettings) -> None:
@@ -24,10 +25,13 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     if role is Role.API:
         await serve(SERVICE, build_api(service), host, settings.port_for(SERVICE, role), on_stop=service.close)
         return
+    # the relay publishes on one topic: create it (with the deployment's partition count) before sending
+    topic = service.knowledge.knowledge_topic
+    await ensure_topics(settings.kafka_bootstrap, {topic: TopicSpec()}, default_partitions=settings.partitions)
     producer = make_producer(settings.kafka_bootstrap, f"{SERVICE}-worker")
     await producer.start()
     relay = build_relay(service, producer)
-    app = build_api(service, relay=relay) if role is Role.ALL else build_worker_health(relay)
+    app = build_api(service, relay=relay) if role is Role.ALL else build_worker_health(service)
 
     async def stop_all() -> None:
         await producer.stop()

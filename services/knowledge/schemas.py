@@ -67,6 +67,20 @@ class ArticleUpdate(ArticleFields):
     """The whole draft, as it should now read (a version is edited as a whole)."""
 
 
+class FileUpload(Strict):
+    filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    media_type: Annotated[str, StringConstraints(min_length=3, max_length=127)]
+    content_base64: str = Field(max_length=1_000_000)
+
+
+class FilePublic(BaseModel):
+    attachment_id: str
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+
+
 class StepRequest(Strict):
     notes: Note = ""
 
@@ -94,6 +108,7 @@ class VersionPublic(BaseModel):
     subtype: str | None
     tags: list[str]
     attachments: list[dict[str, str]]
+    files: list[FilePublic]
     review_by: date | None
     author_id: str
     created_at: datetime

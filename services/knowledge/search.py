@@ -89,6 +89,19 @@ def _fts5_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+# bm25 with the title weighted 4x; the two statements differ only in their FTS5 table
+_FTS_WORDS = (
+    "SELECT d.article_id, -bm25(search_fts, 4.0, 1.0) AS relevance FROM search_fts "
+    "JOIN search_documents d ON d.rowkey = search_fts.rowid "
+    "WHERE search_fts MATCH :match AND (d.branch = :branch OR d.group_wide) ORDER BY relevance DESC LIMIT :limit"
+)
+_FTS_GRAMS = (
+    "SELECT d.article_id, -bm25(search_grams) AS relevance FROM search_grams "
+    "JOIN search_documents d ON d.rowkey = search_grams.rowid "
+    "WHERE search_grams MATCH :match AND (d.branch = :branch OR d.group_wide) ORDER BY relevance DESC LIMIT :limit"
+)
+
+
 class SqliteSearch:
     """FTS5 over the segmented words (bm25, the title weighted 4x) and over the bigrams (the n-gram fallback)."""
 
@@ -106,30 +119,19 @@ class SqliteSearch:
         await session.execute(text("DELETE FROM search_fts WHERE rowid = :k"), {"k": document.rowkey})
         await session.execute(text("DELETE FROM search_grams WHERE rowid = :k"), {"k": document.rowkey})
 
-    async def _match(
-        self, session: AsyncSession, table: str, weights: str, branch: str, terms: Sequence[str]
-    ) -> list[Any]:
+    async def _match(self, session: AsyncSession, statement: str, branch: str, terms: Sequence[str]) -> list[Any]:
         if not terms:
             return []
         match = " OR ".join(_fts5_phrase(t) for t in terms)
-        rows = await session.execute(
-            text(
-                # table and weights are this module's constants; every value is a bound parameter
-                f"SELECT d.article_id, -bm25({table}{weights}) AS relevance FROM {table} "  # noqa: S608
-                f"JOIN search_documents d ON d.rowkey = {table}.rowid "
-                f"WHERE {table} MATCH :match AND (d.branch = :branch OR d.group_wide) "
-                "ORDER BY relevance DESC LIMIT :limit"
-            ),
-            {"match": match, "branch": branch, "limit": CANDIDATES},
-        )
+        rows = await session.execute(text(statement), {"match": match, "branch": branch, "limit": CANDIDATES})
         return list(rows.all())
 
     async def fulltext(self, session: AsyncSession, branch: str, words: Sequence[str]) -> list[Candidate]:
-        rows = await self._match(session, "search_fts", ", 4.0, 1.0", branch, words)
+        rows = await self._match(session, _FTS_WORDS, branch, words)
         return [Candidate(r.article_id, float(r.relevance), False) for r in rows]
 
     async def fuzzy(self, session: AsyncSession, branch: str, query: str, grams: Sequence[str]) -> list[Candidate]:
-        rows = await self._match(session, "search_grams", "", branch, sorted(set(grams)))
+        rows = await self._match(session, _FTS_GRAMS, branch, sorted(set(grams)))
         return [Candidate(r.article_id, float(r.relevance), True) for r in rows]
 
 
@@ -137,6 +139,15 @@ def _tsquery(terms: Sequence[str], weight: str = "") -> str:
     suffix = f":{weight}" if weight else ""
     return " | ".join("'" + t.replace("\\", "").replace("'", "''") + "'" + suffix for t in terms)
 
+
+_PG_WORDS = (
+    "SELECT article_id, ts_rank(tsv, q, 1) AS relevance FROM search_documents, to_tsquery('simple', :q) q "
+    "WHERE tsv @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
+)
+_PG_GRAMS = (
+    "SELECT article_id, ts_rank(gram_tsv, q, 1) AS relevance FROM search_documents, to_tsquery('simple', :q) q "
+    "WHERE gram_tsv @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
+)
 
 # A word in more than this share of the articles (燃气 in a gas company's) does not pick candidates:
 # ranking every article that holds it would cost a scan; it still counts in the coverage score.
@@ -188,16 +199,8 @@ class PostgresSearch:
     async def unindex(self, session: AsyncSession, document: SearchDocument) -> None:
         return None  # the index columns live on the row itself
 
-    async def _ranked(self, session: AsyncSession, column: str, query: str, branch: str) -> list[Any]:
-        rows = await session.execute(
-            text(
-                # the column is one of this module's two index columns; every value is a bound parameter
-                f"SELECT article_id, ts_rank({column}, q, 1) AS relevance "  # noqa: S608
-                f"FROM search_documents, to_tsquery('simple', :q) q "
-                f"WHERE {column} @@ q AND (branch = :branch OR group_wide) ORDER BY relevance DESC LIMIT :limit"
-            ),
-            {"q": query, "branch": branch, "limit": CANDIDATES},
-        )
+    async def _ranked(self, session: AsyncSession, statement: str, query: str, branch: str) -> list[Any]:
+        rows = await session.execute(text(statement), {"q": query, "branch": branch, "limit": CANDIDATES})
         return list(rows.all())
 
     async def fulltext(self, session: AsyncSession, branch: str, words: Sequence[str]) -> list[Candidate]:
@@ -206,7 +209,7 @@ class PostgresSearch:
         common = await self._common_in(session, "tsv")
         selective = [w for w in words if w not in common]
         query = _tsquery(selective) if selective else _tsquery(words, weight="A")
-        rows = await self._ranked(session, "tsv", query, branch)
+        rows = await self._ranked(session, _PG_WORDS, query, branch)
         return [Candidate(r.article_id, float(r.relevance), False) for r in rows]
 
     async def fuzzy(self, session: AsyncSession, branch: str, query: str, grams: Sequence[str]) -> list[Candidate]:
@@ -218,13 +221,13 @@ class PostgresSearch:
         if rare:
             found.update(
                 (r.article_id, float(r.relevance))
-                for r in await self._ranked(session, "gram_tsv", _tsquery(rare), branch)
+                for r in await self._ranked(session, _PG_GRAMS, _tsquery(rare), branch)
             )
         frequent = sorted({g for g in grams if g in common})
         if len(found) < 3 and frequent:
             # a typo leaves only common characters in place (燃汽表: 燃, 表): all of them together
             together = " & ".join(_tsquery([g]) for g in frequent)
-            for r in await self._ranked(session, "gram_tsv", together, branch):
+            for r in await self._ranked(session, _PG_GRAMS, together, branch):
                 found.setdefault(r.article_id, float(r.relevance))
         # pg_trgm, where the database's locale gives CJK characters trigrams (a UTF-8 LC_CTYPE)
         if await session.scalar(text("SELECT cardinality(show_trgm(:raw))"), {"raw": query}):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,3 +40,6 @@ class KnowledgeSettings(BaseSettings):
     search_limit: int = Field(default=10, ge=1, le=50)
     least_helpful_min_votes: int = Field(default=3, ge=1)
     max_attachments: int = Field(default=10, ge=0, le=50)
+    # uploaded files (a form, a price notice as PDF or image); base64 in JSON must fit the HTTP body limit
+    attachments_dir: Path | None = None  # default: <state dir>/knowledge-attachments
+    max_attachment_bytes: int = Field(default=700_000, ge=1)

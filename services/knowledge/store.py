@@ -72,7 +72,8 @@ class ArticleVersion(Base):
     category: Mapped[str] = mapped_column(String(32))
     subtype: Mapped[str | None] = mapped_column(String(32))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # links: name, url
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # uploaded files (bytes in storage)
     review_by: Mapped[date | None] = mapped_column(Date)
     author_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
@@ -205,8 +206,9 @@ async def list_articles(
 ) -> Sequence[tuple[Article, ArticleVersion]]:
     """Articles of a branch with their current version (the working one if any, else the live one)."""
     current: ColumnElement[Any] = func.coalesce(Article.working_version, Article.live_version)
-    if stale_before is not None or live_only:
-        current = Article.live_version.expression  # staleness is about what agents read
+    if stale_before is not None or live_only or status is VersionStatus.PUBLISHED:
+        # what agents read: the live version, even while a newer one is being written
+        current = Article.live_version.expression
     query = (
         select(Article, ArticleVersion)
         .join(ArticleVersion, (ArticleVersion.article_id == Article.article_id) & (ArticleVersion.version == current))

@@ -1,16 +1,13 @@
 """The knowledge worker: relays the outbox (every workflow step and feedback) to hotline.knowledge.
 
-The service consumes no topic; its only background work is the transactional outbox relay, and
-its health server says whether the database answers and how many events wait to be sent.
+The service consumes no topic; its only background work is the transactional outbox relay (its
+health server is create_worker_app's, built in bootstrap).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.knowledge.store import Outbox
@@ -35,34 +32,3 @@ def knowledge_relay(
 ) -> OutboxRelay:
     sender = producer if topic == Topic.KNOWLEDGE.value else _ToTopic(producer, topic)
     return OutboxRelay(service, sessions, Outbox, sender, clock)
-
-
-def worker_health(service: str, relay: OutboxRelay) -> FastAPI:
-    """Liveness, readiness (the outbox table answers) and metrics of the relay process."""
-    app = FastAPI(title=f"hotline {service} worker", openapi_url=None, docs_url=None, redoc_url=None)
-
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok", "service": service}
-
-    @app.get("/health/ready")
-    async def ready() -> Any:
-        try:
-            pending = await relay.pending()
-            checks = {"database": "ok"}
-        except Exception:
-            pending, checks = -1, {"database": "failing"}
-        ok = all(value == "ok" for value in checks.values())
-        body = {
-            "status": "ok" if ok else "unavailable",
-            "service": service,
-            "checks": checks,
-            "outbox_pending": pending,
-        }
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return app

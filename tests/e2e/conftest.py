@@ -102,6 +102,7 @@ class Names:
             "HOTLINE_SLA_TICK_TOPIC": self.topic("hotline.sla.ticks"),
             "HOTLINE_CALLBACK_CONSUMER_GROUP": f"{self.prefix}-callback",
             "HOTLINE_CALLBACK_TICKETS_TOPIC": tickets,
+            "HOTLINE_KNOWLEDGE_KNOWLEDGE_TOPIC": self.topic(Topic.KNOWLEDGE),
         }
 
 
@@ -217,9 +218,10 @@ async def launch_system(
     api_urls = {service: f"http://127.0.0.1:{port}" for service, port in api_port.items()}
 
     await _admin(database_url, [f'CREATE DATABASE "{name}"' for name in databases.values()])
-    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, "hotline.sla.ticks"]
+    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, Topic.KNOWLEDGE, "hotline.sla.ticks"]
     await create_topics(kafka_bootstrap, {names.topic(t): hotline_system.TOPIC_PARTITIONS for t in topics})
-    events = EventLog(kafka_bootstrap, [names.topic(t) for t in (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)])
+    logged = (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.KNOWLEDGE)
+    events = EventLog(kafka_bootstrap, [names.topic(t) for t in logged])
     await events.start()
 
     secret = secrets.token_urlsafe(48)

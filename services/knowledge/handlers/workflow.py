@@ -45,6 +45,7 @@ from shared.policy.knowledge import (
     is_stale,
     relation_of,
 )
+from shared.storage import AttachmentStorage, check_attachment, sha256_hex
 
 SERVICE = "knowledge"
 WORKING = (VersionStatus.DRAFT, VersionStatus.SUBMITTED, VersionStatus.APPROVED)
@@ -76,6 +77,7 @@ class Context:
     zone_of: Callable[[str], tzinfo]
     correlation_id: str = field(default_factory=lambda: f"req-{uuid.uuid4().hex[:12]}")
     metrics: KnowledgeMetrics | None = None
+    storage: AttachmentStorage | None = None
 
 
 @dataclass(frozen=True)
@@ -324,22 +326,73 @@ async def _target(
     return article, version, rel, working is not None
 
 
+async def _editable(session: AsyncSession, principal: Principal, article_id: str) -> tuple[Article, ArticleVersion]:
+    """The article and its draft, when this person may edit it now (409 / 403 otherwise)."""
+    article, version, rel, pending = await _target(session, principal, article_id, Action.EDIT)
+    apply(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
+    return article, version
+
+
+def _edited(session: AsyncSession, ctx: Context, article: Article, version: ArticleVersion, editor: str) -> None:
+    now = ctx.clock.now()
+    version.updated_at = article.updated_at = now
+    edited = ArticleDraftEdited(version=version.version, editor_id=editor, title=version.title)
+    _emit(session, ctx, article, edited, at=now)
+
+
 async def edit_draft(
     session: AsyncSession, principal: Principal, article_id: str, fields: ArticleFields, ctx: Context
 ) -> Article:
-    article, version, rel, pending = await _target(session, principal, article_id, Action.EDIT)
-    apply(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
-    now = ctx.clock.now()
+    article, version = await _editable(session, principal, article_id)
     _copy_fields(version, fields)
-    version.updated_at = article.updated_at = now
-    _emit(
-        session,
-        ctx,
-        article,
-        ArticleDraftEdited(version=version.version, editor_id=principal.subject, title=version.title),
-        at=now,
-    )
+    _edited(session, ctx, article, version, principal.subject)
     return article
+
+
+async def add_file(
+    session: AsyncSession,
+    principal: Principal,
+    article_id: str,
+    *,
+    filename: str,
+    media_type: str,
+    data: bytes,
+    ctx: Context,
+) -> dict[str, Any]:
+    """Attach a checked file (PDF, PNG, JPEG, WebP) to the draft; its bytes go to storage, not the database."""
+    article, version = await _editable(session, principal, article_id)
+    problem = check_attachment(data, media_type, ctx.settings.max_attachment_bytes)
+    if problem is not None:
+        raise InvalidCommand(problem.field, problem.message)
+    if len(version.files) >= ctx.settings.max_attachments:
+        raise InvalidCommand("content_base64", f"an article holds at most {ctx.settings.max_attachments} files")
+    if ctx.storage is None:
+        raise InvalidCommand("content_base64", "attachment storage is not configured")
+    attachment_id = uuid.uuid4().hex
+    key = f"{article.branch}/{article.article_id}/{attachment_id}"
+    await ctx.storage.put(key, data, media_type)
+    record = {
+        "attachment_id": attachment_id,
+        "filename": filename,
+        "media_type": media_type.split(";", 1)[0].strip().lower(),
+        "size_bytes": len(data),
+        "sha256": sha256_hex(data),
+        "storage_key": key,
+    }
+    version.files = [*version.files, record]  # a new list, so the JSON column is written
+    _edited(session, ctx, article, version, principal.subject)
+    return record
+
+
+async def read_file(
+    session: AsyncSession, principal: Principal, article_id: str, attachment_id: str, ctx: Context
+) -> tuple[dict[str, Any], bytes]:
+    """A file of a version the caller may see (agents: published ones only)."""
+    for version in await list_versions(session, principal, article_id):
+        for record in version.files:
+            if record["attachment_id"] == attachment_id and ctx.storage is not None:
+                return record, await ctx.storage.get(str(record["storage_key"]))
+    raise NotFound(f"attachment {attachment_id} of article {article_id} not found")
 
 
 async def take_step(
@@ -423,6 +476,7 @@ async def _start_new_version(
         setattr(version, name, getattr(live, name))
     version.tags = list(live.tags)
     version.attachments = list(live.attachments)
+    version.files = list(live.files)  # the same stored files; a new upload adds to this version only
     session.add(version)
     article.working_version = number
     article.updated_at = now

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.knowledge.bootstrap import KnowledgeService, build_api, build_service, migrate
+from services.knowledge.settings import KnowledgeSettings
 from shared.auth import AuthSettings, Role, issue_token
 from shared.clock import FixedClock
 from shared.runtime import ServiceSettings
@@ -48,7 +49,7 @@ DIVISION = token(Role.DIVISION_SUPERVISOR, "division-1", division="D-1")
 OTHER_DIVISION = token(Role.DIVISION_SUPERVISOR, "division-2", division="D-2")
 CENTER = token(Role.CENTER_SUPERVISOR, "center-1")
 AGENT = token(Role.AGENT, "agent-7")
-OTHER_BRANCH_AGENT = token(Role.AGENT, "agent-9", branch="other")
+OTHER_BRANCH_AGENT = token(Role.AGENT, "agent-9", branch="default")  # another configured branch
 
 
 def article(**overrides: Any) -> dict[str, Any]:
@@ -72,7 +73,8 @@ def clock() -> FixedClock:
 async def service(tmp_path: Path, clock: FixedClock) -> AsyncIterator[KnowledgeService]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}"
     await asyncio.to_thread(migrate, url)
-    built = build_service(ServiceSettings(), database_url=url, clock=clock)
+    settings = KnowledgeSettings(attachments_dir=tmp_path / "files")
+    built = build_service(ServiceSettings(state_dir=tmp_path), settings, database_url=url, clock=clock)
     yield built
     await built.close()
 

@@ -206,3 +206,52 @@ async def test_stale_articles_are_listed_for_their_owners_and_flagged_in_search(
         for h in (await client.get("/api/v1/search", params={"q": "燃气表"}, headers=AGENT)).json()["hits"]
     }
     assert hits[stale]["stale"] is True and hits[fresh]["stale"] is False
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_files_attach_to_the_draft_and_agents_download_them_once_published(client: httpx.AsyncClient) -> None:
+    import base64
+
+    article_id = (await client.post("/api/v1/articles", json=article(), headers=UNIT)).json()["article_id"]
+    upload = {
+        "filename": "换电池示意图.pdf",
+        "media_type": "application/pdf",
+        "content_base64": base64.b64encode(PDF).decode(),
+    }
+    added = await client.post(f"/api/v1/articles/{article_id}/files", json=upload, headers=UNIT)
+    assert added.status_code == 201, added.text
+    attachment_id = added.json()["attachment_id"]
+    fake = {**upload, "media_type": "image/png"}  # the declared type must match the content
+    refused = await client.post(f"/api/v1/articles/{article_id}/files", json=fake, headers=UNIT)
+    assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "body.content_base64"
+    # agents cannot fetch a draft's file; after publication they can, and a new version keeps it
+    assert (await client.get(f"/api/v1/articles/{article_id}/files/{attachment_id}", headers=AGENT)).status_code == 404
+    for path, who in (("submit", UNIT), ("approve", DIVISION), ("publish", CENTER)):
+        await client.post(f"/api/v1/articles/{article_id}/{path}", json={}, headers=who)
+    got = await client.get(f"/api/v1/articles/{article_id}/files/{attachment_id}", headers=AGENT)
+    assert got.status_code == 200 and got.content == PDF and got.headers["content-type"] == "application/pdf"
+    late = await client.post(f"/api/v1/articles/{article_id}/files", json=upload, headers=UNIT)
+    assert late.status_code == 409  # the published version is not edited in place
+    started = await client.post(f"/api/v1/articles/{article_id}/new-version", json={}, headers=UNIT)
+    assert [f["filename"] for f in started.json()["current"]["files"]] == ["换电池示意图.pdf"]
+
+
+async def test_agents_list_the_live_version_while_a_new_one_is_written(client: httpx.AsyncClient) -> None:
+    article_id = await publish(client)
+    await client.post(f"/api/v1/articles/{article_id}/new-version", json={}, headers=UNIT)
+    listed = (await client.get("/api/v1/articles", headers=AGENT)).json()
+    assert [(a["article_id"], a["version"], a["status"]) for a in listed] == [(article_id, 1, "published")]
+    mine = (await client.get("/api/v1/articles", params={"mine": "true"}, headers=UNIT)).json()
+    assert [(a["version"], a["status"]) for a in mine] == [(2, "draft")]
+
+
+async def test_a_credential_of_an_unconfigured_branch_is_404_unknown_branch(client: httpx.AsyncClient) -> None:
+    from shared.auth import Role
+    from tests.unit.knowledge.conftest import token
+
+    answer = await client.get(
+        "/api/v1/search", params={"q": "燃气表"}, headers=token(Role.AGENT, "a", branch="nowhere")
+    )
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_branch"

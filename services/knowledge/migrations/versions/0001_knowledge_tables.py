@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("subtype", sa.String(length=32), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
         sa.Column("review_by", sa.Date(), nullable=True),
         sa.Column("author_id", sa.String(length=128), nullable=False),
         sa.Column("created_at", shared.db.AwareDateTime(timezone=True), nullable=False),
