@@ -20,7 +20,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
 from shared.events import Topic
-from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS, default_state_dir
+from shared.runtime import API_PORTS, CONSOLE_PORT, SERVICES, WORKER_PORTS, default_state_dir
 
 DEMO_BRANCH = "demo"
 SECOND_BRANCH = "default"
@@ -60,6 +60,11 @@ def plan(services: Sequence[str] = SERVICES) -> list[ProcessSpec]:
     ]
     apis = [ProcessSpec(s, "api", API_PORTS[s]) for s in services if s not in SINGLE_PROCESS]
     return workers + apis
+
+
+def console_spec() -> ProcessSpec:
+    """The web console, started after every API it calls is ready."""
+    return ProcessSpec("console", "all", CONSOLE_PORT)
 
 
 @dataclass

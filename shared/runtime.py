@@ -25,6 +25,8 @@ SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity")
 # API ports 8101-8105, worker health/metrics ports 8111-8115 (overridable per process).
 API_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
 WORKER_PORTS = {name: 8111 + i for i, name in enumerate(SERVICES)}
+# the web console (services/console) is one process (pages, event streams and their consumer) on its own port
+CONSOLE_PORT = 8100
 
 
 class Role(StrEnum):

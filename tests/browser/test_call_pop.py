@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page, expect
 
 from shared.events import CallOffered, message_key, new_event
-from tests.browser.conftest import BrowserSystem
 from tests.browser.steps import sign_in
+from tests.browser.system import BrowserSystem
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -86,9 +86,10 @@
           body.dispatchEvent(new CustomEvent("ticket-changed"));
         });
     });
+    // the desk is never reloaded under the agent's hands: it says the queue changed, with a link to see it
     source.addEventListener("callbacks", function () {
-      var active = document.activeElement;
-      if (body.dataset.desk && (!active || active === body)) { window.location.reload(); }
+      var changed = document.getElementById("desk-changed");
+      if (changed) { changed.hidden = false; }
     });
     window.addEventListener("beforeunload", function () { source.close(); });
   }
