@@ -35,6 +35,13 @@ async def shoot(page: Page, out: Path, name: str) -> None:
     await page.screenshot(path=str(out / f"{name}.png"), full_page=True)
 
 
+def locale_is_chinese(page: Page) -> bool:
+    return LOCALE[0].startswith("zh")
+
+
+LOCALE = ["zh-CN"]
+
+
 async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
     await page.goto("/")
     await shoot(page, out, "01-sign-in")
@@ -65,6 +72,7 @@ async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
     answer = await system.api("handler.qingxiu", "dispatch", "POST", f"/api/v1/tickets/{ticket_id}/accept")
     assert answer.status_code == 200, answer.text
     await page.locator("#timeline li[data-type=TicketAccepted]").wait_for()
+    await page.locator("#ticket-status", has_text="已接单" if locale_is_chinese(page) else "Accepted").wait_for()
     await shoot(page, out, "04-ticket-page-live")
 
     # the call pop
@@ -113,6 +121,7 @@ async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
 
 
 async def main(locale: str, out: Path) -> None:
+    LOCALE[0] = locale
     infra = InfraSettings()
     bootstrap, _ = ensure_kafka(infra)
     database_url, _ = ensure_postgres(infra, database=TEST_DATABASE)

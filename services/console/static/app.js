@@ -63,6 +63,8 @@
         list.insertAdjacentHTML("beforeend", data.html);
       }
       body.dispatchEvent(new CustomEvent("ticket-changed"));
+      // intake's view follows the same topic: look again in case it had not caught up yet
+      window.setTimeout(function () { body.dispatchEvent(new CustomEvent("ticket-changed")); }, 2500);
     });
     source.addEventListener("notice", function (e) { notice(JSON.parse(e.data)); });
     // events between the page's rendering and the stream's opening: merge the timeline as the service has it
