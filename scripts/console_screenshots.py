@@ -12,11 +12,8 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 from hotline.infra.harness import ensure_kafka, ensure_postgres  # noqa: E402
 from hotline.infra.postgres import TEST_DATABASE  # noqa: E402
 from hotline.infra.settings import InfraSettings  # noqa: E402
-from shared.events import CallOffered, message_key, new_event  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.system import BrowserSystem, running_system  # noqa: E402
 
@@ -78,19 +74,7 @@ async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
     # the call pop
     await page.goto("/home")
     await page.wait_for_timeout(800)
-    call = f"call-{uuid.uuid4().hex[:8]}"
-    event = new_event(
-        CallOffered(caller_number="13800001001", dialled_number="0771-96877", extension="8001"),
-        branch="demo",
-        producer="cti",
-        call_id=call,
-        correlation_id=call,
-        occurred_at=datetime.now(UTC),
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=system.bootstrap)
-    await producer.start()
-    await producer.send_and_wait(system.cti_topic, event.model_dump_json().encode(), key=message_key(event))
-    await producer.stop()
+    await system.ring("13800001001", "8001")
     await page.locator("#start-from-call").wait_for()
     await shoot(page, out, "02-home-call-pop")
 

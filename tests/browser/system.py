@@ -83,6 +83,29 @@ class BrowserSystem:
             self._tokens[username] = answer.json()["access_token"]
         return self._tokens[username]
 
+    async def ring(self, caller: str, extension: str) -> str:
+        """The phone system offers a call from `caller` at `extension` (a CallOffered on the run's CTI topic)."""
+        from aiokafka import AIOKafkaProducer
+
+        from shared.events import CallOffered, message_key, new_event
+
+        call_id = f"call-{uuid.uuid4().hex[:10]}"
+        event = new_event(
+            CallOffered(caller_number=caller, dialled_number="0771-96877", queue="gas", extension=extension),
+            branch="demo",
+            producer="cti",
+            call_id=call_id,
+            correlation_id=call_id,
+            occurred_at=datetime.now(UTC),
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(self.cti_topic, event.model_dump_json().encode(), key=message_key(event))
+        finally:
+            await producer.stop()
+        return call_id
+
     async def api(self, username: str, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {await self.token(username)}"}
         async with httpx.AsyncClient(base_url=self.urls[service], headers=headers, timeout=30) as client:
