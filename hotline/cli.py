@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hotline.commands import auth, bench, customers, infra, policy, service, simulate, users
+from hotline.commands import auth, bench, customers, infra, policy, service, simulate, topics, users
 from hotline.commands import system as system_commands
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(infra.app, name="infra")
 app.add_typer(service.app, name="service")
 app.add_typer(customers.app, name="customers")
+app.add_typer(topics.app, name="topics")
 app.add_typer(users.app, name="users")
 
 app.command("up")(system_commands.up)

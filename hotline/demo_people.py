@@ -48,12 +48,7 @@ def ensure_demo_directory(
     from services.identity.schemas import PersonCreate
     from shared.db import transaction
 
-    database_url = env.get("DATABASE_URL")
-    state_dir = Path(env["HOTLINE_STATE_DIR"]) if env.get("HOTLINE_STATE_DIR") else None
-    settings = ServiceSettings(database_url=database_url)
-    if state_dir is not None:
-        settings = settings.model_copy(update={"state_dir": state_dir})
-    url = env.get("HOTLINE_IDENTITY_DATABASE_URL") or settings.database_url_for("identity", env)
+    settings, url = _identity_database(env)
     known = read_passwords(passwords_file)
     wanted = demo_people(org, branch)
 
@@ -91,6 +86,42 @@ def ensure_demo_directory(
             out.writelines(f"{p.role}\t{p.username}\t{p.scope}\t{p.password}\n" for p in made)
         passwords_file.chmod(0o600)
     return [*known, *made]
+
+
+def _identity_database(env: Mapping[str, str]) -> tuple[ServiceSettings, str]:
+    """The settings and identity database URL the processes started with `env` will use."""
+    settings = ServiceSettings(database_url=env.get("DATABASE_URL"))
+    if env.get("HOTLINE_STATE_DIR"):
+        settings = settings.model_copy(update={"state_dir": Path(env["HOTLINE_STATE_DIR"])})
+    return settings, settings.database_url_for("identity", env)
+
+
+def machine_key(env: Mapping[str, str], branch: str, client: str, scopes: list[str]) -> str:
+    """A new identity API key for `client` (its earlier keys revoked): shown to the client only."""
+    from services.identity import store
+    from services.identity.bootstrap import build, migrate
+    from services.identity.handlers.common import cli_actor
+    from services.identity.handlers.machines import create_key, revoke_key
+    from services.identity.schemas import ApiKeyCreate
+    from shared.db import transaction
+
+    settings, url = _identity_database(env)
+
+    async def main() -> str:
+        await asyncio.to_thread(migrate, url)
+        service = build(settings, database_url=url)
+        try:
+            async with transaction(service.sessions) as session:
+                actor = cli_actor(branch)
+                for old in await store.api_keys_of(session, branch):
+                    if old.name == client:
+                        await revoke_key(session, service.identity, actor, old)
+                body = ApiKeyCreate(branch=branch, client=client, scopes=scopes)
+                return (await create_key(session, service.identity, actor, body)).key
+        finally:
+            await service.close()
+
+    return asyncio.run(main())
 
 
 def read_passwords(path: Path) -> list[DemoPerson]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,6 +43,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def branch_codes(env: Mapping[str, str] | None = None) -> list[str]:
     codes = {p.stem for d in config_dirs(env) for p in d.glob("branches/*.toml")}
     return sorted(codes)
+
+
+_BRANCH_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def is_configured_branch(code: str, env: Mapping[str, str] | None = None) -> bool:
+    """True when a branch file exists for `code` (read each time: an admin may add one at run time)."""
+    if not _BRANCH_CODE.match(code):
+        return False
+    return any((folder / "branches" / f"{code}.toml").is_file() for folder in config_dirs(env))
 
 
 def load_branch(code: str | None = None, env: Mapping[str, str] | None = None) -> BranchPolicy:

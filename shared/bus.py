@@ -8,12 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 
 from shared.clock import Clock
-from shared.events import Event, EventDecodeError, Payload, Topic, dead_letter_for, decode, encode_dead_letter
+from shared.events import (
+    DeadLetterReason,
+    Event,
+    EventDecodeError,
+    Payload,
+    Topic,
+    dead_letter_for,
+    decode,
+    encode_dead_letter,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +32,51 @@ DEAD_LETTERED = Counter("hotline_events_dead_lettered_total", "Messages given up
 BATCH_SECONDS = Histogram("hotline_consumer_batch_seconds", "Time to handle one fetched batch", ["service"])
 LAG = Gauge("hotline_consumer_lag", "Messages behind the end of the partitions", ["service"])
 
+
+def count_dead_letters_of(service: str) -> None:
+    """Show `service`'s dead-letter counters from the start, at 0, one per reason (not only after the first)."""
+    for reason in DeadLetterReason:
+        DEAD_LETTERED.labels(service, reason.value)
+
+
 Handler = Callable[[Sequence[Event[Payload]]], Awaitable[None]]
+# Told about an event the handler gave up on, before it goes to the dead-letter topic, so that
+# the service can make it visible to people (dispatch: the center's manual queue).
+GivenUpHook = Callable[[Event[Payload], BaseException], Awaitable[None]]
+
+
+class BrokerProbe:
+    """A readiness check: can this process reach the Kafka cluster now (a metadata round trip)?
+
+    One per process, lazily connected, reused by every probe; false while no broker answers
+    within `timeout`, true again as soon as one does. Compose it with the process's other
+    checks: `readiness={"database": ..., "broker": probe.check, "consumer": consumer.holding_partitions}`.
+    """
+
+    def __init__(self, bootstrap: str, timeout: float = 2.0) -> None:
+        self._bootstrap = bootstrap
+        self._timeout = timeout
+        self._client: AIOKafkaClient | None = None
+
+    async def check(self) -> bool:
+        try:
+            async with asyncio.timeout(self._timeout):
+                if self._client is None:
+                    client = AIOKafkaClient(
+                        bootstrap_servers=self._bootstrap, request_timeout_ms=int(self._timeout * 1000)
+                    )
+                    await client.bootstrap()
+                    self._client = client
+                metadata = await self._client.fetch_all_metadata()
+            return bool(metadata.brokers())
+        except (KafkaError, OSError, TimeoutError) as error:
+            log.warning("broker_unreachable", bootstrap=self._bootstrap, error=type(error).__name__)
+            return False
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
 
 def make_producer(bootstrap: str, client_id: str, **overrides: Any) -> AIOKafkaProducer:
@@ -61,15 +115,24 @@ class EventConsumer:
     """
 
     def __init__(
-        self, service: str, settings: ConsumerSettings, handler: Handler, producer: AIOKafkaProducer, clock: Clock
+        self,
+        service: str,
+        settings: ConsumerSettings,
+        handler: Handler,
+        producer: AIOKafkaProducer,
+        clock: Clock,
+        *,
+        on_given_up: GivenUpHook | None = None,
     ):
         self.service = service
+        self._on_given_up = on_given_up
         self.settings = settings
         self._handler = handler
         self._producer = producer
         self._clock = clock
         self._consumer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
+        count_dead_letters_of(service)
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
@@ -89,6 +152,7 @@ class EventConsumer:
                 fetched = await consumer.getmany(timeout_ms=200, max_records=s.max_batch)
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()
+                    await self._record_lag(consumer)
                 records = [record for batch in fetched.values() for record in batch]
                 if not records:
                     continue
@@ -99,6 +163,16 @@ class EventConsumer:
         finally:
             self._consumer = None
             await consumer.stop()
+
+    async def holding_partitions(self) -> bool:
+        """A readiness check: the consumer runs and holds partitions of its group now."""
+        consumer = self._consumer
+        return consumer is not None and bool(consumer.assignment())
+
+    async def record_lag(self) -> None:
+        """Bring `hotline_consumer_lag` up to date (before a metrics scrape); nothing while not consuming."""
+        if self._consumer is not None and self.ready.is_set():
+            await self._record_lag(self._consumer)
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         behind = 0
@@ -144,10 +218,20 @@ class EventConsumer:
                         ticket_id=event.ticket_id,
                         error=str(error),
                     )
+                    await self._surface(event, error)
                     await self._dead_letter(record, error)
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _surface(self, event: Event[Payload], error: BaseException) -> None:
+        if self._on_given_up is None:
+            return
+        try:
+            await self._on_given_up(event, error)
+        except Exception:
+            # the dead letter and its metric still go out: ops are alerted either way
+            log.exception("given_up_hook_failed", service=self.service, event_id=str(event.event_id))
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
         letter = dead_letter_for(

@@ -27,18 +27,22 @@ class PersonalField(StrEnum):
     ADDRESS = "address"
     EMPLOYER = "employer"
     IP = "ip"
+    ACCOUNT = "account"
+    EMAIL = "email"
 
 
-def _is_masked(value: str) -> bool:
-    # Masking twice must not garble a value (a typed field in a masked mapping, a re-logged
-    # record), so an already masked value is left as it is.
-    return MASK in value
+# Masking twice must not garble a value (a typed field in a masked mapping, a re-logged
+# record). Each masker is either a fixed point on its own output (name, ID number, account,
+# employer) or recognises exactly the shapes it produces (phone, IP). A value that merely
+# *contains* `*` is never trusted: `*司马泄露` is a name like any other.
+_MASKED_PHONE = re.compile(r"^(?:\d{3}\*{4}\d{4}|0\d{2,3}-\*{4}\d{3}|\*{4}\d{3}|\*{4})$")
+_MASKED_IP = re.compile(r"^(?:\d{1,3}\.\d{1,3}\.\*\.\*|[0-9a-f]{4}:[0-9a-f]{4}:\*|\*{4})$")
 
 
 def mask_name(value: str) -> str:
     """`张三` → `张*`, `张小明` → `张*明`: the first character (and the last from three on)."""
     name = value.strip()
-    if not name or _is_masked(name):
+    if not name:
         return name
     if len(name) == 1:
         return MASK
@@ -71,7 +75,7 @@ _SHORT_AREA = re.compile(r"^0(10|2\d)")
 
 def mask_phone(value: str) -> str:
     """Mobile `13812345678` → `138****5678`; landline `0771-5678678` → `0771-****678`."""
-    if not value.strip() or _is_masked(value):
+    if not value.strip() or _MASKED_PHONE.match(value.strip()):
         return value.strip()
     digits = phone_digits(value)
     if _MOBILE.match(digits):
@@ -93,7 +97,7 @@ def normalise_id_number(value: str) -> str:
 def mask_id_number(value: str) -> str:
     """Only the last four characters of an ID-card number stay visible."""
     number = normalise_id_number(value)
-    if not number or _is_masked(number):
+    if not number:
         return number
     if len(number) <= 4:
         return MASK * len(number)
@@ -108,7 +112,7 @@ _BELOW_DISTRICT = re.compile(r"[路街道号巷弄村组栋楼室幢座苑园里
 def mask_address(value: str) -> str:
     """Keep province / city / district (or the first segment), hide everything after it."""
     address = value.strip()
-    if not address or _is_masked(address):
+    if not address:
         return address
     kept = 0
     for _ in range(3):
@@ -127,7 +131,7 @@ def mask_address(value: str) -> str:
 def mask_employer(value: str) -> str:
     """`南宁市第一人民医院` → `南宁***`: the first two characters only."""
     employer = value.strip()
-    if not employer or _is_masked(employer):
+    if not employer:
         return employer
     return employer[: min(2, len(employer) - 1)] + TAIL
 
@@ -135,7 +139,7 @@ def mask_employer(value: str) -> str:
 def mask_ip(value: str) -> str:
     """IPv4 `192.168.1.23` → `192.168.*.*`; IPv6 keeps its first two groups."""
     text = value.strip()
-    if not text or _is_masked(text):
+    if not text or _MASKED_IP.match(text):
         return text
     try:
         address = ipaddress.ip_address(text)
@@ -148,6 +152,22 @@ def mask_ip(value: str) -> str:
     return ":".join(groups) + ":*"
 
 
+def mask_account(value: str) -> str:
+    """A customer's account number: at most its last four characters, never half of it (§6, §14(一))."""
+    account = "".join(unicodedata.normalize("NFKC", value).split())
+    shown = min(4, len(account) // 2)
+    return MASK * (len(account) - shown) + account[len(account) - shown :]
+
+
+def mask_email(value: str) -> str:
+    """`zhang.wei@example.com` → `z***@example.com`: the domain stays, the mailbox does not."""
+    text = value.strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return mask_employer(text) if text else text
+    return (local[:1] if local and local[0] != MASK else "") + TAIL + "@" + domain
+
+
 MASKERS: Mapping[PersonalField, Callable[[str], str]] = {
     PersonalField.NAME: mask_name,
     PersonalField.PHONE: mask_phone,
@@ -155,6 +175,8 @@ MASKERS: Mapping[PersonalField, Callable[[str], str]] = {
     PersonalField.ADDRESS: mask_address,
     PersonalField.EMPLOYER: mask_employer,
     PersonalField.IP: mask_ip,
+    PersonalField.ACCOUNT: mask_account,
+    PersonalField.EMAIL: mask_email,
 }
 
 
@@ -171,6 +193,7 @@ MaskedIdNumber = Annotated[str, PlainSerializer(mask_id_number, return_type=str)
 MaskedAddress = Annotated[str, PlainSerializer(mask_address, return_type=str)]
 MaskedEmployer = Annotated[str, PlainSerializer(mask_employer, return_type=str)]
 MaskedIp = Annotated[str, PlainSerializer(mask_ip, return_type=str)]
+MaskedAccount = Annotated[str, PlainSerializer(mask_account, return_type=str)]
 
 
 # Key names that hold personal data, in logs and in JSON bodies. Matching is on the
@@ -200,6 +223,12 @@ _KEYS: dict[str, PersonalField] = {
     "client_ip": PersonalField.IP,
     "remote_addr": PersonalField.IP,
     "ip_address": PersonalField.IP,
+    "account_number": PersonalField.ACCOUNT,
+    "account_no": PersonalField.ACCOUNT,
+    "account": PersonalField.ACCOUNT,
+    "email": PersonalField.EMAIL,
+    "e_mail": PersonalField.EMAIL,
+    "mail": PersonalField.EMAIL,
 }
 _SUFFIXES: tuple[tuple[str, PersonalField], ...] = (
     ("_phone", PersonalField.PHONE),
@@ -208,6 +237,8 @@ _SUFFIXES: tuple[tuple[str, PersonalField], ...] = (
     ("_address", PersonalField.ADDRESS),
     ("_employer", PersonalField.EMPLOYER),
     ("_ip", PersonalField.IP),
+    ("_account_number", PersonalField.ACCOUNT),
+    ("_email", PersonalField.EMAIL),
 )
 
 
@@ -222,16 +253,34 @@ def field_for_key(key: str) -> PersonalField | None:
     return None
 
 
-# Free-text patterns: an 18-character ID-card number and a Chinese mobile number (with an
-# optional +86), a landline with its area code. Names cannot be found by pattern: they are
-# masked by key name only, which is why log calls pass personal data as keyword fields.
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE_IN_TEXT = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[-\s]?)?1[3-9]\d{9}(?!\d)")
-_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
+# Free-text patterns. Names cannot be found by pattern: they are masked by key name only,
+# which is why log calls pass personal data as keyword fields. Digits may be full-width
+# (`\d` matches them; the literals below list both widths) and grouped by spaces or dashes.
+_D = r"\d"
+_SEP = r"[\s\-－]?"
+_MOBILE_HEAD = "[1１][3-9３-９]"
+# an 18-character ID-card number, or a 15-digit one of the first generation (region, YYMMDD, 3)
+_ID_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z０-９])"
+    r"(?:\d{17}[\dXxＸｘ]|[1-8１-８]\d{7}(?:[0０][1-9１-９]|[1１][0-2０-２])\d{5})"
+    r"(?![0-9A-Za-z０-９])"
+)
+# Neither a letter nor a dash may touch a number: a UUID's all-digit groups are not phones.
+_BEFORE = r"(?<![\dA-Za-z+＋\-－])"
+_AFTER = r"(?![\dA-Za-z\-－])"
+_MOBILE_IN_TEXT = re.compile(
+    rf"{_BEFORE}(?:(?:[+＋]|00|００)?[8８][6６]{_SEP})?{_MOBILE_HEAD}{_D}{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}{_AFTER}"
+)
+# an area code 0xx / 0xxx (bare, or in ASCII or full-width brackets), then 7-8 digits
+_LANDLINE_IN_TEXT = re.compile(
+    rf"{_BEFORE}(?:[(（]\s*[0０]{_D}{{2,3}}\s*[)）]\s*|[0０]{_D}{{2,3}}{_SEP}){_D}{{3,4}}{_SEP}{_D}{{4}}{_AFTER}"
+)
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
 def mask_text(text: str) -> str:
-    """Mask ID-card numbers and phone numbers wherever they appear in free text."""
+    """Mask ID-card numbers, phone numbers and e-mail addresses wherever they appear in free text."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), text)
     text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
     text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
     return _LANDLINE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)

@@ -13,7 +13,7 @@ from hotline.infra.settings import InfraSettings
 app = typer.Typer(
     help=(
         "Local Apache Kafka (KRaft) and PostgreSQL on loopback. "
-        '`export $(hotline infra up)` sets KAFKA_BOOTSTRAP and DATABASE_URL.'
+        "`export $(hotline infra up)` sets KAFKA_BOOTSTRAP and DATABASE_URL."
     ),
     no_args_is_help=True,
 )

@@ -114,6 +114,8 @@ def simulate(
     _print_result(result)
     paths = [*write_report(result.report, out), write_events(result.events, out / "events.jsonl")]
     typer.echo(f"report written: {', '.join(str(p) for p in paths)}")
+    if out / "chart.png" not in paths:
+        typer.echo("no chart: matplotlib is not installed (pip install 'gas-hotline[report]')", err=True)
 
 
 def _print_result(result: RunResult) -> None:

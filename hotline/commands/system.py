@@ -131,16 +131,16 @@ def start_system(
         raise SystemStartError(str(error)) from error
 
     secret = system.demo_secret(folder)
-    from shared.auth.tokens import hash_api_key, new_api_key
+    from hotline.demo_people import machine_key
 
-    callback_key = new_api_key()
+    # the callback service's key for intake lives in identity, traded there for integration tokens
+    callback_key = machine_key(env, system.DEMO_BRANCH, "callback-service", ["tickets:create"])
     clock = system.clock_env(speed, start)
     env.update(
         {
             "HOTLINE_JWT_SECRET": secret,
-            "HOTLINE_API_KEYS": f'[{{"name": "callback-service", "branch": "{system.DEMO_BRANCH}", '
-            f'"sha256": "{hash_api_key(callback_key)}"}}]',
             "HOTLINE_CALLBACK_INTAKE_API_KEY": callback_key,
+            "HOTLINE_CALLBACK_IDENTITY_URL": f"http://127.0.0.1:{API_PORTS['identity']}",
             # every service verifies people's tokens against identity's JWKS; HS256 only as a dev option
             "HOTLINE_JWKS_URL": f"http://127.0.0.1:{API_PORTS['identity']}/.well-known/jwks.json",
             "HOTLINE_JWT_DEV_HS256": "true" if dev_hs256 else "false",
@@ -255,7 +255,7 @@ def _seed_demo_customers(env: dict[str, str]) -> None:
     import sys
 
     csv = PACKAGED_DIR / "demo" / "customers.csv"
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module, an argv list
         [sys.executable, "-m", "hotline", "customers", "import", str(csv), "--branch", system.DEMO_BRANCH],
         env=env,
         capture_output=True,

@@ -23,6 +23,7 @@ from services.callback.handlers import (
     release_callback,
     task_in_branch,
 )
+from services.callback.new_tickets import IntakeForwarder
 from services.callback.scheduling import Outcome, OutcomeError
 from services.callback.store import CallbackTask, TicketFacts
 from shared.auth import (
@@ -153,6 +154,8 @@ class NewRequestIn(BaseModel):
     subtype: Subtype | None = None
     description: str = Field(min_length=1, max_length=20_000)
     callback_mode: Literal["required", "declined"] = "required"
+    address: str | None = Field(default=None, min_length=1, max_length=2_000, description="where the work is")
+    district: str | None = Field(default=None, min_length=1, max_length=200, description="for routing")
 
     @model_validator(mode="after")
     def _subtype_for_service_requests(self) -> NewRequestIn:
@@ -350,6 +353,35 @@ async def release(callback_id: str, principal: CallbackAgent, db: Db, policies: 
     return await _detail(db, task, policies)
 
 
+def _intake_field(field: str) -> str:
+    # intake's `body.customer.address` is the desk's `body.new_request.address`
+    name = field.removeprefix("body.").removeprefix("customer.").removeprefix("location.")
+    return f"body.new_request.{name}" if name and name != "body" else "body.new_request"
+
+
+async def _new_tickets_on_the_call(db: AsyncSession, request: Request, task: CallbackTask) -> None:
+    """Hand a new request to intake while the agent is on the call; its refusal undoes the outcome.
+
+    RULES.md §5: a new request raised on the callback becomes a new ticket. When intake refuses
+    it as written, the agent gets intake's field errors and records the outcome again, corrected;
+    an unreachable intake leaves it pending for the forwarder. Nothing is dropped either way.
+    """
+    forwarder: IntakeForwarder | None = getattr(request.app.state, "forwarder", None)
+    if forwarder is None:
+        return
+    fresh = [r for r in await store.new_requests_of(db, task.id) if r.status == "pending" and r.tries == 0]
+    for row in fresh:
+        refusal = await forwarder.submit_now(row)
+        if refusal is not None:
+            fields = [{"field": _intake_field(f["field"]), "message": f["message"]} for f in refusal.fields]
+            raise ApiError(
+                422,
+                f"intake refused the new request: {refusal.message}; nothing was recorded",
+                code="new_request_refused",
+                fields=fields or [{"field": "body.new_request", "message": refusal.message}],
+            )
+
+
 @router.post("/callbacks/{callback_id}/outcome", response_model=OutcomeResult)
 async def record_call_outcome(
     callback_id: str,
@@ -368,6 +400,8 @@ async def record_call_outcome(
             subtype=body.new_request.subtype,
             description=body.new_request.description,
             callback_mode=body.new_request.callback_mode,
+            address=body.new_request.address,
+            district=body.new_request.district,
         )
     command = RecordOutcome(
         callback_id=callback_id,
@@ -390,6 +424,7 @@ async def record_call_outcome(
                 clock=clock,
                 policies=policies,
             )
+            await _new_tickets_on_the_call(db, request, task)
     except (NotFound, Conflict, OutcomeError) as error:
         raise _api_error(error) from None
     _committed(request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -311,7 +311,9 @@ async def handle_ticket_events(
     # one SELECT for the facts of every ticket in the batch (the handlers then need no query of their
     # own for them), and one flush at commit instead of one per event: the round trips bound the rate
     ids = {str(e.ticket_id) for e in wanted if e.event_id in fresh}
-    found = await session.scalars(select(TicketFacts).where(TicketFacts.ticket_id.in_(ids))) if ids else []
+    found: Iterable[TicketFacts] = (
+        await session.scalars(select(TicketFacts).where(TicketFacts.ticket_id.in_(ids))) if ids else ()
+    )
     session.info[FACTS_OF_BATCH] = {facts.ticket_id: facts for facts in found}
     emitted: list[Event[Any]] = []
     try:
@@ -336,6 +338,9 @@ class NewRequest:
     description: str
     subtype: Subtype | None = None
     callback_mode: Literal["required", "declined"] = "required"
+    # where the work is: intake needs it for alarms, repairs and service requests (RULES.md §1)
+    address: str | None = None
+    district: str | None = None
 
 
 @dataclass(frozen=True)
@@ -542,6 +547,8 @@ def _new_ticket_request(
     customer: dict[str, Any] = {}
     if facts is not None:
         customer = {"customer_id": facts.customer_id, "name": facts.customer_name, "phone": facts.customer_phone}
+    if request.address is not None:
+        customer["address"] = request.address
     body: dict[str, Any] = {
         "channel": "phone",
         "category": request.category.value,
@@ -552,8 +559,12 @@ def _new_ticket_request(
     }
     if request.subtype is not None:
         body["subtype"] = request.subtype.value
+    if request.district is not None:
+        body["location"] = {"district": request.district}
     return NewTicketRequest(
-        id=str(uuid.uuid4()),
+        # the same outcome recorded again (its commit failed after intake took it) has the same
+        # id, sent as Idempotency-Key: intake makes one ticket of both
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"hotline-callback:{task.id}:{task.version}")),
         parent_ticket_id=task.ticket_id,
         callback_id=task.id,
         branch=task.branch,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -32,6 +33,7 @@ from shared.db import make_engine, make_sessions
 from shared.http.middleware import SECURITY_HEADERS, RequestLogMiddleware, RequestMetrics, SecurityHeadersMiddleware
 from shared.runtime import ServiceSettings
 
+log = structlog.get_logger(__name__)
 SERVICE = "console"
 HERE = Path(__file__).parent
 MIGRATIONS = HERE / "migrations"
@@ -167,7 +169,7 @@ def build_app(console: Console) -> FastAPI:
         try:
             checks["database"] = "ok" if await console.database_ready() else "failing"
         except Exception:
-            pass
+            log.warning("console_database_not_ready", exc_info=True)
         if console.consumer is not None and console.consumer.ready():
             checks["consumer"] = "ok"
         ok = all(v == "ok" for v in checks.values())

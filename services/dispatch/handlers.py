@@ -238,7 +238,7 @@ def dispatch_to(
 def queue_for_center(
     ticket: Ticket,
     ctx: DispatchContext,
-    reason: Literal["no_matching_rule", "ambiguous_rules", "returned", "corrected"],
+    reason: Literal["no_matching_rule", "ambiguous_rules", "returned", "corrected", "consumer_failed"],
     detail: str,
     correlation_id: str,
 ) -> list[Event[Any]]:

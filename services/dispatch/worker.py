@@ -8,12 +8,19 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.dispatch.handlers import DispatchContext, handle_ticket_events, org_for
-from services.dispatch.store import ProcessedEvent
+from services.dispatch.handlers import (
+    DispatchContext,
+    handle_ticket_events,
+    org_for,
+    queue_for_center,
+    ticket_from_received,
+)
+from services.dispatch.store import Outbox, ProcessedEvent, Ticket
 from shared.db import transaction
-from shared.events import Event, Payload, Topic, UrgentNoticeRequested
+from shared.events import Event, Payload, TicketReceived, Topic, UrgentNoticeRequested
+from shared.http.guard import strip_control_characters
 from shared.inbox import unseen
-from shared.outbox import OutboxRelay, Sender
+from shared.outbox import OutboxRelay, Sender, stage
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +57,39 @@ async def deliver_notices(
         await ctx.notifier.deliver(notice, phones)
 
 
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_control_characters(value)
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cleaned(v) for v in value]
+    return value
+
+
+async def queue_unhandled_ticket(
+    event: Event[Payload], error: BaseException, session: AsyncSession, ctx: DispatchContext
+) -> list[Event[Any]]:
+    """A received ticket dispatch gave up on still reaches people: the center's manual queue.
+
+    Its text is kept without the control characters that may have made it fail (an older
+    intake let them through; PostgreSQL refuses a NUL), and the alert metric counts it
+    (`hotline_dispatch_manual_queue_total{reason="consumer_failed"}`). RULES.md §2: the
+    dispatch clock keeps running, so the ticket must never wait unseen on the dead-letter topic.
+    """
+    if not isinstance(event.payload, TicketReceived) or event.ticket_id is None:
+        return []
+    if await session.get(Ticket, event.ticket_id) is not None:
+        return []
+    clean = event.model_copy(update={"payload": TicketReceived.model_validate(_cleaned(event.payload.model_dump()))})
+    ticket = ticket_from_received(clean, ctx.clock.now())  # type: ignore[arg-type]
+    session.add(ticket)
+    detail = f"dispatch could not handle this ticket ({type(error).__name__}); see hotline.deadletter"
+    events = queue_for_center(ticket, ctx, "consumer_failed", detail, str(event.event_id))
+    stage(session, Outbox, events, ctx.clock)
+    return events
+
+
 class DispatchWorker:
     """The consumer's batch handler: one transaction per batch, then a nudge to the outbox relay."""
 
@@ -72,3 +112,12 @@ class DispatchWorker:
             await deliver_notices(notices, session, self._ctx)
         if emitted and self._relay is not None:
             self._relay.notify()
+
+    async def on_given_up(self, event: Event[Payload], error: BaseException) -> None:
+        """EventConsumer hook: the event is about to be dead-lettered; no work order may vanish with it."""
+        async with transaction(self._sessions) as session:
+            emitted = await queue_unhandled_ticket(event, error, session, self._ctx)
+        if emitted:
+            log.error("unhandled_ticket_queued_for_center", ticket_id=event.ticket_id, error=type(error).__name__)
+            if self._relay is not None:
+                self._relay.notify()

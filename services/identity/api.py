@@ -18,6 +18,8 @@ from services.identity.schemas import (
     ApiKeyPage,
     BranchSignInIn,
     ClientTokenIn,
+    ImportIn,
+    ImportResult,
     LoginIn,
     LogoutIn,
     Me,
@@ -28,6 +30,7 @@ from services.identity.schemas import (
     PersonPublic,
     PersonUpdate,
     RefreshIn,
+    RejectedRowOut,
     TokenPair,
     TotpConfirmIn,
     TotpEnrolIn,
@@ -172,6 +175,29 @@ async def create_person(body: PersonCreate, principal: Admin, db: Db, ident: Ide
     return directory.public(person)
 
 
+@people.post("/import", response_model=ImportResult)
+async def import_people(body: ImportIn, principal: Admin, db: Db, ident: Ident, address: Address) -> ImportResult:
+    """HR's CSV in `csv` (every API body is JSON): every row imported, or none and every bad row with its line."""
+    branch = body.branch or principal.branch
+    ensure_admin_of(principal, branch, await _group_admin(db, principal))
+    text = body.csv
+    try:
+        report = await directory.import_people(db, ident, Actor.of(principal, address), branch, text)
+    except directory.BadInput as exc:
+        raise directory.bad_input(exc) from None
+    if report.rejected:
+        await db.rollback()
+        rows = [RejectedRowOut(line=r.line, username=r.username, reasons=list(r.reasons)) for r in report.rejected]
+        raise ApiError(
+            422,
+            f"{len(rows)} row(s) cannot be imported; nothing was imported",
+            code="import_rejected",
+            fields=[{"field": f"line {r.line}", "message": "; ".join(r.reasons)} for r in rows],
+        )
+    await db.commit()
+    return ImportResult(branch=branch, created=report.created)
+
+
 @people.get("/{username}", response_model=PersonPublic)
 async def get_person(username: str, principal: Admin, db: Db) -> PersonPublic:
     return directory.public(await _person_in_scope(db, principal, username))
@@ -279,4 +305,6 @@ async def set_branch_sign_in(
 
 
 def routers() -> list[SecureRouter]:
-    return [auth, jwks, me, people, keys, branches, audit_router(store.AUDIT, db_session)]
+    from services.identity.sso_api import sso
+
+    return [auth, jwks, sso, me, people, keys, branches, audit_router(store.AUDIT, db_session)]

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import structlog
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.identity.api import routers
 from services.identity.handlers.common import Identity
 from services.identity.keys import KeyRing
+from services.identity.metrics import HousekeepingMetrics, SignInMetrics
 from services.identity.passwords import Passwords
 from services.identity.ratelimit import SlidingWindowLimiter
 from services.identity.settings import IdentitySettings
@@ -27,6 +26,8 @@ from shared.db import make_engine, make_sessions, upgrade_database
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.runtime import ServiceSettings
+
+log = structlog.get_logger(__name__)
 
 SERVICE = "identity"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -100,7 +101,7 @@ def build_api(service: IdentityService, *, http: HttpSettings | None = None) -> 
         await service.identity.keys.refresh(service.identity.clock.now())
         return True
 
-    return create_app(
+    app = create_app(
         SERVICE,
         http or HttpSettings(),
         *routers(),
@@ -108,6 +109,8 @@ def build_api(service: IdentityService, *, http: HttpSettings | None = None) -> 
         readiness={"database": service.database_ready, "signing_keys": keys_ready},
         state={"sessions": service.sessions, "identity": service.identity},
     )
+    service.identity.metrics = SignInMetrics.build(app.state.metrics.registry)
+    return app
 
 
 async def refresh_key_ring(service: IdentityService, stop: asyncio.Event, every: float = 15.0) -> None:
@@ -115,8 +118,8 @@ async def refresh_key_ring(service: IdentityService, stop: asyncio.Event, every:
     while not stop.is_set():
         try:
             await service.identity.keys.refresh(service.identity.clock.now())
-        except Exception:  # the next round tries again; readiness reports a lasting failure
-            pass
+        except Exception as error:  # the next round tries again; readiness reports a lasting failure
+            log.warning("key_ring_refresh_failed", error=repr(error))
         try:
             await asyncio.wait_for(stop.wait(), every)
         except TimeoutError:
@@ -128,26 +131,16 @@ def build_housekeeper(service: IdentityService) -> Housekeeper:
 
 
 def build_worker_health(service: IdentityService, housekeeper: Housekeeper) -> FastAPI:
-    """The worker's own HTTP server: liveness, readiness (database + first housekeeping round), metrics."""
-    app = FastAPI(title=f"hotline {SERVICE} worker", openapi_url=None, docs_url=None, redoc_url=None)
+    """The worker's health and metrics server: database and a first housekeeping round done."""
 
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok", "service": SERVICE}
+    async def housekeeping() -> bool:
+        return housekeeper.ready.is_set()
 
-    @app.get("/health/ready")
-    async def ready() -> Any:
-        checks = {"housekeeping": "ok" if housekeeper.ready.is_set() else "failing"}
-        try:
-            checks["database"] = "ok" if await service.database_ready() else "failing"
-        except Exception:
-            checks["database"] = "failing"
-        ok = all(v == "ok" for v in checks.values())
-        body = {"status": "ok" if ok else "unavailable", "service": SERVICE, "checks": checks}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
+    app = create_app(
+        f"{SERVICE}-worker",
+        HttpSettings(),
+        auth=service.identity.auth,
+        readiness={"database": service.database_ready, "housekeeping": housekeeping},
+    )
+    housekeeper.metrics = HousekeepingMetrics.build(app.state.metrics.registry)
     return app

@@ -14,6 +14,7 @@ from services.identity.bootstrap import (
     migrate,
     refresh_key_ring,
 )
+from services.identity.metrics import HousekeepingMetrics
 from shared.runtime import Role, ServiceSettings, Task, serve, start_logging
 
 
@@ -31,6 +32,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     tasks: list[Task]
     if role is Role.ALL:
         app, tasks = build_api(service), [housekeeper.run, keys_task]
+        housekeeper.metrics = HousekeepingMetrics.build(app.state.metrics.registry)
     else:
         app, tasks = build_worker_health(service, housekeeper), [housekeeper.run]
     port = settings.port_for(SERVICE, Role.API if role is Role.ALL else Role.WORKER)

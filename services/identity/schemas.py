@@ -37,7 +37,7 @@ class LoginIn(BaseModel):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type
     expires_in: int
     refresh_expires_in: int
     role: str
@@ -95,7 +95,7 @@ class ClientTokenIn(BaseModel):
 
 class AccessToken(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type
     expires_in: int
     scopes: list[str]
 
@@ -157,6 +157,24 @@ class PersonPublic(BaseModel):
 
 class PeoplePage(BaseModel):
     people: list[PersonPublic]
+
+
+class ImportIn(BaseModel):
+    model_config = _STRICT
+
+    branch: Code | None = None
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=900_000)]
+
+
+class RejectedRowOut(BaseModel):
+    line: int
+    username: str
+    reasons: list[str]
+
+
+class ImportResult(BaseModel):
+    branch: str
+    created: int
 
 
 class Me(BaseModel):

@@ -7,19 +7,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
-from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity import keys, store
 from services.identity.handlers.common import Actor, IdentityAction, audit
+from services.identity.metrics import HousekeepingMetrics
 from services.identity.settings import IdentitySettings
 from shared.clock import Clock
 
 log = structlog.get_logger(__name__)
 
-ROTATIONS = Counter("identity_signing_key_rotations_total", "Signing-key roll-overs started by the worker")
-PURGED = Counter("identity_refresh_tokens_purged_total", "Expired refresh tokens deleted")
-PUBLISHED = Gauge("identity_signing_keys_published", "Keys in the JWKS (2 during a roll-over)")
 WORKER_ACTOR = Actor("identity-worker", "system", "-")
 
 
@@ -28,6 +25,7 @@ class Housekeeper:
     sessions: async_sessionmaker[AsyncSession]
     settings: IdentitySettings
     clock: Clock
+    metrics: HousekeepingMetrics | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def tick(self) -> None:
@@ -44,13 +42,16 @@ class Housekeeper:
                     token_lifetime=self.settings.access_ttl,
                 )
                 await audit(session, WORKER_ACTOR, IdentityAction.SIGNING_KEY_ROTATED, now, detail={"kid": new.kid})
-                ROTATIONS.inc()
+                if self.metrics:
+                    self.metrics.rotations.inc()
                 log.info("signing key roll-over started", kid=new.kid, signs_from=new.activates_at.isoformat())
             dropped = await keys.drop_expired_keys(session, now)
             # a refresh token is kept a day past expiry so a late replay is still recognised as one
             purged = await store.purge_refresh_tokens(session, now - timedelta(days=1))
-            PUBLISHED.set(len(await store.published_keys(session, now)))
-        PURGED.inc(purged)
+            published_count = len(await store.published_keys(session, now))
+        if self.metrics:
+            self.metrics.published.set(published_count)
+            self.metrics.purged.inc(purged)
         if dropped:
             log.info("retired signing keys dropped", count=dropped)
 

@@ -56,7 +56,6 @@ from shared.policy.work_order import CLOSABLE_ON_CALL
 PRODUCER = "intake"
 
 
-
 class Policies(BranchPolicies):
     """Branch policies and the working-day calendar, each loaded once; entry-point errors name the field."""
 

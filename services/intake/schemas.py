@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from shared.events import Channel
 from shared.policy.categories import Category, Subtype
-from shared.privacy import MaskedAddress, MaskedIdNumber, MaskedName, MaskedPhone
+from shared.privacy import MaskedAccount, MaskedAddress, MaskedIdNumber, MaskedName, MaskedPhone
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
@@ -202,7 +202,7 @@ class CustomerView(BaseModel):
     name: MaskedName | None = None
     phone: MaskedPhone | None = None
     address: MaskedAddress | None = None
-    account_number: str | None = None
+    account_number: MaskedAccount | None = None
     id_card_number: MaskedIdNumber | None = None
 
 
@@ -252,7 +252,8 @@ class TicketPage(BaseModel):
 
 class CustomerRecordView(BaseModel):
     customer_id: str
-    account_number: str
+    # §14(一): identity is verified before any account data; the pop shows only the last four
+    account_number: MaskedAccount
     name: MaskedName
     address: MaskedAddress
     phones: list[MaskedPhone]

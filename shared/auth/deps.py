@@ -49,6 +49,10 @@ async def current_principal(
         raise AuthenticationError("Authorization header must be 'Bearer <token>'")
     else:
         raise AuthenticationError("missing bearer token")
+    known = getattr(request.app.state, "branch_known", None)
+    if known is not None and not known(principal.branch):
+        # one answer for a credential of a branch that is not configured, on every route (issue 14 #6)
+        raise ApiError(404, f"branch {principal.branch!r} is not configured", code="unknown_branch")
     request.state.principal = principal
     # every later log line of this request names who made it (never personal data)
     structlog.contextvars.bind_contextvars(subject=principal.subject, role=principal.role.value)

@@ -111,7 +111,8 @@ _caches_lock = threading.Lock()
 
 def cache_for(settings: AuthSettings) -> JwksCache:
     """One cache per JWKS URL per process (built on first use, never at import)."""
-    assert settings.jwks_url is not None
+    if settings.jwks_url is None:
+        raise ValueError("no JWKS URL configured (HOTLINE_JWKS_URL)")
     with _caches_lock:
         cache = _caches.get(settings.jwks_url)
         if cache is None:
@@ -124,9 +125,11 @@ def verification_key(settings: AuthSettings, token: str) -> tuple[Any, list[str]
     """The key and the one algorithm to verify `token` with; TokenKeyError when none is acceptable."""
     if settings.jwks_url is None:
         if settings.jwt_algorithm == "RS256":
-            assert settings.jwt_public_key is not None
+            if settings.jwt_public_key is None:
+                raise TokenKeyError("RS256 is configured without a public key")
             return settings.jwt_public_key, ["RS256"]
-        assert settings.jwt_secret is not None
+        if settings.jwt_secret is None:
+            raise TokenKeyError("no token key configured (HOTLINE_JWKS_URL or the development secret)")
         return settings.jwt_secret.get_secret_value(), [settings.jwt_algorithm]
     try:
         header = jwt.get_unverified_header(token)

@@ -114,25 +114,15 @@ def decode_token(settings: AuthSettings, token: str) -> Principal:
         raise AuthenticationError("token is signed with an unaccepted algorithm") from exc
     except jwt.InvalidTokenError as exc:
         raise AuthenticationError("token is malformed") from exc
+    # imported here: verification.py imports the audit log, which imports this module's users
+    from shared.auth.verification import ClaimsError, principal_from_claims
+
     try:
-        role = Role(str(claims.get("role")))
-    except ValueError as exc:
-        raise AuthenticationError("token has an unknown role") from exc
-    branch, unit, division = claims.get("branch"), claims.get("unit"), claims.get("division")
-    if not isinstance(branch, str) or not branch:
-        raise AuthenticationError("token lacks the 'branch' claim")
-    try:
-        check_claims(role, unit, division)
-    except ValueError as exc:
-        raise AuthenticationError(f"token is malformed: {exc}") from exc
-    return Principal(
-        subject=str(claims["sub"]),
-        role=role,
-        branch=branch,
-        unit=unit if isinstance(unit, str) else None,
-        division=division if isinstance(division, str) else None,
-        token_id=claims.get("jti") if isinstance(claims.get("jti"), str) else None,
-    )
+        return principal_from_claims(
+            claims, max_lifetime=settings.max_ttl, leeway=timedelta(seconds=settings.jwt_leeway_seconds)
+        )
+    except ClaimsError as exc:
+        raise AuthenticationError(str(exc)) from exc
 
 
 def hash_api_key(key: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
@@ -300,4 +300,58 @@ async def verify_identity(
         f"identity not verified; {failures_left(attempts, policy, now)} attempt(s) left",
         # which answer was wrong is not said: it would let a caller guess one field at a time
         code="verification_failed",
+    )
+
+
+# --------------------------------------------------------------------------- token claims
+
+
+class ClaimsError(ValueError):
+    """Verified token claims that do not make a principal; the caller answers 401."""
+
+
+def _text_claim(claims: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+    value = claims.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        # a list, number or object here would be read as "no narrowing": the whole branch
+        raise ClaimsError(
+            f"token has an invalid {name!r} claim" if value is not None else f"token lacks the {name!r} claim"
+        )
+    return value
+
+
+def principal_from_claims(claims: Mapping[str, Any], *, max_lifetime: timedelta, leeway: timedelta) -> Principal:
+    """The principal of signature-checked claims, each validated by type (issue 14 #5, #11).
+
+    Scope claims must be non-empty strings, or absent where the role needs none; a lifetime
+    (`exp - iat`) over `max_lifetime` is refused, not only when issuing: a leaked or
+    mis-issued ten-year token must not work.
+    """
+    from shared.auth.roles import Role
+
+    subject = _text_claim(claims, "sub", required=True)
+    branch = _text_claim(claims, "branch", required=True)
+    try:
+        role = Role(str(claims.get("role")))
+    except ValueError as exc:
+        raise ClaimsError("token has an unknown role") from exc
+    unit = _text_claim(claims, "unit", required=role is Role.UNIT_HANDLER)
+    division = _text_claim(claims, "division", required=role is Role.DIVISION_SUPERVISOR)
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float) or isinstance(issued, bool):
+        raise ClaimsError("token has invalid 'iat' or 'exp' claims")
+    if timedelta(seconds=float(expires) - float(issued)) > max_lifetime + leeway:
+        raise ClaimsError(f"token lifetime exceeds the accepted maximum of {max_lifetime}")
+    token_id = claims.get("jti")
+    if subject is None or branch is None:  # required=True raised already; this narrows the types
+        raise ClaimsError("token has no 'sub' or 'branch' claim")
+    return Principal(
+        subject=subject,
+        role=role,
+        branch=branch,
+        unit=unit,
+        division=division,
+        token_id=token_id if isinstance(token_id, str) else None,
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, public
 from shared.auth.settings import AuthSettings
 from shared.http.errors import error_response, http_exception_handler, validation_exception_handler
+from shared.http.guard import JsonGuardMiddleware, JsonLimits, refuse_control_characters
 from shared.http.middleware import (
     BodyLimitMiddleware,
     RequestLogMiddleware,
@@ -29,6 +31,8 @@ from shared.http.settings import HttpSettings
 log = structlog.get_logger("shared.http")
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# brings a process gauge up to date just before a scrape (the outbox's pending count, a consumer's lag)
+MetricsRefresh = Callable[[], Awaitable[object]]
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -37,12 +41,18 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal server error")
 
 
-def _health_router(service_name: str, checks: Mapping[str, ReadinessCheck], metrics: RequestMetrics) -> SecureRouter:
+def _health_router(
+    service_name: str,
+    role: str,
+    checks: Mapping[str, ReadinessCheck],
+    metrics: RequestMetrics,
+    refresh: Sequence[MetricsRefresh],
+) -> SecureRouter:
     router = SecureRouter(tags=["health"], dependencies=[public()])
 
     @router.get("/health/live")
     async def live() -> dict[str, str]:
-        return {"status": "ok", "service": service_name}
+        return {"status": "ok", "service": service_name, "role": role}
 
     @router.get("/health/ready")
     async def ready() -> JSONResponse:
@@ -55,13 +65,21 @@ def _health_router(service_name: str, checks: Mapping[str, ReadinessCheck], metr
                 results[name] = "failing"
         ok = all(r == "ok" for r in results.values())
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "service": service_name, "checks": results},
+            {"status": "ok" if ok else "unavailable", "service": service_name, "role": role, "checks": results},
             status_code=200 if ok else 503,
         )
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        for update in refresh:
+            try:
+                await update()
+            except Exception:  # a gauge left as it was is better than no metrics at all
+                log.warning("metrics refresh failed", exc_info=True)
+        # the process's own counters and gauges (consumers, outbox, dead letters, SLA timers...), then
+        # this app's request metrics, kept in a registry of its own so two apps never collide
+        body = generate_latest(REGISTRY) + generate_latest(metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -74,12 +92,18 @@ def create_app(
     readiness: Mapping[str, ReadinessCheck] | None = None,
     version: str = "1",
     state: Mapping[str, Any] | None = None,
+    branch_known: Callable[[str], bool] | None = None,
+    role: str = "api",
+    metrics_refresh: Sequence[MetricsRefresh] = (),
 ) -> FastAPI:
     """A service's app: every route must declare its roles or startup fails.
 
     `auth` holds the token keys and API key hashes; `readiness` maps a name to an async
     check (database, broker) for `/health/ready`; `state` lands on `app.state` for the
-    service's own dependencies (its session factory, clock).
+    service's own dependencies (its session factory, clock). `branch_known` says whether a
+    credential's branch is configured (shared.branch_config.is_configured_branch); every
+    authenticated route then answers 404 `unknown_branch` for one that is not. `role` (api,
+    worker, all) is named by the health answers; `metrics_refresh` runs before each `/metrics` scrape.
     """
     metrics = RequestMetrics(service_name)
     app = FastAPI(
@@ -89,12 +113,16 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         default_response_class=MaskedJSONResponse,
+        # every path segment and query value of every route, checked once here (issue 14 #3)
+        dependencies=[Depends(refuse_control_characters)],
     )
     # routes added straight onto the app must declare roles too
     app.router.route_class = SecuredRoute
     app.state.auth_settings = auth
     app.state.service_name = service_name
     app.state.metrics = metrics
+    app.state.branch_known = branch_known
+    app.state.max_error_fields = settings.max_error_fields
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
 
@@ -102,13 +130,15 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, _internal_error)
 
-    app.include_router(_health_router(service_name, readiness or {}, metrics))
+    app.include_router(_health_router(service_name, role, readiness or {}, metrics, metrics_refresh))
     for router in routers:
         app.include_router(router)
     check_routes_declared(app)
 
     # add_middleware wraps: the last added runs first. Order, outermost first: request log
-    # (sees every status), security headers (on errors too), CORS, body limits.
+    # (sees every status), security headers (on errors too), CORS, body limits, JSON guard.
+    limits = JsonLimits(settings.max_json_keys, settings.max_json_depth, settings.max_error_fields)
+    app.add_middleware(JsonGuardMiddleware, limits=limits)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -132,3 +162,29 @@ def create_app(
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def create_worker_app(
+    service_name: str,
+    *,
+    readiness: Mapping[str, ReadinessCheck],
+    metrics_refresh: Sequence[MetricsRefresh] = (),
+    auth: AuthSettings | None = None,
+) -> FastAPI:
+    """A worker process's own small server: `/health/live`, `/health/ready` and `/metrics`, no API routes.
+
+    It checks no token, so a worker without `HOTLINE_JWT_SECRET` gets a throwaway key.
+    """
+    if auth is None:
+        try:
+            auth = AuthSettings()
+        except ValueError:
+            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
+    return create_app(
+        f"{service_name}-worker",
+        HttpSettings(),
+        auth=auth,
+        readiness=readiness,
+        role="worker",
+        metrics_refresh=metrics_refresh,
+    )

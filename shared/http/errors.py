@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shared.privacy import mask_text
+
 _CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthenticated",
@@ -56,7 +58,9 @@ def default_code(status_code: int) -> str:
 
 
 def error_body(code: str, message: str, fields: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": [dict(f) for f in fields]}}
+    # messages often name what was asked for ("ticket 139… not found"): never echo personal data (§6)
+    masked = [{k: mask_text(str(v)) for k, v in f.items()} for f in fields]
+    return {"error": {"code": code, "message": mask_text(message), "fields": masked}}
 
 
 def error_response(
@@ -97,8 +101,14 @@ def _field_path(loc: Sequence[Any]) -> str:
 async def validation_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     # Only the location and message go back: pydantic's `input` would echo personal data.
+    # At most `max_error_fields` of them: the answer must stay small whatever was sent.
+    limit = int(getattr(request.app.state, "max_error_fields", 50))
+    errors = exc.errors()
     fields = [
         {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
-        for error in jsonable_encoder(exc.errors())
+        for error in jsonable_encoder(list(errors[:limit]))
     ]
-    return error_response(422, "request validation failed", fields=fields)
+    message = "request validation failed"
+    if len(errors) > limit:
+        message += f"; the first {limit} of {len(errors)} errors are listed"
+    return error_response(422, message, fields=fields)

@@ -28,7 +28,7 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _is_json(content_type: str) -> bool:
+def is_json_media(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
@@ -54,7 +54,7 @@ class BodyLimitMiddleware:
             if int(length) > self.max_body_bytes:
                 await self._too_large(scope, receive, send)
                 return
-        if has_body and not _is_json(headers.get("content-type", "")):
+        if has_body and not is_json_media(headers.get("content-type", "")):
             await error_response(415, "request bodies must be application/json")(scope, receive, send)
             return
         received = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
@@ -74,7 +76,7 @@ async def claim(page: SignedInPost, callback_id: str) -> Response:
 
 
 @router.post("/callbacks/{callback_id}/reveal")
-async def reveal(page: SignedInPost, callback_id: str, reason: str = Form("")) -> Response:
+async def reveal(page: SignedInPost, callback_id: str, reason: Annotated[str, Form()] = "") -> Response:
     """RULES.md §6: the number in clear for the agent holding the claim, with the reason audited."""
     if len(reason.strip()) < 3:
         return await _render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
@@ -33,7 +34,9 @@ async def sign_in_page(page: AnyPage) -> Response:
 
 
 @router.post("/sign-in")
-async def sign_in(page: Posted, username: str = Form(""), password: str = Form("")) -> Response:
+async def sign_in(
+    page: Posted, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = ""
+) -> Response:
     app = console(page.request)
     if not username.strip() or not password:
         errors = {"username": page.language.gettext("Enter your username")} if not username.strip() else {}
@@ -89,7 +92,7 @@ async def home(page: SignedIn) -> Response:
 
 
 @router.post("/language")
-async def language(page: Posted, locale: str = Form(...), back: str = Form("/")) -> Response:
+async def language(page: Posted, locale: Annotated[str, Form()], back: Annotated[str, Form()] = "/") -> Response:
     target = back if back.startswith("/") and not back.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     if locale in LOCALES:
@@ -101,7 +104,7 @@ async def language(page: Posted, locale: str = Form(...), back: str = Form("/"))
 
 
 @router.post("/extension")
-async def extension(page: SignedInPost, extension: str = Form("")) -> Response:
+async def extension(page: SignedInPost, extension: Annotated[str, Form()] = "") -> Response:
     value = extension.strip()[:32] or None
     page.user.extension = value
     await page.db.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
@@ -60,7 +62,9 @@ async def timeline(page: SignedIn, ticket_id: str) -> Response:
 
 
 @router.post("/tickets/{ticket_id}/reveal")
-async def reveal(page: SignedInPost, ticket_id: str, field: str = Form(...), reason: str = Form("")) -> Response:
+async def reveal(
+    page: SignedInPost, ticket_id: str, field: Annotated[str, Form()], reason: Annotated[str, Form()] = ""
+) -> Response:
     """RULES.md §6: a personal field in clear, with the reason the owning service audits."""
     if len(reason.strip()) < 3:
         return page.render(
@@ -121,10 +125,10 @@ async def verify_form(page: SignedIn, customer_id: str) -> Response:
 async def verify(
     page: SignedInPost,
     customer_id: str,
-    name: str = Form(""),
-    id_number: str = Form(""),
-    address: str = Form(""),
-    phone: str = Form(""),
+    name: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
 ) -> Response:
     """RULES.md §1 query, §6: identity verified before any account data; the lockout shows when it bites."""
     values = {"name": name, "id_number": id_number, "address": address, "phone": phone}

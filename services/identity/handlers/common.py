@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import store
 from services.identity.keys import KeyRing
+from services.identity.metrics import SignInMetrics
 from services.identity.passwords import Passwords
 from services.identity.ratelimit import SlidingWindowLimiter
 from services.identity.schemas import TokenPair
@@ -36,8 +37,8 @@ class IdentityAction:
     LOCKED_OUT = "locked_out"
     SIGN_OUT = "sign_out"
     REFRESH_REUSED = "refresh_reused"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an audit action name
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an audit action name
     PERSON_CREATED = "person_created"
     PERSON_DISABLED = "person_disabled"
     PERSON_ENABLED = "person_enabled"
@@ -65,6 +66,11 @@ class Identity:
     by_username: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(10))
     by_address: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
     monotonic: Callable[[], float] = time.monotonic
+    metrics: SignInMetrics | None = None
+
+    def count(self, outcome: str, *, refresh: bool = False) -> None:
+        if self.metrics is not None:
+            (self.metrics.refreshes if refresh else self.metrics.sign_ins).labels(outcome).inc()
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ def _rate_limit(ident: Identity, username: str, address: str | None) -> None:
         waits.append(ident.by_address.retry_after(address, now))
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:
+        ident.count("rate_limited")
         raise ApiError(
             429,
             "too many sign-in attempts; wait and try again",
@@ -101,12 +102,14 @@ async def check_password(
     # the hash is verified whatever happens next, so every refusal costs the same time
     ok = await ident.passwords.verify_or_dummy(person.password_hash if person else None, password)
     if person is None:
+        ident.count("unknown_user")
         await audit(session, Actor(username, "-", "-", address), IdentityAction.SIGN_IN_FAILED, now, outcome="unknown")
         await session.commit()
         raise _unauthorised()
     actor = Actor(person.username, person.roles[0], person.branch, address)
     if is_locked(person.locked_until, now):
         # no verdict on the password while locked: a locked account is no guessing oracle
+        ident.count("locked")
         raise await _locked(session, ident, person, actor, now)
     if ok and (person.totp_enabled or await _totp_required(session, person)):
         ok = _totp_ok(person, totp, now)
@@ -117,6 +120,7 @@ async def check_password(
                 )
             raise _unauthorised("a one-time code from your authenticator is required", "totp_required")
     if not ok:
+        ident.count("bad_password")
         outcome = after_failure(ident.settings.lockout_policy(), person.failed_sign_ins, now)
         person.failed_sign_ins = outcome.failures
         person.locked_until = outcome.locked_until
@@ -127,6 +131,7 @@ async def check_password(
         await session.commit()
         raise _unauthorised()
     if not person.active:
+        ident.count("disabled")
         await audit(session, actor, IdentityAction.SIGN_IN_FAILED, now, outcome="disabled")
         await session.commit()
         raise ApiError(403, "this account is disabled", code="account_disabled")
@@ -167,6 +172,7 @@ async def login(session: AsyncSession, ident: Identity, body: LoginIn, address: 
     pair = await issue_pair(session, ident, person, role, now, address=address)
     await audit(session, Actor(person.username, role, person.branch, address), IdentityAction.SIGN_IN, now)
     await session.commit()
+    ident.count("ok")
     log.info("signed in", subject=person.username, role=role)
     return pair
 
@@ -177,19 +183,23 @@ async def refresh(session: AsyncSession, ident: Identity, body: RefreshIn, addre
     await ident.keys.prepare(now)
     row = await store.refresh_token_by_hash(session, hash_secret(body.refresh_token))
     if row is None:
+        ident.count("invalid", refresh=True)
         raise _unauthorised("refresh token is not recognised", "refresh_invalid")
     person = await store.person_by_id(session, row.person_id)
     assert person is not None
     actor = Actor(person.username, row.role, person.branch, address)
     if row.revoked_at is not None:
+        ident.count("revoked", refresh=True)
         raise _unauthorised(f"refresh token was revoked ({row.revoked_reason})", "refresh_revoked")
     if row.used_at is not None:
         # replay of a rotated token: whoever holds the newer one may be a thief; end the sign-in
         await store.revoke_family(session, row.family, now, "reused")
+        ident.count("reused", refresh=True)
         await audit(session, actor, IdentityAction.REFRESH_REUSED, now, outcome="revoked")
         await session.commit()
         raise _unauthorised("refresh token was already used; signed out", "refresh_reused")
     if row.expires_at <= now:
+        ident.count("expired", refresh=True)
         raise _unauthorised("refresh token expired", "refresh_expired")
     if not person.active:
         await store.revoke_family(session, row.family, now, "disabled")
@@ -201,6 +211,7 @@ async def refresh(session: AsyncSession, ident: Identity, body: RefreshIn, addre
     if role != row.role:
         await audit(session, actor, IdentityAction.ROLE_CHANGED, now, detail={"from": row.role, "to": role})
     await session.commit()
+    ident.count("ok", refresh=True)
     return pair
 
 

@@ -42,13 +42,14 @@ async def worker(
     *,
     handler: Callable[..., DispatchWorker] | None = None,
     max_batch: int = 500,
+    retry_delay: float = 0.5,
 ) -> AsyncIterator[tuple[list[asyncio.Task[None]], asyncio.Event]]:
     """Consumer and outbox relay of one worker process, until the block ends (or the consumer dies)."""
     producer = make_producer(service.settings.kafka_bootstrap, f"dispatch-test-{uuid.uuid4().hex[:6]}")
     await producer.start()
     relay = service.relay(producer)
     custom = handler(service.sessions, service.ctx, relay) if handler is not None else None
-    consumer = service.consumer(producer, relay, worker=custom, max_batch=max_batch)
+    consumer = service.consumer(producer, relay, worker=custom, max_batch=max_batch, retry_delay=retry_delay)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(relay.run(stop))]
     try:

@@ -54,6 +54,8 @@ def identity_process(fresh_database_url: str, tmp_path: Path) -> Iterator[Identi
         "HOTLINE_STATE_DIR": str(tmp_path / "state"),
         "HOTLINE_API_PORT": str(port),
         "HOTLINE_LOG_JSON": "true",
+        # the single sign-on provider sends the browser back here
+        "HOTLINE_IDENTITY_OIDC_REDIRECT_BASE": f"http://127.0.0.1:{port}",
     }
     env.pop("HOTLINE_JWKS_URL", None)
     log = tmp_path / "identity.log"

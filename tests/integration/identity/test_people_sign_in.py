@@ -49,31 +49,10 @@ async def intake(fresh_database_url: str, kafka_bootstrap: str, new_topic: Topic
 async def test_a_person_made_with_the_cli_signs_in_works_in_intake_and_once_disabled_cannot_refresh(
     identity_process: IdentityProcess, intake: Intake
 ) -> None:
-    made = identity_process.cli(
-        "users",
-        "add",
-        "--branch",
-        "demo",
-        "--username",
-        "chen.jing",
-        "--role",
-        "agent",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    add = ["users", "add", "--branch", "demo", "--username", "chen.jing", "--role", "agent", "--password-stdin"]
+    made = identity_process.cli(*add, stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
-    bad = identity_process.cli(
-        "users",
-        "add",
-        "--branch",
-        "demo",
-        "--username",
-        "chen.jing",
-        "--role",
-        "agent",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    bad = identity_process.cli(*add, stdin=PASSWORD + "\n")  # the same username again
     assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1
 
     async with httpx.AsyncClient(base_url=identity_process.url) as identity:

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from hotline.infra.harness import server_for_session
 from hotline.infra.kafka import KafkaServer
 from hotline.infra.settings import InfraSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.integration.infra.private import free_port as _free_port
+from tests.integration.infra.private import private_broker_settings
 
 
 def test_a_session_stops_the_broker_it_started_only_after_the_last_user_is_done(tmp_path: Path):
-    settings = InfraSettings(
-        infra_state_dir=tmp_path / "state",
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
-        kafka_heap="256m",
-    )
+    settings = private_broker_settings(tmp_path / "state")
     broker = KafkaServer(settings)
     try:
         with server_for_session("kafka", settings, env={}) as first:

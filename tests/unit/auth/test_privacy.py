@@ -7,6 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.privacy import (
+    TAIL,
+    mask_account,
     mask_address,
     mask_data,
     mask_employer,
@@ -122,3 +124,45 @@ def test_any_mobile_number_is_masked_and_masking_is_idempotent(number: str) -> N
     assert masked == number[:3] + "****" + number[-4:]
     assert mask_phone(masked) == masked
     assert number not in mask_text(f"call {number} now")
+
+
+def test_a_value_is_trusted_as_masked_only_in_the_exact_shape_a_masker_produces() -> None:
+    # issue 14 #1: `*` anywhere in a value used to mean "already masked"
+    assert mask_name("*司马泄露") == "****露"
+    assert mask_phone("*13812345678") == "138****5678"
+    assert mask_address("*南宁市青秀区民族大道100号").endswith(TAIL)
+    assert "民族大道" not in mask_address("*南宁市青秀区民族大道100号")
+    assert mask_employer("*南宁市第一人民医院") == "*南***"
+    assert mask_ip("*192.168.1.23") == "****"
+    for masked in ("138****5678", "0771-****678", "****678"):
+        assert mask_phone(masked) == masked
+    assert mask_ip("192.168.*.*") == "192.168.*.*"
+    assert mask_name(mask_name("欧阳小明")) == "欧**明"
+
+
+def test_free_text_catches_every_way_a_number_is_written_and_leaves_ids_alone() -> None:
+    for raw, shown in (
+        ("139 8765 0033", "139****0033"),
+        ("139-8765-0044", "139****0044"),
+        ("+86 139 8765 0055", "139****0055"),
+        ("07715558765", "0771-****765"),
+        ("(0771)5557654", "0771-****654"),
+        ("（0771）5557654", "0771-****654"),
+        ("１３９８７６５００６６", "139****0066"),
+        ("450102900101123", "***********1123"),
+        ("zhang.wei@example.com", "z***@example.com"),
+    ):
+        assert mask_text(f"来电 {raw} 。") == f"来电 {shown} 。", raw
+    for untouched in (
+        "a1381234-5678-9012-3456-abcdefabcdef",
+        "DEMO-20261127-000001",
+        "2026-10-10T18:00:00+08:00",
+        "ticket 20250314000123 amount 12345",
+    ):
+        assert mask_text(untouched) == untouched
+
+
+def test_account_numbers_keep_only_their_last_four() -> None:
+    assert mask_account("GAS-88776655") == "********6655"
+    assert mask_account(mask_account("GAS-88776655")) == "********6655"
+    assert mask_data({"account_number": "A-001"}) == {"account_number": "***01"}

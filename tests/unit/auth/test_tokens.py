@@ -63,12 +63,46 @@ def _raw(claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256") ->
         ({"role": "agent", "branch": "nn"}, "token lacks the 'sub' claim"),
         ({"sub": "x", "role": "root", "branch": "nn"}, "token has an unknown role"),
         ({"sub": "x", "role": "agent"}, "token lacks the 'branch' claim"),
-        ({"sub": "x", "role": "unit_handler", "branch": "nn"}, "token is malformed: a unit_handler token needs a unit"),
+        ({"sub": "x", "role": "unit_handler", "branch": "nn"}, "token lacks the 'unit' claim"),
     ],
 )
 def test_claims_are_checked(claims: dict[str, Any], message: str) -> None:
     with pytest.raises(Exception, match=message):
         decode_token(auth_settings(), _raw(claims))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"role": "unit_handler", "unit": ["u1", "u2"]},
+        {"role": "unit_handler", "unit": 7},
+        {"role": "unit_handler", "unit": ""},
+        {"role": "division_supervisor", "division": {"id": "d1"}},
+        {"role": "division_supervisor", "division": True},
+        {"role": "agent", "unit": ["u1"]},
+        {"role": "agent", "branch": ["nn", "gz"]},
+        {"role": "agent", "sub": 42},
+    ],
+)
+async def test_a_signed_token_with_a_scope_claim_of_the_wrong_type_is_a_401(
+    client: httpx.AsyncClient, claims: dict[str, Any]
+) -> None:
+    # issue 14 #5: a unit that is a list or a number used to widen the scope to the whole branch
+    response = await client.get("/api/v1/tickets", headers=bearer(_raw({"sub": "x", "branch": "nn", **claims})))
+    assert response.status_code == 401, response.text
+    message = response.json()["error"]["message"]
+    assert "claim" in message or message == "token is malformed"  # PyJWT itself refuses a non-string sub
+
+
+async def test_a_token_living_longer_than_the_cap_is_refused_whoever_signed_it(client: httpx.AsyncClient) -> None:
+    # issue 14 #11: the 24 h cap applied only when issuing; a ten-year token was accepted
+    now = int(datetime.now(UTC).timestamp())
+    ten_years = _raw({"sub": "x", "role": "agent", "branch": "nn", "iat": now, "exp": now + 10 * 365 * 86400})
+    response = await client.get(URL, headers=bearer(ten_years))
+    assert response.status_code == 401
+    assert "lifetime" in response.json()["error"]["message"]
+    day = _raw({"sub": "x", "role": "agent", "branch": "nn", "iat": now, "exp": now + 86400})
+    assert (await client.get(URL, headers=bearer(day))).status_code != 401
 
 
 def test_alg_none_is_refused() -> None:

@@ -91,3 +91,83 @@ async def test_a_request_intake_refuses_is_kept_as_rejected_for_a_person(tmp_pat
     finally:
         await world.client.aclose()
         await world.service.close()
+
+
+async def test_intakes_field_errors_reach_the_desk_and_nothing_is_recorded_until_it_takes_the_request(
+    tmp_path: Path,
+) -> None:
+    # issue 14 #4: a repair raised on the callback went to intake without an address, intake
+    # answered 422, the request was marked rejected and the outcome still answered 200
+    from services.intake.bootstrap import build as build_intake
+    from services.intake.store import Base as IntakeBase
+    from shared.auth import AuthSettings, hash_api_key
+    from shared.auth.settings import ApiKeyEntry
+    from shared.clock import FixedClock
+    from shared.db import create_schema
+    from shared.runtime import ServiceSettings
+    from tests.unit.callback.world import BRANCH, SECRET
+
+    intake = build_intake(
+        ServiceSettings(),
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}",
+        clock=FixedClock(at("2026-11-25 10:00")),
+    )
+    await create_schema(intake.engine, IntakeBase.metadata)
+    key = "hk_callback-desk-key"
+    intake_auth = AuthSettings(
+        jwt_secret=SecretStr(SECRET),
+        api_keys=[ApiKeyEntry(name="callback", branch=BRANCH, sha256=hash_api_key(key))],
+    )
+    transport = httpx.ASGITransport(app=intake.api(auth=intake_auth))
+    settings = CallbackSettings(intake_api_key=SecretStr(key), intake_url="http://intake")
+    world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings, transport)
+    try:
+        ticket = await world.ticket(at("2026-11-25 09:30"))
+        callback_id = (await world.callback_of(ticket))["callback_id"]
+        assert (await world.claim(callback_id)).status_code == 200
+        repair = {"category": "repair", "description": "热水器点不着"}
+        body = {"outcome": "reached", "problem_solved": True, "satisfaction": 4, "new_request": repair}
+        refused = await world.outcome(callback_id, body)
+        assert refused.status_code == 422, refused.text
+        assert "body.new_request.address" in {f["field"] for f in refused.json()["error"]["fields"]}
+        assert (await world.callback_of(ticket))["status"] != "completed"  # nothing recorded
+        body["new_request"] = {**repair, "address": "南宁市青秀区民族大道100号"}
+        done = await world.outcome(callback_id, body)
+        assert done.status_code == 200, done.text
+        [created] = done.json()["callback"]["new_tickets"]
+        assert created["status"] == "created" and created["created_ticket_id"]
+    finally:
+        await world.client.aclose()
+        await world.service.close()
+        await intake.engine.dispose()
+
+
+async def test_with_identity_configured_the_key_is_traded_for_a_token_kept_until_it_nearly_expires(
+    tmp_path: Path,
+) -> None:
+    settings = CallbackSettings(
+        intake_api_key=SecretStr("hk_from_identity"), identity_url="http://identity", forward_interval_seconds=1
+    )
+    world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings)
+    traded: list[dict[str, Any]] = []
+    intake = FlakyIntake()
+    intake.up = True
+
+    def network(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "identity":
+            traded.append(json.loads(request.content))
+            return httpx.Response(200, json={"access_token": f"token-{len(traded)}", "expires_in": 600})
+        return intake(request)
+
+    try:
+        for hour in ("09:00", "09:30"):
+            ticket = await world.ticket(at(f"2026-11-25 {hour}"))
+            await world.call((await world.callback_of(ticket))["callback_id"], NEW_REQUEST)
+        forwarder = IntakeForwarder(world.service.sessions, settings, world.clock, httpx.MockTransport(network))
+        assert await forwarder.forward_once() == 2
+        assert traded == [{"api_key": "hk_from_identity"}]  # one token for both requests
+        assert [h["Authorization"] for _, h in intake.received] == ["Bearer token-1", "Bearer token-1"]
+        assert all("X-API-Key" not in h for _, h in intake.received)
+    finally:
+        await world.client.aclose()
+        await world.service.close()

@@ -167,7 +167,12 @@ class World:
         return result
 
 
-async def make_world(database_url: str, now: datetime, callback: CallbackSettings | None = None) -> World:
+async def make_world(
+    database_url: str,
+    now: datetime,
+    callback: CallbackSettings | None = None,
+    intake_transport: httpx.AsyncBaseTransport | None = None,
+) -> World:
     clock = FixedClock(now)
     auth = AuthSettings(jwt_secret=SECRET)
     service = build_service(
@@ -178,7 +183,7 @@ async def make_world(database_url: str, now: datetime, callback: CallbackSetting
         policies=Policies.load(),
     )
     await create_schema(service.engine, Base.metadata)
-    app = build_api(service, auth=auth)
+    app = build_api(service, auth=auth, intake_transport=intake_transport)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     client = httpx.AsyncClient(transport=transport, base_url="http://test")
     handler = TicketEventsHandler(service.sessions, clock, service.policies)

@@ -166,3 +166,17 @@ async def test_an_import_with_bad_rows_imports_none_and_names_every_bad_line(ide
     async with identity.sessions() as session, session.begin():
         clean = "username,roles\ngood.one,agent\ngood.two,agent|auditor\n"
         assert (await import_people(session, identity.identity, cli_actor("demo"), "demo", clean)).created == 2
+
+
+async def test_the_import_route_names_the_bad_lines_and_imports_nothing(
+    identity: IdentityService, client: httpx.AsyncClient
+) -> None:
+    await add_person(identity, "boss", "admin")
+    admin = await bearer(client, "boss")
+    bad = await client.post(
+        "/api/v1/people/import", json={"csv": "username,roles\nok.one,agent\nbad.one,boss\n"}, headers=admin
+    )
+    assert bad.status_code == 422 and [f["field"] for f in bad.json()["error"]["fields"]] == ["line 3"]
+    assert "ok.one" not in (await client.get("/api/v1/people", headers=admin)).text
+    good = await client.post("/api/v1/people/import", json={"csv": "username,roles\nok.one,agent\n"}, headers=admin)
+    assert good.status_code == 200 and good.json()["created"] == 1

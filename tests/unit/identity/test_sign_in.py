@@ -116,3 +116,43 @@ async def test_repeated_failures_lock_the_account_and_say_until_when(
 async def test_sign_in_is_rate_limited_per_username(identity: IdentityService, client: httpx.AsyncClient) -> None:
     codes = [(await login(client, "ghost", "x")).status_code for _ in range(11)]
     assert codes[:10] == [401] * 10 and codes[10] == 429
+
+
+async def test_a_token_of_a_foreign_key_or_expired_is_refused_naming_why(
+    identity: IdentityService, client: httpx.AsyncClient
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    await add_person(identity, "xu.ke", "agent")
+    good = (await login(client, "xu.ke")).json()["access_token"]
+    jwks = (await client.get("/.well-known/jwks.json")).json()
+    settings = verifier(jwks, "http://identity/jwks-c")
+    claims = jwt.decode(good, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(good)["kid"]
+    foreign = Ed25519PrivateKey.generate()
+    reasons = {}
+    for name, token in {
+        "unknown kid": jwt.encode(claims, foreign, algorithm="EdDSA", headers={"kid": "not-identity"}),
+        "identity's kid, another key": jwt.encode(claims, foreign, algorithm="EdDSA", headers={"kid": kid}),
+    }.items():
+        with pytest.raises(ApiError) as refused:
+            decode_token(settings, token)
+        assert refused.value.status_code == 401
+        reasons[name] = refused.value.detail
+    assert reasons["unknown kid"] == "token is signed by an unknown key"
+    assert reasons["identity's kid, another key"] == "token signature is invalid"
+    expired = identity.identity.keys.sign({**claims, "exp": int(time.time()) - 120}, identity.identity.clock.now())
+    with pytest.raises(ApiError, match="expired"):
+        decode_token(settings, expired)
+
+
+async def test_the_api_counts_sign_ins_by_outcome_on_its_metrics(
+    identity: IdentityService, client: httpx.AsyncClient
+) -> None:
+    await add_person(identity, "fan.bo", "agent")
+    await login(client, "fan.bo")
+    await login(client, "fan.bo", "wrong password")
+    await login(client, "nobody", "wrong password")
+    metrics = (await client.get("/metrics")).text
+    for outcome in ("ok", "bad_password", "unknown_user"):
+        assert f'identity_sign_ins_total{{outcome="{outcome}"}} 1.0' in metrics

@@ -69,7 +69,8 @@ async def test_the_screen_pop_shows_the_customer_and_open_tickets_first(
     closed = (await client.post("/api/v1/tickets", json=answered, headers=AGENT)).json()["ticket_id"]
     open_ = (await client.post("/api/v1/tickets", json=repair(customer=caller), headers=AGENT)).json()["ticket_id"]
     pop = (await client.get("/api/v1/customers/history", params={"phone": "0771 5678678"}, headers=AGENT)).json()
-    assert [c["account_number"] for c in pop["customers"]] == ["A-001"]
+    # §14(一): no account number before the caller is verified, only its tail
+    assert [c["account_number"] for c in pop["customers"]] == ["***01"]
     assert pop["customers"][0]["name"] == "张*明"
     assert [t["ticket_id"] for t in pop["tickets"]] == [open_, closed]
     assert pop["open_tickets"] == 1

@@ -66,3 +66,15 @@ async def test_timers_due_soon_and_roles(monitor, clock, monkeypatch):  # noqa: 
         assert (
             await client.get("/sla/tickets/T-1/timers", headers=bearer(Role.AGENT, branch="other"))
         ).status_code == 404
+
+
+async def test_a_credential_of_an_unknown_branch_gets_404_unknown_branch(monitor, monkeypatch):  # noqa: F811
+    # issue 14 #6: one rule on every route of every service
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", SECRET)
+    app = build_http(monitor)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in ("/sla/tickets/T-1/timers", "/sla/due", "/sla/stats"):
+            response = await client.get(path, headers=bearer(Role.CENTER_SUPERVISOR, branch="nowhere"))
+            assert response.status_code == 404, (path, response.text)
+            assert response.json()["error"]["code"] == "unknown_branch"
