@@ -19,7 +19,7 @@ import httpx
 
 from shared import topics as shared_topics
 from shared.events import Topic
-from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS, default_state_dir
+from shared.runtime import API_PORTS, CONSOLE_PORT, SERVICES, WORKER_PORTS, default_state_dir
 from shared.topics import TopicSpec
 
 DEMO_BRANCH = "demo"
@@ -66,6 +66,11 @@ def plan(services: Sequence[str] = SERVICES) -> list[ProcessSpec]:
     ]
     apis = [ProcessSpec(s, "api", API_PORTS[s]) for s in services if s not in SINGLE_PROCESS]
     return workers + apis
+
+
+def console_spec() -> ProcessSpec:
+    """The web console, started after every API it calls is ready."""
+    return ProcessSpec("console", "all", CONSOLE_PORT)
 
 
 @dataclass

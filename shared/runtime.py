@@ -27,6 +27,8 @@ API_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
 WORKER_PORTS = {name: 8111 + i for i, name in enumerate(SERVICES)}
 # the port plan gives knowledge 8106/8116 whatever its place in SERVICES (identity has 8105/8115)
 API_PORTS["knowledge"], WORKER_PORTS["knowledge"] = 8106, 8116
+# the web console (services/console) is one process (pages, event streams and their consumer) on its own port
+CONSOLE_PORT = 8100
 
 
 class Role(StrEnum):

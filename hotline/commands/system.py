@@ -25,7 +25,7 @@ from hotline.infra.postgres import PostgresServer, refuse_non_durable
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
 from shared.branch_config import PACKAGED_DIR
-from shared.runtime import API_PORTS, SERVICES
+from shared.runtime import API_PORTS, CONSOLE_PORT, SERVICES
 
 console = Console(stderr=True)
 
@@ -48,7 +48,16 @@ def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, toke
     typer.echo(f"demo access tokens of branch {system.DEMO_BRANCH!r}, valid 10 min (also in {tokens_file}):")
     for role, scope, token in tokens:
         typer.echo(f"  {role:<20} {scope:<14} {token}")
+    _print_console(tokens_file.parent / "demo-passwords.txt")
     typer.echo("Ctrl-C stops everything.")
+
+
+def _print_console(passwords_file: Path) -> None:
+    from hotline.demo_people import read_passwords
+
+    typer.echo(f"web console: http://127.0.0.1:{CONSOLE_PORT}/  sign in as (from {passwords_file}):")
+    for person in read_passwords(passwords_file):
+        typer.echo(f"  {person.role:<20} {person.username:<16} {person.password}")
 
 
 class SystemStartError(RuntimeError):
@@ -95,7 +104,7 @@ def start_system(
     state_path = system.system_dir() / "up.json"
     begun = time.monotonic()
     plan = system.plan()
-    busy = system.busy_ports(sorted({spec.port for spec in plan} | set(API_PORTS.values())))
+    busy = system.busy_ports(sorted({spec.port for spec in plan} | set(API_PORTS.values()) | {CONSOLE_PORT}))
     if busy:
         raise SystemStartError(f"ports {', '.join(map(str, busy))} are in use: another hotline system runs here")
     infra = InfraSettings()
@@ -147,8 +156,9 @@ def start_system(
     result = StartedSystem(supervisor, state, state_path, env, secret, infra, 0.0)
     workers = [spec for spec in plan if spec.role != "api"]
     apis = [spec for spec in plan if spec.role == "api"]
+    console_group = [system.console_spec()]  # it calls every API: started last
     try:
-        for group in (workers, apis):
+        for group in (workers, apis, console_group):
             for spec in group:
                 supervisor.start(spec)
             state.processes = {name: process.pid for name, (_, process) in supervisor.children.items()}
@@ -225,6 +235,7 @@ def _status_table(rows: dict[str, str]) -> Table:
         worker = rows.get(f"{service}-worker", rows.get(f"{service}-all", "-"))
         api = rows.get(f"{service}-api", rows.get(f"{service}-all", "-"))
         table.add_row(service, f"api {api}", f"worker {worker}", f"http://127.0.0.1:{API_PORTS[service]}")
+    table.add_row("console", f"web {rows.get('console-all', '-')}", "", f"http://127.0.0.1:{CONSOLE_PORT}/")
     return table
 
 
@@ -298,7 +309,10 @@ def status() -> None:
     import httpx
 
     with httpx.Client(timeout=1.0) as client:
-        rows = [(spec, system.process_health(spec, state.processes.get(spec.name), client)) for spec in system.plan()]
+        rows = [
+            (spec, system.process_health(spec, state.processes.get(spec.name), client))
+            for spec in [*system.plan(), system.console_spec()]
+        ]
     for spec, health in rows:
         pid = state.processes.get(spec.name)
         typer.echo(f"  {spec.name:<20} pid {pid or '-':<8} port {spec.port:<5} {health}")

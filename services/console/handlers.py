@@ -336,6 +336,23 @@ async def create_work_order(apis: Apis, token: str, form: WorkOrderForm) -> Form
         return FormResult(errors={"form": failure.message}, message=failure.message)
 
 
+async def open_duplicates(apis: Apis, token: str, category: str, address: str) -> list[dict[str, Any]]:
+    """Open tickets of `category` whose address contains the one typed (the duplicate hint of the form)."""
+    if not category or len(address.strip()) < 6:
+        return []
+    try:
+        page = await apis.call(
+            "intake",
+            "GET",
+            "/api/v1/tickets",
+            token,
+            params={"category": category, "address": address.strip(), "limit": 5},
+        )
+    except ApiFailure:
+        return []
+    return [t for t in page["tickets"] if t["status"] not in OPEN_STATUSES_CLOSED]
+
+
 # --------------------------------------------------------------------------- ticket page, search, call pop
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import BrowserSystem
+from tests.browser.system import BrowserSystem
 
 T = TypeVar("T")
 

@@ -8,18 +8,19 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import BrowserSystem
 from tests.browser.steps import choose_category, eventually, fill, marker, mobile, sign_in, tickets_with
+from tests.browser.system import BrowserSystem
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def _replied_consultation(page: Page, hotline: BrowserSystem, phone: str) -> dict[str, Any]:
+async def _replied_repair(page: Page, hotline: BrowserSystem, phone: str) -> dict[str, Any]:
+    """A repair (its callback is a survey, RULES.md §2) that the unit accepted, phoned about and replied to."""
     await page.get_by_role("link", name="New work order").click()
-    await choose_category(page, "consultation")
+    await choose_category(page, "repair")
     await fill(
         page,
-        description="想改抄表日 " + marker(),
+        description="热水器打不着火 " + marker(),
         name="孙测试",
         phone=phone,
         address="广西壮族自治区南宁市青秀区七星路2号",
@@ -38,7 +39,8 @@ async def _replied_consultation(page: Page, hotline: BrowserSystem, phone: str) 
         return True
 
     await eventually(lambda: unit("accept"), what="accept")
-    await eventually(lambda: unit("reply", {"result": "已按用户要求调整抄表日", "opinion": ""}), what="reply")
+    await eventually(lambda: unit("contact", {"method": "phone", "note": "已电话联系用户"}), what="contact")
+    await eventually(lambda: unit("reply", {"result": "已上门更换点火针", "opinion": ""}), what="reply")
 
     async def approve() -> bool:
         answer = await hotline.api(
@@ -63,13 +65,13 @@ async def _row_in(page: Page, table: str, number: str) -> Any:
 async def test_the_callback_desk_works_a_callback_to_closure(page: Page, hotline: BrowserSystem) -> None:
     await sign_in(page, hotline)
     phone = mobile()
-    ticket = await _replied_consultation(page, hotline, phone)
+    ticket = await _replied_repair(page, hotline, phone)
 
     row = await _row_in(page, "due-queue", ticket["number"])
     await expect(row).not_to_contain_text(phone)  # masked in the queue
     await row.get_by_role("button", name="Claim").click()
     await expect(page.locator("h1")).to_contain_text(ticket["number"])
-    await expect(page.get_by_text("已按用户要求调整抄表日")).to_be_visible()
+    await expect(page.get_by_text("已上门更换点火针")).to_be_visible()
 
     await page.get_by_label("Reason to show the number (audited)").fill("回访拨号")
     await page.get_by_role("button", name="Reveal the number").click()
@@ -90,8 +92,8 @@ async def test_the_callback_desk_works_a_callback_to_closure(page: Page, hotline
     await page.get_by_label("Outcome").select_option("reached")
     await page.get_by_label("Problem solved?").select_option("yes")
     await page.get_by_label("Satisfaction (1–5)").select_option("5")
-    await page.get_by_label("New request: kind").select_option("repair")
-    await page.get_by_label("New request: details").fill("顺便报修：热水器打不着火")
+    await page.get_by_label("New request: kind").select_option("consultation")
+    await page.get_by_label("New request: details").fill("顺便咨询：能否改抄表日")
     await page.keyboard.press("Control+Enter")
     await expect(page.locator("#recorded")).to_contain_text("Closed")
     await expect(page.locator("#attempts tbody tr")).to_have_count(2)
@@ -103,4 +105,4 @@ async def test_the_callback_desk_works_a_callback_to_closure(page: Page, hotline
         return [t for t in await tickets_with(hotline, phone=phone) if t["ticket_id"] != ticket["ticket_id"]]
 
     raised = await eventually(new_ticket, what="the new request's ticket")
-    assert raised[0]["category"] == "repair"
+    assert raised[0]["category"] == "consultation"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import BrowserSystem
 from tests.browser.steps import sign_in
+from tests.browser.system import BrowserSystem
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import BrowserSystem
 from tests.browser.steps import choose_category, eventually, fill, marker, mobile, sign_in
+from tests.browser.system import BrowserSystem
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import BrowserSystem
 from tests.browser.steps import choose_category, eventually, fill, marker, mobile, sign_in, tickets_with
+from tests.browser.system import BrowserSystem
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -132,3 +132,22 @@ async def test_the_alarm_form_gives_the_safety_script_and_the_unit_call_step(
     # the unit was noticed at once (RULES.md §1 alarm): the urgent notice is on its topic
     await hotline.events.wait_for(made[0]["ticket_id"], "UrgentNoticeRequested")
     await eventually(lambda: tickets_with(hotline, phone=phone, status="dispatched"), what="alarm dispatched")
+
+
+async def test_an_open_ticket_of_the_same_category_at_the_address_is_hinted(page: Page, hotline: BrowserSystem) -> None:
+    address = QINGXIU_ADDRESS.format(marker())
+    earlier = {"category": "repair", "customer": {"phone": mobile(), "address": address}, "description": "漏气"}
+    answer = await hotline.api("agent.li", "intake", "POST", "/api/v1/tickets", json=earlier)
+    assert answer.status_code == 201, answer.text
+    await sign_in(page, hotline)
+    await page.get_by_role("link", name="New work order").click()
+    await choose_category(page, "repair")
+    await page.get_by_label("Address").fill(address)
+    await page.get_by_label("Address").press("Tab")
+    await expect(page.locator("#duplicates")).to_contain_text(answer.json()["ticket_number"])
+    # another category at the same address is no duplicate
+    await choose_category(page, "consultation")
+    await page.get_by_label("Address").fill(address)
+    await page.get_by_label("Address").press("Tab")
+    await page.wait_for_timeout(1000)
+    await expect(page.locator("#duplicates")).to_have_count(0)

@@ -49,6 +49,13 @@ async def fields(page: SignedInPost) -> Response:
     return page.render("_work_order_fields.html", **_context(form))
 
 
+@router.get("/work-orders/duplicates")
+async def duplicates(page: SignedIn, category: str = "", address: str = "") -> Response:
+    """htmx: open tickets of the same category at the same address (a likely duplicate of this call)."""
+    found = await handlers.open_duplicates(console(page.request).apis, page.token, category, address)
+    return page.render("_duplicates.html", tickets=found)
+
+
 @router.post("/work-orders/preview")
 async def preview(page: SignedInPost) -> Response:
     """htmx: the tickets intake will create for the call's requests, per unit and category."""

@@ -63,6 +63,8 @@
         list.insertAdjacentHTML("beforeend", data.html);
       }
       body.dispatchEvent(new CustomEvent("ticket-changed"));
+      // intake's view follows the same topic: look again in case it had not caught up yet
+      window.setTimeout(function () { body.dispatchEvent(new CustomEvent("ticket-changed")); }, 2500);
     });
     source.addEventListener("notice", function (e) { notice(JSON.parse(e.data)); });
     // events between the page's rendering and the stream's opening: merge the timeline as the service has it
@@ -86,9 +88,10 @@
           body.dispatchEvent(new CustomEvent("ticket-changed"));
         });
     });
+    // the desk is never reloaded under the agent's hands: it says the queue changed, with a link to see it
     source.addEventListener("callbacks", function () {
-      var active = document.activeElement;
-      if (body.dataset.desk && (!active || active === body)) { window.location.reload(); }
+      var changed = document.getElementById("desk-changed");
+      if (changed) { changed.hidden = false; }
     });
     window.addEventListener("beforeunload", function () { source.close(); });
   }
