@@ -169,7 +169,9 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
     epoch_real = datetime.now(UTC) + timedelta(seconds=STARTUP_SECONDS + 10)
     secret = secrets.token_urlsafe(48)
     own_urls = {s: u for s, u in urls.items() if s != "console"}
-    env = _process_env(kafka_bootstrap, own_urls, folder, secret, new_api_key(), epoch_real, api_urls["intake"])
+    env = _process_env(
+        kafka_bootstrap, own_urls, folder, secret, new_api_key(), epoch_real, api_urls["intake"], api_urls["dispatch"]
+    )
     env.update(names.env())
     # people's tokens come from identity and are verified against its JWKS, as under `hotline up`
     env["HOTLINE_JWKS_URL"] = f"{api_urls['identity']}/.well-known/jwks.json"
