@@ -3,15 +3,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup test unit lint typecheck pytest infra-up infra-down infra-status bench clean
+.PHONY: setup lock format test unit lint typecheck pytest infra-up infra-down infra-status bench clean
 
 setup:            ## install system packages, the virtualenv and the Kafka jars
 	bash scripts/setup.sh
 
-test: lint typecheck pytest   ## the README's test command: lint, mypy strict on shared/, all tests
+lock:             ## recompile requirements/*.txt from pyproject.toml (after changing a dependency)
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header --quiet \
+	  -o requirements/prod.txt
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --extra dev --extra report --generate-hashes \
+	  --no-header --quiet -o requirements/dev.txt
 
-lint:
+test: lint typecheck pytest   ## the README's test command: lint, mypy strict, all tests
+
+lint:             ## ruff's rules and ruff format, checked (make format applies the formatting)
 	$(BIN)/ruff check shared services hotline tests bench
+	$(BIN)/ruff format --check shared services hotline tests bench
+
+format:
+	$(BIN)/ruff format shared services hotline tests bench
 
 typecheck:
 	$(BIN)/mypy

@@ -159,11 +159,11 @@ def ticket_received(i: int, run: str) -> tuple[str, bytes, bytes]:
         customer=CustomerDetails(name="bench", phone="13800000000", address="bench road 1"),
         location=Location(district=DISTRICTS[i % len(DISTRICTS)]),
     )
+    ticket_id = str(uuid.uuid4())
     event = new_event(
-        payload, ticket_id=str(uuid.uuid4()), branch="default", producer="bench", correlation_id=run, occurred_at=now
+        payload, ticket_id=ticket_id, branch="default", producer="bench", correlation_id=run, occurred_at=now
     )
-    assert event.ticket_id is not None
-    return event.ticket_id, message_key(event), encode(event)
+    return ticket_id, message_key(event), encode(event)
 
 
 class Watcher:

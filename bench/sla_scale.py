@@ -29,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from hotline.infra.console import log_to_stderr
 from hotline.infra.topics import create_topics, delete_topics, unique_topic_name
 from shared.events import TicketReceived, decode, encode, message_key, new_event
 from tests.integration.sla_monitor.harness import MonitorProcess, monitor_env
@@ -41,7 +42,8 @@ def log(message: str) -> None:
 
 
 def rss_mb(process: MonitorProcess) -> float:
-    assert process.process is not None
+    if process.process is None:
+        return 0.0  # not started
     for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -203,6 +205,7 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=1000)
     parser.add_argument("--bootstrap", default=None)
     args = parser.parse_args()
+    log_to_stderr()  # stdout is the JSON document
     import os
 
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")

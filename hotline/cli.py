@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hotline.commands import auth, bench, customers, deadletter, infra, policy, service, simulate
+from hotline.commands import auth, bench, customers, deadletter, infra, policy, service, simulate, topics, users
 from hotline.commands import system as system_commands
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ app.add_typer(infra.app, name="infra")
 app.add_typer(service.app, name="service")
 app.add_typer(customers.app, name="customers")
 app.add_typer(deadletter.app, name="deadletter")
+app.add_typer(topics.app, name="topics")
+app.add_typer(users.app, name="users")
 
 app.command("up")(system_commands.up)
 app.command("down")(system_commands.down)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -17,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
-from aiokafka.errors import InvalidPartitionsError, TopicAlreadyExistsError
 
+from shared import topics as shared_topics
 from shared.events import Topic
 from shared.runtime import API_PORTS, SERVICES, WORKER_PORTS, default_state_dir
+from shared.topics import TopicSpec
 
 DEMO_BRANCH = "demo"
 SECOND_BRANCH = "default"
@@ -150,30 +149,9 @@ async def ensure_topics(bootstrap: str, partitions: int = TOPIC_PARTITIONS) -> d
 
     # the SLA monitor's tick topic must be co-partitioned with hotline.tickets
     names = [str(topic) for topic in Topic] + [MonitorSettings().tick_topic]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    counts: dict[str, int] = {}
-    try:
-        for _ in range(100):
-            # a producer elsewhere may auto-create a topic with one partition meanwhile: look again each round
-            described = await admin.describe_topics(names)
-            counts = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"] and t["partitions"]}
-            if all(counts.get(name, 0) >= partitions for name in names):
-                return counts
-            missing = [NewTopic(name, partitions, 1) for name in names if name not in counts]
-            grow = {name: NewPartitions(partitions) for name, count in counts.items() if count < partitions}
-            try:
-                if missing:
-                    await admin.create_topics(missing)
-                if grow:
-                    await admin.create_partitions(grow)
-            except (TopicAlreadyExistsError, InvalidPartitionsError):
-                # a just-created topic whose metadata showed fewer partitions than it has: look again
-                pass
-            await asyncio.sleep(0.2)
-        raise RuntimeError(f"topics not ready: {counts}")
-    finally:
-        await admin.close()
+    return await shared_topics.ensure_topics(
+        bootstrap, dict.fromkeys(names, TopicSpec(partitions, exact=False, grow=True)), ready_within=20.0
+    )
 
 
 @dataclass(frozen=True)
@@ -212,7 +190,7 @@ class Supervisor:
     def start(self, spec: ProcessSpec) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{spec.name}.log").open("ab")
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, an argv list
             spec.argv(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.children[spec.name] = (spec, process)

@@ -26,7 +26,22 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[dev]'
+# the pinned, hash-checked lock (requirements/README.md), then the project itself without resolving again
+.venv/bin/pip install -q --require-hashes -r requirements/dev.txt
+.venv/bin/pip install -q --no-deps -e .
+
+# kustomize renders deploy/k8s's overlays for their tests: built once from its Go module into the cache.
+KUSTOMIZE_VERSION=v5.7.1
+kustomize_bin="${XDG_CACHE_HOME:-$HOME/.cache}/hotline/bin"
+if ! "$kustomize_bin/kustomize" version 2>/dev/null | grep -qx "$KUSTOMIZE_VERSION"; then
+  go_cmd=$(command -v go || echo /usr/local/go/bin/go)
+  if [ ! -x "$go_cmd" ]; then
+    echo "setup: Go is needed to build kustomize (the deploy manifests' tests); install Go and run again" >&2
+    exit 1
+  fi
+  echo "setup: building kustomize $KUSTOMIZE_VERSION"
+  GOBIN="$kustomize_bin" "$go_cmd" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
 
 # Kafka release jars from Maven Central, cached under the user's cache folder.
 .venv/bin/hotline infra fetch

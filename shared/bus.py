@@ -14,7 +14,16 @@ from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 
 from shared.clock import Clock
-from shared.events import Event, EventDecodeError, Payload, Topic, dead_letter_for, decode, encode_dead_letter
+from shared.events import (
+    DeadLetterReason,
+    Event,
+    EventDecodeError,
+    Payload,
+    Topic,
+    dead_letter_for,
+    decode,
+    encode_dead_letter,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +31,13 @@ CONSUMED = Counter("hotline_events_consumed_total", "Events handled by a consume
 DEAD_LETTERED = Counter("hotline_events_dead_lettered_total", "Messages given up", ["service", "reason"])
 BATCH_SECONDS = Histogram("hotline_consumer_batch_seconds", "Time to handle one fetched batch", ["service"])
 LAG = Gauge("hotline_consumer_lag", "Messages behind the end of the partitions", ["service"])
+
+
+def count_dead_letters_of(service: str) -> None:
+    """Show `service`'s dead-letter counters from the start, at 0, one per reason (not only after the first)."""
+    for reason in DeadLetterReason:
+        DEAD_LETTERED.labels(service, reason.value)
+
 
 Handler = Callable[[Sequence[Event[Payload]]], Awaitable[None]]
 # Told about an event the handler gave up on, before it goes to the dead-letter topic, so that
@@ -116,6 +132,7 @@ class EventConsumer:
         self._clock = clock
         self._consumer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
+        count_dead_letters_of(service)
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
@@ -135,6 +152,7 @@ class EventConsumer:
                 fetched = await consumer.getmany(timeout_ms=200, max_records=s.max_batch)
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()
+                    await self._record_lag(consumer)
                 records = [record for batch in fetched.values() for record in batch]
                 if not records:
                     continue
@@ -150,6 +168,11 @@ class EventConsumer:
         """A readiness check: the consumer runs and holds partitions of its group now."""
         consumer = self._consumer
         return consumer is not None and bool(consumer.assignment())
+
+    async def record_lag(self) -> None:
+        """Bring `hotline_consumer_lag` up to date (before a metrics scrape); nothing while not consuming."""
+        if self._consumer is not None and self.ready.is_set():
+            await self._record_lag(self._consumer)
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         behind = 0

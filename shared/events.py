@@ -196,7 +196,8 @@ def _fixed_offset(value: datetime) -> datetime:
     # built exactly what a consumer gets. Offsets with seconds (historic LMT) do not survive
     # ISO-8601 with HH:MM offsets, so those instants are kept in UTC instead.
     offset = value.utcoffset()
-    assert offset is not None  # AwareDatetime has run first
+    if offset is None:  # AwareDatetime has run first
+        raise ValueError("a timezone-aware instant is required")
     if offset % timedelta(minutes=1):
         return value.astimezone(UTC)
     return value.astimezone(timezone(offset))
@@ -937,7 +938,8 @@ class Event(BaseModel, Generic[P]):
     def key(self) -> str:
         """The message key: the ticket id, or the call id for telephony events."""
         key = self.call_id if self.payload.keyed_by is KeyKind.CALL else self.ticket_id
-        assert key is not None  # guaranteed by _consistent
+        if key is None:  # guaranteed by _consistent
+            raise ValueError(f"{self.type} has no message key")
         return key
 
     @property
@@ -1104,9 +1106,8 @@ def decode(data: bytes | bytearray | str) -> Event[Payload]:
     # bool is an int in Python, and 1.0 is not a version: both rejected here, not coerced
     if type(version) is not int:
         head_errors.append({"loc": "version", "type": "missing", "msg": "an integer is required"})
-    if head_errors:
+    if head_errors or not isinstance(event_type, str) or not isinstance(version, int):
         raise InvalidEvent(event_type if isinstance(event_type, str) else None, None, head_errors)
-    assert isinstance(event_type, str) and isinstance(version, int)
     cls = payload_class(event_type, version)
     try:
         return cast(Event[Payload], Event[cls].model_validate(raw))  # type: ignore[valid-type]

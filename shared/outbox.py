@@ -11,7 +11,7 @@ from typing import Any, Protocol, cast
 
 import structlog
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Uuid, select, text, update
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Uuid, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -67,6 +67,14 @@ def stage(session: AsyncSession, model: type[OutboxMixin], events: Sequence[Even
                 created_at=now,
             )
         )
+
+
+async def count_pending(service: str, sessions: async_sessionmaker[AsyncSession], model: type[OutboxMixin]) -> int:
+    """Rows written but not yet sent (the partial index keeps it cheap); sets `hotline_outbox_pending`."""
+    async with sessions() as session:
+        count = int(await session.scalar(select(func.count()).where(model.sent_at.is_(None))) or 0)
+    PENDING.labels(service).set(count)
+    return count
 
 
 class Sender(Protocol):
@@ -136,12 +144,7 @@ class OutboxRelay:
         return len(rows)
 
     async def pending(self) -> int:
-        from sqlalchemy import func
-
-        async with self._sessions() as session:
-            count = await session.scalar(select(func.count()).where(self._model.sent_at.is_(None)))
-        PENDING.labels(self.service).set(count or 0)
-        return int(count or 0)
+        return await count_pending(self.service, self._sessions, self._model)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; errors are logged and retried with backoff, never dropped."""

@@ -21,8 +21,8 @@ from shared.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 
-SERVICES = ("intake", "dispatch", "sla_monitor", "callback")
-# API ports 8101-8104, worker health/metrics ports 8111-8114 (overridable per process).
+SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity")
+# API ports 8101-8105, worker health/metrics ports 8111-8115 (overridable per process).
 API_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
 WORKER_PORTS = {name: 8111 + i for i, name in enumerate(SERVICES)}
 

@@ -3,3 +3,4 @@ CREATE DATABASE intake;
 CREATE DATABASE dispatch;
 CREATE DATABASE sla_monitor;
 CREATE DATABASE callback;
+CREATE DATABASE identity;

@@ -106,14 +106,15 @@ def next_callback(
         slot = first_callback_slot(
             parse_instant(reply_received, "--reply-received", policy.timezone), policy.timezone, policy.quiet_window
         )
-    else:
-        assert previous_attempt is not None
+    elif previous_attempt is not None:
         slot = next_attempt_slot(
             parse_instant(previous_attempt, "--previous-attempt", policy.timezone),
             policy.timezone,
             policy.quiet_window,
             policy.retry,
         )
+    else:
+        fail("--reply-received/--previous-attempt", "give exactly one of the two")
     typer.echo(slot.isoformat())
 
 

@@ -19,6 +19,7 @@ class Service(StrEnum):
     DISPATCH = "dispatch"
     SLA_MONITOR = "sla_monitor"
     CALLBACK = "callback"
+    IDENTITY = "identity"
 
 
 class ProcessRole(StrEnum):

@@ -79,7 +79,7 @@ def simulate(
         local = start.astimezone(tz)
         console.print(f"starting the system at speed {speed:g}, simulated clock from {local:%a %Y-%m-%d %H:%M}")
         try:
-            started = start_system(postgres=postgres, speed=speed, timeout=timeout, start=start)
+            started = start_system(postgres=postgres, speed=speed, timeout=timeout, start=start, dev_hs256=True)
         except SystemStartError as error:
             raise _fail(str(error)) from None
         console.print(f"system ready in {started.ready_seconds:.1f} s")
@@ -114,6 +114,8 @@ def simulate(
     _print_result(result)
     paths = [*write_report(result.report, out), write_events(result.events, out / "events.jsonl")]
     typer.echo(f"report written: {', '.join(str(p) for p in paths)}")
+    if out / "chart.png" not in paths:
+        typer.echo("no chart: matplotlib is not installed (pip install 'gas-hotline[report]')", err=True)
 
 
 def _print_result(result: RunResult) -> None:

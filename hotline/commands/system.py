@@ -8,7 +8,7 @@ import signal
 import time
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,7 +45,7 @@ def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, toke
     for service in SERVICES:
         base = f"http://127.0.0.1:{API_PORTS[service]}"
         typer.echo(f"  {service:<12} {base}   OpenAPI: {base}/openapi.json")
-    typer.echo(f"demo tokens of branch {system.DEMO_BRANCH!r} (also in {tokens_file}):")
+    typer.echo(f"demo access tokens of branch {system.DEMO_BRANCH!r}, valid 10 min (also in {tokens_file}):")
     for role, scope, token in tokens:
         typer.echo(f"  {role:<20} {scope:<14} {token}")
     typer.echo("Ctrl-C stops everything.")
@@ -80,7 +80,12 @@ class StartedSystem:
 
 
 def start_system(
-    *, postgres: bool = False, speed: float = 1.0, timeout: float = 240, start: datetime | None = None
+    *,
+    postgres: bool = False,
+    speed: float = 1.0,
+    timeout: float = 240,
+    start: datetime | None = None,
+    dev_hs256: bool = False,
 ) -> StartedSystem:
     """Kafka, a database per service, topics, the four services (workers first) and the demo customers.
 
@@ -117,16 +122,19 @@ def start_system(
         raise SystemStartError(str(error)) from error
 
     secret = system.demo_secret(folder)
-    from shared.auth.tokens import hash_api_key, new_api_key
+    from hotline.demo_people import machine_key
 
-    callback_key = new_api_key()
+    # the callback service's key for intake lives in identity, traded there for integration tokens
+    callback_key = machine_key(env, system.DEMO_BRANCH, "callback-service", ["tickets:create"])
     clock = system.clock_env(speed, start)
     env.update(
         {
             "HOTLINE_JWT_SECRET": secret,
-            "HOTLINE_API_KEYS": f'[{{"name": "callback-service", "branch": "{system.DEMO_BRANCH}", '
-            f'"sha256": "{hash_api_key(callback_key)}"}}]',
             "HOTLINE_CALLBACK_INTAKE_API_KEY": callback_key,
+            "HOTLINE_CALLBACK_IDENTITY_URL": f"http://127.0.0.1:{API_PORTS['identity']}",
+            # every service verifies people's tokens against identity's JWKS; HS256 only as a dev option
+            "HOTLINE_JWKS_URL": f"http://127.0.0.1:{API_PORTS['identity']}/.well-known/jwks.json",
+            "HOTLINE_JWT_DEV_HS256": "true" if dev_hs256 else "false",
             "HOTLINE_LOG_JSON": "true",
             **clock,
         }
@@ -160,6 +168,9 @@ def up(
     speed: Annotated[float, typer.Option("--speed", help="Demo only: policy clocks run this many times faster.")] = 1.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for every service to be ready.")] = 240,
     once: Annotated[bool, typer.Option("--once", help="Exit after start-up, leaving the system running.")] = False,
+    dev_hs256: Annotated[
+        bool, typer.Option("--dev-hs256", help="Development only: also accept HS256 tokens of the demo secret.")
+    ] = False,
 ) -> None:
     """Start Kafka, a database per service and the four services (API + worker each); Ctrl-C stops it all."""
     log_to_stderr()
@@ -173,12 +184,11 @@ def up(
     if speed <= 0:
         raise _fail("--speed: must be positive", 2)
     try:
-        started = start_system(postgres=postgres, speed=speed, timeout=timeout)
+        started = start_system(postgres=postgres, speed=speed, timeout=timeout, dev_hs256=dev_hs256)
     except SystemStartError as error:
         raise _fail(str(error)) from None
     supervisor, folder = started.supervisor, system.system_dir()
-    ttl = timedelta(hours=12)
-    tokens = system.demo_tokens(started.secret, _org(system.DEMO_BRANCH), system.DEMO_BRANCH, ttl)
+    tokens = _demo_sign_in(started.env, folder)
     tokens_file = folder / "demo-tokens.txt"
     tokens_file.write_text("".join(f"{role}\t{scope}\t{token}\n" for role, scope, token in tokens))
     tokens_file.chmod(0o600)
@@ -217,12 +227,30 @@ def _status_table(rows: dict[str, str]) -> Table:
     return table
 
 
+def _demo_sign_in(env: dict[str, str], folder: Path) -> list[tuple[str, str, str]]:
+    """The demo directory (passwords printed once, kept in demo-passwords.txt) and an access token per person."""
+    from hotline.demo_people import ensure_demo_directory, sign_in_all
+
+    passwords_file = folder / "demo-passwords.txt"
+    before = passwords_file.read_text() if passwords_file.is_file() else ""
+    people = ensure_demo_directory(env, _org(system.DEMO_BRANCH), system.DEMO_BRANCH, passwords_file)
+    new = [p for p in people if f"\t{p.username}\t" not in before]
+    if new:
+        typer.echo(f"demo people of branch {system.DEMO_BRANCH!r}, shown once (kept in {passwords_file}):")
+        for person in new:
+            typer.echo(f"  {person.role:<20} {person.username:<16} {person.password}")
+    identity = f"http://127.0.0.1:{API_PORTS['identity']}"
+    example = """'{"username": "demo.agent", "password": "…"}'"""
+    typer.echo(f"sign in: curl -H 'Content-Type: application/json' -d {example} {identity}/api/v1/auth/login")
+    return sign_in_all(identity, people)
+
+
 def _seed_demo_customers(env: dict[str, str]) -> None:
     import subprocess
     import sys
 
     csv = PACKAGED_DIR / "demo" / "customers.csv"
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module, an argv list
         [sys.executable, "-m", "hotline", "customers", "import", str(csv), "--branch", system.DEMO_BRANCH],
         env=env,
         capture_output=True,

@@ -44,7 +44,8 @@ class InfraSettings(BaseSettings):
 
     postgres_port: int = DEFAULT_POSTGRES_PORT
     postgres_user: str = "hotline"
-    postgres_password: str = "hotline"
+    # the private loopback-only development server made by `hotline infra up`, not a production secret
+    postgres_password: str = "hotline"  # noqa: S105
     # PostgreSQL refuses to run as root, so as root its files must be reachable by the
     # `postgres` OS user; a home folder of mode 0700 is not, hence a folder under /var/lib.
     postgres_dir: Path | None = None

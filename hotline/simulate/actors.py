@@ -91,6 +91,14 @@ def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _span(clock: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """A running clock's start and deadline (the API gives both for a running clock)."""
+    start, deadline = _instant(clock["started_at"]), _instant(clock["deadline"])
+    if start is None or deadline is None:
+        raise ValueError(f"a running {clock.get('clock')} clock without start or deadline: {dict(clock)}")
+    return start, deadline
+
+
 def _clocks(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["clock"]: c for c in summary.get("clocks", [])}
 
@@ -249,8 +257,7 @@ class UnitDesk(Desk):
         clocks = _clocks(summary)
         contact = clocks.get("contact")
         if contact and contact["running"]:
-            start, deadline = _instant(contact["started_at"]), _instant(contact["deadline"])
-            assert start is not None and deadline is not None
+            start, deadline = _span(contact)
             at = start + (deadline - start) * script.contact_fraction
             if first and script.contact_late_by is not None and deadline - start <= LATE_HORIZON:
                 at = deadline + script.contact_late_by
@@ -261,8 +268,7 @@ class UnitDesk(Desk):
         if governing is None:  # alarms and praise: the unit goes, verifies and reports back
             at = max(dispatched, self.time.now()) + timedelta(minutes=30 + 150 * script.reply_fraction)
         else:
-            start, deadline = _instant(governing["started_at"]), _instant(governing["deadline"])
-            assert start is not None and deadline is not None
+            start, deadline = _span(governing)
             at = min(start + (deadline - start) * script.reply_fraction, start + REPLY_CAP)
             if first and script.extension is not None and deadline - start <= LATE_HORIZON:
                 await self.time.sleep_until(start + (deadline - start) / 2)

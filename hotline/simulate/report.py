@@ -460,8 +460,7 @@ def write_report(report: Report, folder: Path) -> list[Path]:
     with text.open("w") as handle:
         render_report(report, Console(file=handle, width=160, color_system=None))
     chart = folder / "chart.png"
-    write_chart(report, chart)
-    return [on_time, activity, text, chart]
+    return [on_time, activity, text, chart] if write_chart(report, chart) else [on_time, activity, text]
 
 
 def write_events(events: Iterable[Event[Payload]], path: Path) -> Path:
@@ -473,9 +472,15 @@ def write_events(events: Iterable[Event[Payload]], path: Path) -> Path:
     return path
 
 
-def write_chart(report: Report, path: Path) -> None:
-    """Three panels: on-time rate per clock per unit; breaches, returns, extensions per unit; ratings."""
-    import matplotlib
+def write_chart(report: Report, path: Path) -> bool:
+    """Three panels: on-time rate per clock per unit; breaches, returns, extensions per unit; ratings.
+
+    False (no chart) where matplotlib, the `report` extra, is not installed (the services' image).
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -520,6 +525,7 @@ def write_chart(report: Report, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+    return True
 
 
 def report_rows(report: Report) -> Sequence[dict[str, Any]]:

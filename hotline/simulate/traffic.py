@@ -10,6 +10,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import callback_kind
@@ -189,9 +190,12 @@ class TrafficPlan:
         return counts
 
 
-def _pick(rng: random.Random, weighted: Sequence[tuple[object, float]]) -> object:
-    items, weights = zip(*weighted, strict=True)
-    return rng.choices(items, weights=weights)[0]
+Picked = TypeVar("Picked")
+
+
+def _pick(rng: random.Random, weighted: Sequence[tuple[Picked, float]]) -> Picked:
+    items = [item for item, _ in weighted]
+    return rng.choices(items, weights=[weight for _, weight in weighted])[0]
 
 
 def _minutes(rng: random.Random, low: float, high: float) -> timedelta:
@@ -340,9 +344,7 @@ def plan_traffic(calls: int, seed: int) -> TrafficPlan:
     complaint_iter = iter(complaints)
     planned: list[PlannedCall] = []
     for index, (at, category) in enumerate(zip(times, categories, strict=True)):
-        assert isinstance(category, Category)
         subtype = _pick(rng, SUBTYPE_MIX) if category is Category.SERVICE_REQUEST else None
-        assert subtype is None or isinstance(subtype, Subtype)
         complaint = None
         on_call = rng.random() < ON_CALL_SHARE.get(category, 0.0)
         routable = category is Category.ALARM or on_call or rng.random() >= 0.04

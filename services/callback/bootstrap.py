@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -26,9 +23,9 @@ from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings
 
 SERVICE = "callback"
@@ -51,6 +48,9 @@ class CallbackService:
         async with self.sessions() as session:
             await session.execute(text("SELECT 1"))
         return True
+
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -94,6 +94,7 @@ def build_api(
         auth=auth or AuthSettings(),
         readiness={"database": service.database_ready},
         branch_known=is_configured_branch,
+        metrics_refresh=[service.outbox_pending],
         state={
             "sessions": service.sessions,
             "clock": service.clock,
@@ -128,29 +129,10 @@ def build_forwarder(service: CallbackService) -> IntakeForwarder:
 
 def build_worker_health(service: CallbackService, consumer: EventConsumer) -> FastAPI:
     """The worker's own small HTTP server: liveness, readiness (database + partitions assigned), metrics."""
-    app = FastAPI(title=f"hotline {SERVICE} worker", openapi_url=None, docs_url=None, redoc_url=None)
     broker = BrokerProbe(service.settings.kafka_bootstrap)
 
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok", "service": SERVICE}
-
-    @app.get("/health/ready")
-    async def ready() -> Any:
-        checks: dict[str, str] = {
-            "consumer": "ok" if await consumer.holding_partitions() else "failing",
-            "broker": "ok" if await broker.check() else "failing",
-        }
-        try:
-            checks["database"] = "ok" if await service.database_ready() else "failing"
-        except Exception:
-            checks["database"] = "failing"
-        ok = all(value == "ok" for value in checks.values())
-        body = {"status": "ok" if ok else "unavailable", "service": SERVICE, "checks": checks}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+    return create_worker_app(
+        SERVICE,
+        readiness={"consumer": consumer.holding_partitions, "broker": broker.check, "database": service.database_ready},
+        metrics_refresh=[service.outbox_pending, consumer.record_lag],
+    )

@@ -16,6 +16,8 @@ class CallbackSettings(BaseSettings):
     intake_tickets_path: str = "/api/v1/tickets"
     # the `integration` API key this service presents to intake (from `hotline auth new-api-key`)
     intake_api_key: SecretStr | None = None
+    # identity's URL: the key is then traded there for an access token (shared/auth/client_credentials.py)
+    identity_url: str | None = None
     intake_timeout_seconds: float = Field(default=5.0, gt=0)
     forward_interval_seconds: float = Field(default=1.0, gt=0)
     forward_max_backoff_seconds: float = Field(default=300.0, gt=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -311,7 +311,9 @@ async def handle_ticket_events(
     # one SELECT for the facts of every ticket in the batch (the handlers then need no query of their
     # own for them), and one flush at commit instead of one per event: the round trips bound the rate
     ids = {str(e.ticket_id) for e in wanted if e.event_id in fresh}
-    found = await session.scalars(select(TicketFacts).where(TicketFacts.ticket_id.in_(ids))) if ids else []
+    found: Iterable[TicketFacts] = (
+        await session.scalars(select(TicketFacts).where(TicketFacts.ticket_id.in_(ids))) if ids else ()
+    )
     session.info[FACTS_OF_BATCH] = {facts.ticket_id: facts for facts in found}
     emitted: list[Event[Any]] = []
     try:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.callback.config import CallbackSettings
 from services.callback.store import NewTicketRequest, pending_new_requests
+from shared.auth.client_credentials import ClientTokenError, ClientTokenSource
 from shared.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -63,6 +64,10 @@ class IntakeForwarder:
         self._settings = settings
         self._clock = clock
         self._transport = transport
+        self._tokens: ClientTokenSource | None = None
+        if settings.identity_url and settings.intake_api_key is not None:
+            key = settings.intake_api_key.get_secret_value()
+            self._tokens = ClientTokenSource(settings.identity_url, key, transport=transport)
 
     def _backoff(self, tries: int) -> timedelta:
         seconds = min(self._settings.forward_interval_seconds * (2**tries), self._settings.forward_max_backoff_seconds)
@@ -94,7 +99,7 @@ class IntakeForwarder:
         ) as client:
             try:
                 response = await self._post(client, request, key.get_secret_value())
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, ClientTokenError) as error:
                 log.info("new_ticket_left_to_forwarder", request_id=request.id, error=type(error).__name__)
                 return None
         if response.status_code in _REFUSED:
@@ -106,9 +111,14 @@ class IntakeForwarder:
         return None
 
     async def _post(self, client: httpx.AsyncClient, request: NewTicketRequest, key: str) -> httpx.Response:
+        # with identity configured, the key is traded for a short-lived integration token
+        credentials = await self._tokens.authorization() if self._tokens else {"X-API-Key": key}
         # the row id as Idempotency-Key: a retry after a lost answer makes no second ticket
-        headers = {"X-API-Key": key, "Idempotency-Key": request.id}
-        return await client.post(self._settings.intake_tickets_path, json=request.body, headers=headers)
+        headers = {**credentials, "Idempotency-Key": request.id}
+        response = await client.post(self._settings.intake_tickets_path, json=request.body, headers=headers)
+        if response.status_code == 401 and self._tokens is not None:
+            self._tokens.forget()
+        return response
 
     def _created(self, request: NewTicketRequest, response: httpx.Response) -> None:
         body: Any = response.json() if response.content else {}
@@ -130,7 +140,7 @@ class IntakeForwarder:
             return 0
         try:
             response = await self._post(client, request, key.get_secret_value())
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, ClientTokenError) as error:
             request.last_error = f"intake unreachable: {type(error).__name__}"
             request.next_try_at = now + self._backoff(request.tries)
             log.warning("new_ticket_forward_failed", request_id=request.id, error=request.last_error)

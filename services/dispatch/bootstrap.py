@@ -12,8 +12,6 @@ from typing import Any
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,16 +26,18 @@ from services.dispatch.routing import load_org_file, org_branches, org_file_for
 from services.dispatch.storage import LocalDirectoryStorage
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
+from shared import topics as shared_topics
 from shared.auth import AuthSettings, audit_router
 from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
+from shared.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +91,9 @@ class DispatchService:
             await connection.execute(text("SELECT 1"))
         return True
 
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
     def api_app(self, relay: OutboxRelay | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
         # base64 JSON inflates a file by 4/3: the body limit follows the attachment limit
         http = HttpSettings()
@@ -104,6 +107,7 @@ class DispatchService:
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
+            metrics_refresh=[self.outbox_pending],
             state={"sessions": self.sessions, "dispatch": self.ctx, "relay": relay},
         )
         app.add_exception_handler(IllegalTransition, conflict_handler)
@@ -141,15 +145,15 @@ class DispatchService:
         async def consuming() -> bool:
             return await consumer.holding_partitions()
 
-        return create_app(
-            f"{SERVICE}-worker",
-            HttpSettings(),
-            auth=auth or AuthSettings(),
+        return create_worker_app(
+            SERVICE,
             readiness={
                 "database": self.database_ready,
                 "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
                 "consumer": consuming,
             },
+            metrics_refresh=[self.outbox_pending, consumer.record_lag],
+            auth=auth or AuthSettings(),
         )
 
     async def close(self) -> None:
@@ -158,19 +162,7 @@ class DispatchService:
 
 async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
     """Create the topics the worker reads and writes when missing (the broker's default count would not scale)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        present = set(await admin.list_topics())
-        missing = [t for t in dict.fromkeys(topics) if t not in present]
-        if missing:
-            try:
-                await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
-            except TopicAlreadyExistsError:  # another process made them meanwhile
-                pass
-            log.info("topics_created", topics=missing, partitions=partitions)
-    finally:
-        await admin.close()
+    await shared_topics.ensure_topics(bootstrap, dict.fromkeys(topics, TopicSpec()), default_partitions=partitions)
 
 
 async def seed_orgs(sessions: async_sessionmaker[AsyncSession], branches: Sequence[str] | None = None) -> list[str]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
@@ -20,16 +19,19 @@ from services.intake.grading import APP_ID, SUBJECTS_TOPIC, ComplaintGrading, Gr
 from services.intake.handlers import Policies
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
+from shared import topics as shared_topics
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
 from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer, make_producer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
+from shared.streams import run_stream_app
+from shared.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
 
@@ -81,11 +83,19 @@ class Intake:
     producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
+    grader: ComplaintGrading | None = None
 
     async def database_ready(self) -> bool:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return True
+
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
+    async def consumer_lag(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.record_lag()
 
     def api(self, auth: AuthSettings | None = None) -> FastAPI:
         """The agent API."""
@@ -98,9 +108,10 @@ class Intake:
             audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
             # an API relaying its own outbox produces: it is ready only while the broker answers
-            readiness={"database": self.database_ready}
+            readiness={"database": self.database_ready, **self.stream_checks()}
             | ({"broker": BrokerProbe(self.settings.kafka_bootstrap).check} if self.producer is not None else {}),
             branch_known=is_configured_branch,
+            metrics_refresh=[self.outbox_pending],
             state={
                 "sessions": self.sessions,
                 "clock": self.clock,
@@ -112,24 +123,21 @@ class Intake:
 
     def health_app(self) -> FastAPI:
         """The worker's health and metrics server (no API routes, so no token is ever checked)."""
-        try:
-            auth = AuthSettings()
-        except ValueError:
-            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
 
         async def consuming() -> bool:
             return self.consumer is not None and await self.consumer.holding_partitions()
 
-        return create_app(
-            f"{SERVICE}-worker",
-            HttpSettings(),
-            auth=auth,
-            readiness={
-                "database": self.database_ready,
-                "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
-                "consumer": consuming,
-            },
-        )
+        checks = {
+            "database": self.database_ready,
+            "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
+            "consumer": consuming,
+            **self.stream_checks(),
+        }
+        return create_worker_app(SERVICE, readiness=checks, metrics_refresh=[self.outbox_pending, self.consumer_lag])
+
+    def stream_checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
+        """Complaint grading's readiness when this process runs it: its partitions held, tables recovered, caught up."""
+        return {} if self.grader is None else {"grading": self.grader.app.ready}
 
     def worker_parts(self) -> None:
         """The producer, outbox relay and consumer (started by the tasks)."""
@@ -154,12 +162,10 @@ class Intake:
         tickets = self.topics(Topic.TICKETS)
         names = [self.topics(t) for t in CONSUMED_TOPICS]
         counts = await ensure_topics(self.settings.kafka_bootstrap, names, self.settings.partitions)
-        # the repartition topic keyed by subject must be there, co-partitioned, before the agents subscribe
-        # (a producer's auto-create would make it with one partition and grading would stall)
-        await ensure_topics(self.settings.kafka_bootstrap, [self.grading.subjects_topic], counts[tickets], grow=True)
+        # the subjects topic and the changelogs are made, co-partitioned, by run_stream_app before it subscribes
         datadir = self.settings.state_dir / SERVICE / "grading"
         datadir.mkdir(parents=True, exist_ok=True)
-        return ComplaintGrading(
+        self.grader = ComplaintGrading(
             self.grading,
             self.settings.kafka_bootstrap,
             self.clock,
@@ -168,6 +174,7 @@ class Intake:
             datadir=str(datadir),
             topics=self.topics,
         )
+        return self.grader
 
     def worker_tasks(self) -> list[Task]:
         assert self.producer is not None and self.relay is not None and self.consumer is not None
@@ -191,46 +198,17 @@ class Intake:
         await self.engine.dispose()
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, *, grow: bool = False) -> dict[str, int]:
-    """Each topic's partition count, creating the missing ones with `partitions` (so tables co-partition).
-
-    With `grow`, a topic found with fewer partitions is grown to `partitions`.
-    """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        counts: dict[str, int] = {}
-        for _ in range(5):
-            for meta in await admin.describe_topics(topics):
-                if meta.get("error_code", 0) == 0 and meta.get("partitions"):
-                    counts[meta["topic"]] = len(meta["partitions"])
-            missing = [t for t in topics if t not in counts]
-            small = {t: NewPartitions(partitions) for t, n in counts.items() if grow and n < partitions}
-            if small:
-                log.warning("topic_grown", topics=sorted(small), partitions=partitions)
-                await admin.create_partitions(small)
-                counts.clear()
-                await asyncio.sleep(0.5)
-                continue
-            if not missing:
-                return counts
-            try:
-                await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
-            except Exception as error:  # made meanwhile by another process
-                log.info("topic_exists", error=repr(error))
-            await asyncio.sleep(0.5)
-        raise RuntimeError(f"topics {', '.join(missing)} are not available")
-    finally:
-        await admin.close()
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> dict[str, int]:
+    """Each topic's partition count, creating the missing ones with `partitions` (so tables co-partition)."""
+    return await shared_topics.ensure_topics(
+        bootstrap, dict.fromkeys(topics, TopicSpec()), default_partitions=partitions
+    )
 
 
-def run_faust(app: ComplaintGrading) -> Task:
+def run_faust(app: ComplaintGrading, bootstrap: str) -> Task:
     async def grade_complaints(stop: asyncio.Event) -> None:
-        await app.app.start()
-        try:
-            await stop.wait()
-        finally:
-            await app.app.stop()
+        # its changelogs and subjects topic exist before it subscribes; a crashed agent ends the process
+        await run_stream_app(app.app, bootstrap, stop)
 
     return grade_complaints
 

@@ -44,6 +44,7 @@ from shared.events import (
 )
 from shared.policy.grading import Complaint, GradeReason, grade_complaint, regrade_open_complaints
 from shared.policy.limits import ComplaintLevel
+from shared.streams import StreamApp
 
 log = structlog.get_logger(__name__)
 
@@ -179,7 +180,7 @@ class ComplaintGrading:
         self.clock = clock
         self.policies = policies
         self.topics = topics or TopicNames()
-        self.app = faust.App(
+        self.app = StreamApp(
             settings.app_id,
             broker=f"kafka://{kafka_bootstrap}",
             store=settings.store,

@@ -18,7 +18,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     if role in (Role.WORKER, Role.ALL):
         intake.worker_parts()
         await intake.start_producer()
-        tasks = [*intake.worker_tasks(), run_faust(await intake.grading_app())]
+        tasks = [*intake.worker_tasks(), run_faust(await intake.grading_app(), settings.kafka_bootstrap)]
     elif settings.relay_in_api:
         intake.worker_parts()
         await intake.start_producer()

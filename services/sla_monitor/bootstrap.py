@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
 
 from services.sla_monitor.api import router
 from services.sla_monitor.policies import PolicyBook
 from services.sla_monitor.worker import SERVICE, MonitorSettings, SlaMonitor
+from shared import topics as shared_topics
 from shared.auth.settings import AuthSettings
 from shared.branch_config import is_configured_branch
 from shared.bus import BrokerProbe
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.runtime import ServiceSettings
+from shared.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
 
@@ -26,46 +26,13 @@ TICK_RETENTION_MS = 60 * 60 * 1000  # ticks are worthless after a minute; keep a
 
 async def ensure_topics(bootstrap: str, settings: MonitorSettings, default_partitions: int) -> int:
     """hotline.tickets' partition count (creating the topic if absent) and a tick topic co-partitioned with it."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        for _ in range(3):
-            described = await admin.describe_topics([settings.tickets_topic])
-            meta = described[0] if described else {}
-            if meta.get("error_code", 0) == 0 and meta.get("partitions"):
-                partitions = len(meta["partitions"])
-                break
-            try:
-                await admin.create_topics([NewTopic(settings.tickets_topic, default_partitions, 1)])
-            except Exception as error:  # created meanwhile by someone else
-                log.info("tickets_topic_exists", error=repr(error))
-            await asyncio.sleep(1)
-        else:
-            raise RuntimeError(f"topic {settings.tickets_topic} is not available")
-        ticks = await admin.describe_topics([settings.tick_topic])
-        tick_meta = ticks[0] if ticks else {}
-        if tick_meta.get("error_code", 0) != 0 or not tick_meta.get("partitions"):
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            settings.tick_topic,
-                            partitions,
-                            1,
-                            topic_configs={"retention.ms": str(TICK_RETENTION_MS)},
-                        )
-                    ]
-                )
-            except Exception as error:
-                log.info("tick_topic_exists", error=repr(error))
-        elif len(tick_meta["partitions"]) != partitions:
-            raise RuntimeError(
-                f"{settings.tick_topic} has {len(tick_meta['partitions'])} partitions, "
-                f"{settings.tickets_topic} {partitions}: they must be co-partitioned"
-            )
-        return partitions
-    finally:
-        await admin.close()
+    counts = await shared_topics.ensure_topics(
+        bootstrap, {settings.tickets_topic: TopicSpec()}, default_partitions=default_partitions
+    )
+    partitions = counts[settings.tickets_topic]
+    ticks = TopicSpec(partitions, {"retention.ms": str(TICK_RETENTION_MS)})
+    await shared_topics.ensure_topics(bootstrap, {settings.tick_topic: ticks})
+    return partitions
 
 
 @dataclass
@@ -78,17 +45,16 @@ class SlaMonitorService:
 
 
 def build_http(monitor: SlaMonitor) -> FastAPI:
-    async def worker_running() -> bool:
-        return bool(monitor.app.started)
-
     return create_app(
         SERVICE,
         HttpSettings(),
         router,
         auth=AuthSettings(),
-        readiness={"faust": worker_running, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
+        # holds its partitions, recovered and caught up; and the broker answers now
+        readiness={"faust": monitor.app.ready, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
         branch_known=is_configured_branch,
         state={"monitor": monitor},
+        role="all",  # the Faust worker and its read API in one process
     )
 
 

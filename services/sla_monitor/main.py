@@ -7,6 +7,7 @@ import asyncio
 from services.sla_monitor.bootstrap import bootstrap
 from services.sla_monitor.worker import SERVICE
 from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.streams import run_stream_app
 
 
 async def _run(role: Role) -> None:
@@ -16,11 +17,8 @@ async def _run(role: Role) -> None:
     app = service.monitor.app
 
     async def run_worker(stop: asyncio.Event) -> None:
-        await app.start()
-        try:
-            await stop.wait()
-        finally:
-            await app.stop()
+        # its changelogs exist before it subscribes; a crashed agent ends the process (non-zero)
+        await run_stream_app(app, settings.kafka_bootstrap, stop)
 
     # The timers live in this process's Faust tables, so the read API is served beside the worker:
     # role worker on the worker port, api / all on the API port (see the report: no stateless API role).

@@ -25,6 +25,7 @@ from services.sla_monitor.timers import (
     fire_due,
     recompute_deadlines,
 )
+from shared.bus import DEAD_LETTERED, LAG, count_dead_letters_of
 from shared.clock import Clock
 from shared.events import (
     EventDecodeError,
@@ -39,6 +40,7 @@ from shared.events import (
     message_key,
     new_event,
 )
+from shared.streams import StreamApp
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +73,10 @@ class MonitorSettings(BaseSettings):
     rocksdb_write_buffer_mb: int = Field(default=4, ge=1)
     rocksdb_max_write_buffers: int = Field(default=2, ge=1)
     table_key_index_size: int = Field(default=10_000, ge=100)
+    # warm copies of each partition's tables kept on other workers, so a failover does not rebuild (1 with 2+ pods)
+    standby_replicas: int = Field(default=0, ge=0)
+    # replicas of the changelog and tick topics the app creates (3 on a cluster; `hotline topics apply` too)
+    replication_factor: int = Field(default=1, ge=1)
     session_timeout: float = 10.0
     heartbeat_interval: float = 1.0
     rebalance_timeout: float = 30.0
@@ -150,15 +156,18 @@ class SlaMonitor:
         self.policies = policies
         self.partitions = partitions
         self.metrics = metrics or Metrics.create()
+        self._lag: dict[int, int] = {}
+        count_dead_letters_of(SERVICE)
         mb = 1024 * 1024
-        self.app = faust.App(
+        self.app = StreamApp(
             settings.app_id,
             broker=f"kafka://{kafka_bootstrap}",
             store=settings.store,
             datadir=datadir,
             web_enabled=False,
             topic_partitions=partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.replication_factor,
+            table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=settings.commit_interval,
             producer_linger=settings.producer_linger,
             broker_session_timeout=settings.session_timeout,
@@ -268,6 +277,7 @@ class SlaMonitor:
                 offset=offset,
             )
             log.warning("event_dead_lettered", reason=record.reason, partition=partition, offset=offset)
+            DEAD_LETTERED.labels(SERVICE, record.reason.value).inc()
             await self.deadletters.send(key=record.message_key, value=encode_dead_letter(record))
             return
         if not isinstance(event.payload, TicketPayload) or event.ticket_id is None:
@@ -381,6 +391,10 @@ class SlaMonitor:
         else:
             pending = highwater - (last + 1)
         self.metrics.consumer_lag.labels(str(partition)).set(max(0, pending))
+        self._lag[partition] = max(0, pending)
+        # the lag every consumer reports under one name (shared.bus), over the partitions this worker owns
+        owned = set(self.owned_partitions())
+        LAG.labels(SERVICE).set(sum(lag for p, lag in self._lag.items() if p in owned))
         if pending <= 0:
             return now_epoch
         return self._watermark.get(partition, 0.0)

@@ -35,11 +35,18 @@ class AuthSettings(BaseSettings):
     jwt_audience: str = "gas-hotline-api"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     jwt_max_ttl_hours: int = Field(default=24, ge=1)
+    # identity's JWKS (https://identity/.well-known/jwks.json): asymmetric tokens only (shared/auth/jwks.py)
+    jwks_url: str | None = None
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # development only: with a JWKS URL, still accept HS256 tokens signed with HOTLINE_JWT_SECRET
+    jwt_dev_hs256: bool = False
     api_keys: list[ApiKeyEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _keys_present(self) -> AuthSettings:
-        if self.jwt_algorithm == "HS256":
+        if self.jwks_url is not None and not self.jwt_dev_hs256:
+            return self
+        if self.jwt_algorithm == "HS256" or self.jwt_dev_hs256:
             if self.jwt_secret is None:
                 raise ValueError("HOTLINE_JWT_SECRET is not set")
             if len(self.jwt_secret.get_secret_value()) < 32:

@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 
+from shared.auth.jwks import TokenKeyError, verification_key
 from shared.auth.principal import Principal
 from shared.auth.roles import Role
 from shared.auth.settings import AuthSettings
@@ -82,22 +83,18 @@ def issue_token(
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), settings.jwt_algorithm)
 
 
-def _verification_key(settings: AuthSettings) -> str:
-    if settings.jwt_algorithm == "RS256":
-        assert settings.jwt_public_key is not None
-        return settings.jwt_public_key
-    assert settings.jwt_secret is not None
-    return settings.jwt_secret.get_secret_value()
-
-
 def decode_token(settings: AuthSettings, token: str) -> Principal:
     """Verify signature, expiry, issuer and audience; 401 with a clear message otherwise."""
     try:
+        key, algorithms = verification_key(settings, token)
+    except TokenKeyError as exc:
+        raise AuthenticationError(str(exc)) from exc
+    try:
         claims = jwt.decode(
             token,
-            _verification_key(settings),
+            key,
             # one algorithm only: never let the token header choose (alg=none, HS/RS confusion)
-            algorithms=[settings.jwt_algorithm],
+            algorithms=algorithms,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway=settings.jwt_leeway_seconds,

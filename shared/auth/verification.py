@@ -345,7 +345,8 @@ def principal_from_claims(claims: Mapping[str, Any], *, max_lifetime: timedelta,
     if timedelta(seconds=float(expires) - float(issued)) > max_lifetime + leeway:
         raise ClaimsError(f"token lifetime exceeds the accepted maximum of {max_lifetime}")
     token_id = claims.get("jti")
-    assert subject is not None and branch is not None
+    if subject is None or branch is None:  # required=True raised already; this narrows the types
+        raise ClaimsError("token has no 'sub' or 'branch' claim")
     return Principal(
         subject=subject,
         role=role,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
@@ -32,6 +33,8 @@ from shared.http.settings import HttpSettings
 log = structlog.get_logger("shared.http")
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# brings a process gauge up to date just before a scrape (the outbox's pending count, a consumer's lag)
+MetricsRefresh = Callable[[], Awaitable[object]]
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -40,12 +43,18 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal server error")
 
 
-def _health_router(service_name: str, checks: Mapping[str, ReadinessCheck], metrics: RequestMetrics) -> SecureRouter:
+def _health_router(
+    service_name: str,
+    role: str,
+    checks: Mapping[str, ReadinessCheck],
+    metrics: RequestMetrics,
+    refresh: Sequence[MetricsRefresh],
+) -> SecureRouter:
     router = SecureRouter(tags=["health"], dependencies=[public()])
 
     @router.get("/health/live")
     async def live() -> dict[str, str]:
-        return {"status": "ok", "service": service_name}
+        return {"status": "ok", "service": service_name, "role": role}
 
     @router.get("/health/ready")
     async def ready() -> JSONResponse:
@@ -58,13 +67,21 @@ def _health_router(service_name: str, checks: Mapping[str, ReadinessCheck], metr
                 results[name] = "failing"
         ok = all(r == "ok" for r in results.values())
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "service": service_name, "checks": results},
+            {"status": "ok" if ok else "unavailable", "service": service_name, "role": role, "checks": results},
             status_code=200 if ok else 503,
         )
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        for update in refresh:
+            try:
+                await update()
+            except Exception:  # a gauge left as it was is better than no metrics at all
+                log.warning("metrics refresh failed", exc_info=True)
+        # the process's own counters and gauges (consumers, outbox, dead letters, SLA timers...), then
+        # this app's request metrics, kept in a registry of its own so two apps never collide
+        body = generate_latest(REGISTRY) + generate_latest(metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -79,6 +96,8 @@ def create_app(
     state: Mapping[str, Any] | None = None,
     branch_known: Callable[[str], bool] | None = None,
     rate_limits: RateLimitSettings | None = None,
+    role: str = "api",
+    metrics_refresh: Sequence[MetricsRefresh] = (),
 ) -> FastAPI:
     """A service's app: every route must declare its roles or startup fails.
 
@@ -86,7 +105,8 @@ def create_app(
     check (database, broker) for `/health/ready`; `state` lands on `app.state` for the
     service's own dependencies (its session factory, clock). `branch_known` says whether a
     credential's branch is configured (shared.branch_config.is_configured_branch); every
-    authenticated route then answers 404 `unknown_branch` for one that is not.
+    authenticated route then answers 404 `unknown_branch` for one that is not. `role` (api,
+    worker, all) is named by the health answers; `metrics_refresh` runs before each `/metrics` scrape.
     """
     metrics = RequestMetrics(service_name)
     app = FastAPI(
@@ -114,7 +134,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, _internal_error)
 
-    app.include_router(_health_router(service_name, readiness or {}, metrics))
+    app.include_router(_health_router(service_name, role, readiness or {}, metrics, metrics_refresh))
     for router in routers:
         app.include_router(router)
     check_routes_declared(app)
@@ -147,3 +167,29 @@ def create_app(
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def create_worker_app(
+    service_name: str,
+    *,
+    readiness: Mapping[str, ReadinessCheck],
+    metrics_refresh: Sequence[MetricsRefresh] = (),
+    auth: AuthSettings | None = None,
+) -> FastAPI:
+    """A worker process's own small server: `/health/live`, `/health/ready` and `/metrics`, no API routes.
+
+    It checks no token, so a worker without `HOTLINE_JWT_SECRET` gets a throwaway key.
+    """
+    if auth is None:
+        try:
+            auth = AuthSettings()
+        except ValueError:
+            auth = AuthSettings(jwt_secret=secrets.token_urlsafe(48))  # type: ignore[arg-type]
+    return create_app(
+        f"{service_name}-worker",
+        HttpSettings(),
+        auth=auth,
+        readiness=readiness,
+        role="worker",
+        metrics_refresh=metrics_refresh,
+    )

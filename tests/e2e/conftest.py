@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
 import os
 import secrets
@@ -192,12 +193,15 @@ async def _topics_of_run(bootstrap: str, prefix: str) -> list[str]:
         await admin.close()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def system(
-    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.asynccontextmanager
+async def launch_system(
+    kafka_bootstrap: str, database_url: str, folder: Path, *, day_start: bool = True
 ) -> AsyncIterator[System]:
-    """The four services as real processes on real Kafka and PostgreSQL, stopped at the end whatever happens."""
-    folder = tmp_path_factory.mktemp("hotline-e2e")
+    """The four services as real processes on their own databases, topics and ids, stopped whatever happens.
+
+    With `day_start` the demo customers are imported and the stories begin at 08:00 simulated; without it
+    the system is handed over as soon as every process says ready (a cold start, as `hotline up` makes one).
+    """
     names = Names(uuid.uuid4().hex[:8])
     server = make_url(database_url)
     databases = {service: f"e2e_{names.run}_{service}" for service in SERVICES}
@@ -218,7 +222,7 @@ async def system(
 
     secret = secrets.token_urlsafe(48)
     api_key = new_api_key()
-    epoch_real = datetime.now(UTC) + timedelta(seconds=STARTUP_SECONDS)
+    epoch_real = datetime.now(UTC) + timedelta(seconds=STARTUP_SECONDS if day_start else 0)
     env = _process_env(kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"])
     env.update(names.env())
     processes = Processes(folder, env)
@@ -232,13 +236,22 @@ async def system(
                 processes.start(spec)
             problems = await asyncio.to_thread(processes.wait_healthy, group)
             assert not problems, "; ".join(problems) + "\n" + _log_tails(folder)
-        await asyncio.to_thread(_seed_customers, env)
         clock = ScaledClock(SPEED, epoch_real, DAY_START)
-        # callbacks may only be made from 08:00 (RULES.md §5): start the stories there
-        early = (DAY_START - clock.now()).total_seconds()
-        if early > 0:
-            await asyncio.sleep(early / SPEED)
-        hotline = System(urls=api_urls, secret=secret, api_key=api_key, clock=clock, events=events, folder=folder)
+        if day_start:
+            await asyncio.to_thread(_seed_customers, env)
+            # callbacks may only be made from 08:00 (RULES.md §5): start the stories there
+            early = (DAY_START - clock.now()).total_seconds()
+            if early > 0:
+                await asyncio.sleep(early / SPEED)
+        hotline = System(
+            urls=api_urls,
+            secret=secret,
+            api_key=api_key,
+            clock=clock,
+            events=events,
+            folder=folder,
+            processes={spec.name: spec.port for spec in specs},
+        )
         yield hotline
         await hotline.close_clients()
     finally:
@@ -248,6 +261,15 @@ async def system(
         await events.stop()
         await _admin(database_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases.values()])
         await delete_topics(kafka_bootstrap, await _topics_of_run(kafka_bootstrap, names.prefix))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def system(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[System]:
+    """The four services as real processes on real Kafka and PostgreSQL, stopped at the end whatever happens."""
+    async with launch_system(kafka_bootstrap, database_url, tmp_path_factory.mktemp("hotline-e2e")) as hotline:
+        yield hotline
 
 
 # --------------------------------------------------------------------------- diagnosis

@@ -128,6 +128,8 @@ class System:
     clock: ScaledClock
     events: EventLog
     folder: Path
+    # every process of `hotline up`'s plan by name (intake-worker, sla_monitor-all...): its health/metrics port
+    processes: dict[str, int] = field(default_factory=dict)
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     def token(

@@ -62,8 +62,8 @@ class Worker:
 
 
 @pytest.fixture
-def counter_topics(new_topic) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    yield asyncio.run(_make_topics(new_topic))
+def counter_topics(new_topic) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    return asyncio.run(_make_topics(new_topic))
 
 
 async def _make_topics(new_topic) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -74,5 +74,5 @@ def test_declarations_are_found_on_routers_and_routes_and_intersect() -> None:
 
 
 def test_require_roles_needs_a_role() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one role"):
         require_roles()

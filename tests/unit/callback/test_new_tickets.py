@@ -165,3 +165,34 @@ async def test_a_request_intake_refuses_later_is_listed_for_the_desk_with_intake
     finally:
         await world.client.aclose()
         await world.service.close()
+
+
+async def test_with_identity_configured_the_key_is_traded_for_a_token_kept_until_it_nearly_expires(
+    tmp_path: Path,
+) -> None:
+    settings = CallbackSettings(
+        intake_api_key=SecretStr("hk_from_identity"), identity_url="http://identity", forward_interval_seconds=1
+    )
+    world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings)
+    traded: list[dict[str, Any]] = []
+    intake = FlakyIntake()
+    intake.up = True
+
+    def network(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "identity":
+            traded.append(json.loads(request.content))
+            return httpx.Response(200, json={"access_token": f"token-{len(traded)}", "expires_in": 600})
+        return intake(request)
+
+    try:
+        for hour in ("09:00", "09:30"):
+            ticket = await world.ticket(at(f"2026-11-25 {hour}"))
+            await world.call((await world.callback_of(ticket))["callback_id"], NEW_REQUEST)
+        forwarder = IntakeForwarder(world.service.sessions, settings, world.clock, httpx.MockTransport(network))
+        assert await forwarder.forward_once() == 2
+        assert traded == [{"api_key": "hk_from_identity"}]  # one token for both requests
+        assert [h["Authorization"] for _, h in intake.received] == ["Bearer token-1", "Bearer token-1"]
+        assert all("X-API-Key" not in h for _, h in intake.received)
+    finally:
+        await world.client.aclose()
+        await world.service.close()

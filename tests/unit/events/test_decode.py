@@ -238,5 +238,5 @@ def test_dead_letter_needs_an_aware_failure_time() -> None:
             MalformedEvent("x"),
             source_topic=Topic.TICKETS,
             consumer="dispatch",
-            failed_at=datetime(2026, 1, 1),
+            failed_at=datetime(2026, 1, 1),  # noqa: DTZ001 - naive on purpose
         )

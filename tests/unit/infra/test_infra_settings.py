@@ -61,7 +61,7 @@ def test_cluster_ids_are_kafka_shaped():
 
 
 def test_a_database_per_service_plus_development_and_tests():
-    assert set(SERVICE_DATABASES) == {"intake", "dispatch", "sla_monitor", "callback"}
+    assert set(SERVICE_DATABASES) == {"intake", "dispatch", "sla_monitor", "callback", "identity"}
     assert set(SERVICE_DATABASES) < set(DATABASES)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,8 +56,8 @@ def wire() -> Wire:
 
 
 @pytest.fixture
-async def grading(tmp_path: Path, wire: Wire) -> AsyncIterator[ComplaintGrading]:
-    yield ComplaintGrading(
+async def grading(tmp_path: Path, wire: Wire) -> ComplaintGrading:
+    return ComplaintGrading(
         GradingSettings(store="memory://"),
         "127.0.0.1:1",
         FixedClock(NOW),

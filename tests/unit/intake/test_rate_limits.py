@@ -73,7 +73,7 @@ def test_a_bucket_refills_at_its_rate_and_bad_settings_are_refused() -> None:
     now[0] += 30
     assert limiter.hit("reveal", "k") is None
     assert Rate.parse("5/second") == Rate(5, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid rate"):
         RateLimitSettings(branches={"demo": {"reveal": "lots"}})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown rate-limit category"):
         RateLimitSettings(defaults={"teleport": "1/minute"})

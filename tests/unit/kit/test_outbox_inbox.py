@@ -63,10 +63,14 @@ async def test_only_committed_events_are_relayed_in_order(sessions: async_sessio
     events = [accepted(f"T{i}") for i in range(5)]
     async with transaction(sessions) as session:
         stage(session, KitOutbox, events[:3], clock)
-    with pytest.raises(RuntimeError):
+
+    async def failing_change() -> None:
         async with transaction(sessions) as session:
             stage(session, KitOutbox, events[3:], clock)
             raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError, match="state change failed"):
+        await failing_change()
     sender = RecordingSender()
     relay = OutboxRelay("kit", sessions, KitOutbox, sender, clock, batch_size=2)
     assert await relay.relay_once() == 2
@@ -140,4 +144,4 @@ def test_naive_datetimes_are_refused_by_the_database_type() -> None:
     from shared.db import AwareDateTime
 
     with pytest.raises(ValueError, match="naive"):
-        AwareDateTime().process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]
+        AwareDateTime().process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]  # noqa: DTZ001

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.unit
 CALENDAR = WorkingDayCalendar(national_schedules())
 WINDOW = QuietWindow()
 
-instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 10, 31)).map(
+# hypothesis takes naive bounds; the zone is attached below
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 10, 31)).map(  # noqa: DTZ001
     lambda d: d.replace(tzinfo=SHANGHAI)
 )
 day_counts = st.integers(min_value=1, max_value=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -330,3 +331,13 @@ def test_the_events_file_masks_the_callers_personal_data(tmp_path: Path) -> None
     text = path.read_text()
     assert "TicketReceived" in text
     assert "13900000000" not in text and "王伟" not in text and "民族大道" not in text
+
+
+def test_without_matplotlib_the_report_is_written_without_its_chart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the services' image installs no `report` extra: `hotline simulate` there writes the rest
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    paths = write_report(build_report([]), tmp_path / "r")
+    assert {p.name for p in paths} == {"on_time.csv", "activity.csv", "report.txt"}
+    assert not (tmp_path / "r" / "chart.png").exists()

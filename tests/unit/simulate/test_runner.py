@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ def test_a_working_day_not_yet_begun_starts_the_same_morning() -> None:
 def test_the_national_day_holiday_is_skipped() -> None:
     calendar = load_calendar()
     start = first_morning(datetime(2026, 9, 30, 12, 0, tzinfo=SHANGHAI), calendar, SHANGHAI)
-    assert start.date() > datetime(2026, 10, 1).date() and calendar.is_working_day(start.date())
+    assert start.date() > date(2026, 10, 1) and calendar.is_working_day(start.date())
     assert all(not calendar.is_working_day((start - timedelta(days=d)).date()) for d in range(1, 3))
 
 

@@ -105,5 +105,5 @@ def test_the_slow_station_is_late_more_often_than_the_others() -> None:
 
 
 def test_a_day_needs_at_least_one_call() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 1"):
         plan_traffic(0, seed=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,9 +45,9 @@ def sink() -> Sink:
 
 
 @pytest.fixture
-async def monitor(tmp_path: Path, clock: FixedClock, sink: Sink, calendar_years) -> AsyncIterator[SlaMonitor]:
+async def monitor(tmp_path: Path, clock: FixedClock, sink: Sink, calendar_years) -> SlaMonitor:
     book = PolicyBook(load_branch, lambda: load_calendar().with_schedules(calendar_years))
-    yield SlaMonitor(
+    return SlaMonitor(
         MonitorSettings(store="memory://"),
         "127.0.0.1:1",
         clock,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -274,7 +274,7 @@ def test_provisional_deadline_is_recomputed_when_the_year_is_loaded(view):
     life.play(at("2026-12-31 15:00"), dispatched("consultation"))
     assert life.ticket is not None and life.ticket.clocks[SlaClock.RESOLVE].provisional
     assert life.deadline("resolve") == at("2027-01-01 15:00")
-    year = YearSchedule(2027, {datetime(2027, 1, 1).date(): "New Year's Day"}, {})
+    year = YearSchedule(2027, {date(2027, 1, 1): "New Year's Day"}, {})
     loaded = PolicyView(view.branch, view.calendar.with_schedules([year]))
     moved = recompute_deadlines(life.ticket, loaded)
     assert [clock for clock, _, _ in moved] == [SlaClock.RESOLVE]

@@ -1,0 +1,1 @@
+"""The identity service: people, sign-in, tokens, JWKS, machine keys."""

@@ -1,0 +1,144 @@
+"""Faust apps that start only on their topics, tell the truth about readiness, and end the process when they crash.
+
+Every stream processor of the product (the SLA monitor, intake's complaint grading) is a `StreamApp` run by
+`run_stream_app`: before the app subscribes, every topic it needs (its tables' changelogs, its internal
+repartition topics, its leader topic, its source topics) exists with its partition count and shows in the
+cluster metadata. Faust would otherwise create a changelog itself while its consumer already subscribes; the
+consumer's metadata snapshot then holds the topic with no partitions, and the first table write fails with
+PartitionsMismatch, agent restart after agent restart, while the process looks alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import faust
+import structlog
+from faust.types import TP, AgentT
+from mode.supervisors import CrashingSupervisor
+
+from shared.topics import TopicSpec, ensure_topics
+
+log = structlog.get_logger(__name__)
+
+
+class StreamAppCrashed(RuntimeError):
+    """An agent of a stream processor raised: the process must end (non-zero) so that its supervisor restarts it."""
+
+
+class StreamApp(faust.App):
+    """A Faust app whose crashed agent is not restarted inside the process but recorded for `run_stream_app`."""
+
+    def __init__(self, id: str, **options: Any) -> None:
+        options.setdefault("agent_supervisor", CrashingSupervisor)
+        super().__init__(id, **options)
+        self.failure: BaseException | None = None
+        self._caught_up: frozenset[TP] | None = None
+
+    async def _on_agent_error(self, agent: AgentT[Any], exc: BaseException) -> None:
+        # an agent restarted in place would fail again on the same message, forever (the issue-13 crash loop)
+        if self.failure is None:
+            self.failure = exc
+            log.error("stream_agent_crashed", app=self.conf.id, agent=agent.name, error=repr(exc))
+        await super()._on_agent_error(agent, exc)
+
+    # ------------------------------------------------------------------ the topics it needs
+
+    def required_topics(self) -> dict[str, TopicSpec]:
+        """Every topic this app reads or writes by itself, with the partition count it must have."""
+        wanted: dict[str, TopicSpec] = {}
+        for table in self.tables.values():
+            changelog = table.changelog_topic
+            config: dict[str, str] = {str(k): str(v) for k, v in (changelog.config or {}).items()}
+            policy = [flag for flag, on in (("compact", changelog.compacting), ("delete", changelog.deleting)) if on]
+            if policy:
+                config["cleanup.policy"] = ",".join(policy)
+            if changelog.retention:
+                config["retention.ms"] = str(int(float(changelog.retention) * 1000))
+            # a changelog must have its source's partition count: never grown, never another size
+            for name in changelog.topics:
+                wanted[name] = TopicSpec(table.partitions or self.conf.topic_partitions, config)
+        for agent in self.agents.values():
+            channel: Any = agent.channel
+            partitions = channel.partitions or self.conf.topic_partitions
+            for name in getattr(channel, "topics", ()):
+                # internal = a repartition topic of this app (a producer's auto-create may have made it smaller);
+                # a source topic must be co-partitioned with the tables fed from it
+                spec = TopicSpec(partitions, grow=bool(channel.internal))
+                wanted.setdefault(name, spec)
+        if not self.conf.topic_disable_leader:
+            wanted[f"{self.conf.id}-__assignor-__leader"] = TopicSpec(1)  # faust's LeaderAssignor name
+        return wanted
+
+    # ------------------------------------------------------------------ readiness
+
+    def _processed_topics(self) -> set[str]:
+        topics: set[str] = set()
+        for agent in self.agents.values():
+            topics.update(getattr(agent.channel, "topics", ()))
+        return topics
+
+    async def ready(self) -> bool:
+        """True once the app holds its partitions, has recovered its tables and has read up to the end of each
+        partition it was given (then until the next rebalance); false while starting, rebalancing or crashed."""
+        if not self.started or self.crashed or self.failure is not None or self.rebalancing or self.in_recovery:
+            return False
+        if self.tables and not cast(Any, self.tables).recovery.completed.is_set():
+            return False
+        try:
+            assigned = frozenset(tp for tp in self.consumer.assignment() if tp.topic in self._processed_topics())
+        except Exception:  # the consumer has not started yet
+            return False
+        if not assigned:
+            return False
+        if self._caught_up == assigned:
+            return True
+        for tp in assigned:
+            if not await self._read_to_end(tp):
+                return False
+        self._caught_up = assigned
+        return True
+
+    async def _read_to_end(self, tp: TP) -> bool:
+        try:
+            highwater = self.consumer.highwater(tp)
+        except Exception:
+            return False
+        if highwater is None:
+            return False  # no fetch yet: the end is not known
+        # the last offset handed to a stream (faust keeps no public one)
+        read = cast(Any, self.consumer)._read_offset.get(tp)
+        upto = read + 1 if read is not None else await self.consumer.position(tp)
+        return upto is not None and upto >= highwater
+
+
+async def prepare_topics(app: StreamApp, bootstrap: str, *, ready_within: float = 60.0) -> dict[str, int]:
+    """Create every topic the app needs and wait until the metadata shows them (before the app subscribes)."""
+    wanted = app.required_topics()
+    replicas = int(app.conf.topic_replication_factor)  # 3 on a cluster, like `hotline topics apply`
+    counts = await ensure_topics(bootstrap, wanted, replication_factor=replicas, ready_within=ready_within)
+    log.info("stream_topics_ready", app=app.conf.id, topics=sorted(wanted))
+    return counts
+
+
+async def run_stream_app(app: StreamApp, bootstrap: str, stop: asyncio.Event) -> None:
+    """Run the app until `stop`; raise StreamAppCrashed if an agent or the app crashes meanwhile."""
+    await prepare_topics(app, bootstrap)
+    await app.start()
+    try:
+        while not stop.is_set() and app.failure is None and not app.crashed:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            except TimeoutError:
+                pass
+    finally:
+        try:
+            await app.stop()
+        except Exception as error:  # a crashed app's consumer thread is gone already: nothing left to commit
+            if app.failure is None and not app.crashed:
+                raise
+            log.warning("stream_app_stop_after_crash", app=app.conf.id, error=repr(error))
+    reason = app.failure or (app.crash_reason if app.crashed else None)
+    if reason is not None:
+        raise StreamAppCrashed(f"{app.conf.id} crashed: {reason!r}") from reason

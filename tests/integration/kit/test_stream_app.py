@@ -1,0 +1,170 @@
+"""shared.streams and shared.topics on a real broker: a Faust app starts only on its topics, says ready only when
+it can act, and a crashed agent ends its run (issue 13, item 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import faust
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from hotline.infra.topics import delete_topics
+from shared.streams import StreamApp, StreamAppCrashed, prepare_topics, run_stream_app
+from shared.topics import TopicsNotReady, TopicSpec, ensure_topics
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 3
+
+
+class Counter:
+    """A stream processor like the product's: a changelog-backed table fed by a source and a repartition topic."""
+
+    def __init__(self, bootstrap: str, datadir: Path) -> None:
+        run = uuid.uuid4().hex[:8]
+        self.source_name = f"kit-streams-{run}.source"
+        self.app = StreamApp(
+            f"kit-streams-{run}",
+            broker=f"kafka://{bootstrap}",
+            store="memory://",
+            datadir=str(datadir),
+            web_enabled=False,
+            topic_partitions=PARTITIONS,
+            topic_replication_factor=1,
+            broker_commit_interval=0.5,
+            consumer_auto_offset_reset="earliest",
+        )
+        raw = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.counts = self.app.Table("counts_by_key", default=int, partitions=PARTITIONS)
+        self.source = self.app.topic(self.source_name, partitions=PARTITIONS, **raw)
+        self.rekeyed = self.app.topic(f"kit-streams-{run}.rekeyed", partitions=PARTITIONS, internal=True, **raw)
+        self.seen: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def rekey(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+            async for key, value in stream.items():
+                await self.rekeyed.send(key=key, value=value)
+                yield None
+
+        async def count(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+            async for key, value in stream.items():
+                if value == b"poison":
+                    raise ValueError("cannot count poison")
+                self.counts[key.decode()] += 1
+                await self.seen.put(key)
+                yield None
+
+        self.app.agent(self.source, name="rekey_by_value")(rekey)
+        self.app.agent(self.rekeyed, name="count_by_key")(count)
+
+    def topics(self) -> list[str]:
+        return [*self.app.required_topics()]
+
+
+@pytest.fixture
+async def counter(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Counter]:
+    built = Counter(kafka_bootstrap, tmp_path)
+    yield built
+    await delete_topics(kafka_bootstrap, built.topics())
+
+
+async def send(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def describe(bootstrap: str, names: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        present = set(await admin.list_topics())  # describing an absent topic would auto-create it
+        known = [name for name in names if name in present]
+        described = await admin.describe_topics(known) if known else []
+        return {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
+    finally:
+        await admin.close()
+
+
+async def compacted(bootstrap: str, name: str) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        entries = {entry[0]: entry[1] for entry in response.resources[0][4]}
+        return entries.get("cleanup.policy") == "compact"
+    finally:
+        await admin.close()
+
+
+async def test_every_changelog_repartition_and_source_topic_exists_before_the_app_subscribes(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    changelog = f"{counter.app.conf.id}-counts_by_key-changelog"
+    assert await describe(kafka_bootstrap, [changelog]) == {}  # nothing yet
+    await prepare_topics(counter.app, kafka_bootstrap)
+    found = await describe(kafka_bootstrap, counter.topics())
+    assert found[changelog] == PARTITIONS  # co-partitioned with its source
+    assert found[counter.rekeyed.get_topic_name()] == PARTITIONS
+    assert found[counter.source_name] == PARTITIONS
+    assert found[f"{counter.app.conf.id}-__assignor-__leader"] == 1
+    assert await compacted(kafka_bootstrap, changelog)
+
+
+async def test_a_fresh_app_acts_on_its_first_message_and_is_ready_only_then(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    stop = asyncio.Event()
+    assert not await counter.app.ready()  # not started: not ready
+    running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
+    try:
+        async with asyncio.timeout(60):
+            while not await counter.app.ready():
+                assert not running.done(), running
+                await asyncio.sleep(0.2)
+        assigned = {tp.topic for tp in counter.app.consumer.assignment()}
+        assert {counter.source_name, counter.rekeyed.get_topic_name()} <= assigned
+        await send(kafka_bootstrap, counter.source_name, b"k", b"first")
+        async with asyncio.timeout(30):
+            assert await counter.seen.get() == b"k"  # no PartitionsMismatch: the table took the write
+        assert counter.counts["k"] == 1
+    finally:
+        stop.set()
+        await running
+
+
+async def test_a_crashed_agent_ends_the_run_instead_of_restarting_in_place(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
+    try:
+        async with asyncio.timeout(60):
+            while not await counter.app.ready():
+                await asyncio.sleep(0.2)
+        await send(kafka_bootstrap, counter.source_name, b"k", b"poison")
+        with pytest.raises(StreamAppCrashed, match="cannot count poison"):
+            async with asyncio.timeout(30):
+                await running
+        assert not await counter.app.ready()
+    finally:
+        stop.set()
+        if not running.done():
+            await running
+
+
+async def test_a_changelog_of_the_wrong_size_is_refused_before_the_app_starts(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    changelog = f"{counter.app.conf.id}-counts_by_key-changelog"
+    await ensure_topics(kafka_bootstrap, {changelog: TopicSpec(1)})
+    with pytest.raises(TopicsNotReady, match="wrong size"):
+        await prepare_topics(counter.app, kafka_bootstrap)
+    assert not counter.app.started
