@@ -43,6 +43,7 @@ if ! "$kustomize_bin/kustomize" version 2>/dev/null | grep -qx "$KUSTOMIZE_VERSI
   GOBIN="$kustomize_bin" "$go_cmd" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 fi
 
-# Kafka release jars from Maven Central, cached under the user's cache folder.
-.venv/bin/hotline infra fetch
+# Kafka release jars and Keycloak's distribution (identity's OIDC tests) from Maven Central, cached
+# under the user's cache folder.
+.venv/bin/hotline infra fetch --keycloak
 echo "setup: done"
