@@ -35,7 +35,8 @@ fi
 .venv/bin/pip install -q --require-hashes -r requirements/dev.txt
 .venv/bin/pip install -q --no-deps -e .
 
-# the browser assets the APIs serve at /docs (package-lock.json pins them)
+# the browser assets the product serves itself, pinned by package-lock.json: Swagger UI for each API's
+# /docs, the console's htmx, axe-core for the accessibility checks
 npm ci --silent --no-audit --no-fund
 
 # kustomize renders deploy/k8s's overlays for their tests: built once from its Go module into the cache.
@@ -51,9 +52,7 @@ if ! "$kustomize_bin/kustomize" version 2>/dev/null | grep -qx "$KUSTOMIZE_VERSI
   GOBIN="$kustomize_bin" "$go_cmd" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 fi
 
-# the console's htmx (served by the console itself) and axe-core (accessibility checks), from the lock file
-npm ci --no-audit --no-fund --silent
-
-# Kafka release jars from Maven Central, cached under the user's cache folder.
-.venv/bin/hotline infra fetch
+# Kafka release jars and Keycloak's distribution (identity's OIDC tests) from Maven Central, cached
+# under the user's cache folder.
+.venv/bin/hotline infra fetch --keycloak
 echo "setup: done"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from hotline.infra import harness
@@ -31,8 +33,20 @@ def _fail(error: InfraError) -> typer.Exit:
 
 
 @app.command()
-def fetch() -> None:
+def fetch(
+    keycloak: Annotated[
+        bool, typer.Option("--keycloak", help="Also Keycloak's distribution (the identity service's OIDC tests).")
+    ] = False,
+) -> None:
     """Download the Kafka release jars from Maven Central into the cache (once)."""
+    if keycloak:
+        from hotline.infra import keycloak as kc
+
+        try:
+            home = kc.fetch(InfraSettings())
+        except InfraError as error:
+            raise _fail(error) from error
+        typer.echo(f"Keycloak {kc.KEYCLOAK_VERSION} cached in {home}", err=True)
     server = KafkaServer(InfraSettings())
     if server.is_fetched():
         typer.echo(f"Kafka {server.version} already cached in {server.libs_dir}", err=True)
