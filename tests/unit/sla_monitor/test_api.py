@@ -76,7 +76,7 @@ async def test_a_credential_of_an_unknown_branch_gets_404_unknown_branch(monitor
     app = build_http(monitor)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        for path in ("/sla/tickets/T-1/timers", "/sla/due", "/sla/stats"):
+        for path in ("/api/v1/sla/tickets/T-1/timers", "/api/v1/sla/due", "/api/v1/sla/stats"):
             response = await client.get(path, headers=bearer(Role.CENTER_SUPERVISOR, branch="nowhere"))
             assert response.status_code == 404, (path, response.text)
             assert response.json()["error"]["code"] == "unknown_branch"
