@@ -11,6 +11,10 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi
+# the web console's front-end packages (npm) and its browser tests (Debian's chromium, CJK fonts)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} with apt-get"
@@ -46,6 +50,9 @@ if ! "$kustomize_bin/kustomize" version 2>/dev/null | grep -qx "$KUSTOMIZE_VERSI
   echo "setup: building kustomize $KUSTOMIZE_VERSION"
   GOBIN="$kustomize_bin" "$go_cmd" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 fi
+
+# the console's htmx (served by the console itself) and axe-core (accessibility checks), from the lock file
+npm ci --no-audit --no-fund --silent
 
 # Kafka release jars from Maven Central, cached under the user's cache folder.
 .venv/bin/hotline infra fetch

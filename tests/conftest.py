@@ -23,8 +23,8 @@ from hotline.infra.settings import InfraSettings
 from hotline.infra.topics import create_topics, delete_topics, unique_topic_name
 
 TESTS_DIR = Path(__file__).parent
-MARKER_BY_FOLDER = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
-SERVER_TIERS = ("integration", "e2e")
+MARKER_BY_FOLDER = {"unit": "unit", "integration": "integration", "e2e": "e2e", "browser": "browser"}
+SERVER_TIERS = ("integration", "e2e", "browser")
 
 
 def in_ci() -> bool:

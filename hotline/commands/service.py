@@ -20,6 +20,8 @@ class Service(StrEnum):
     SLA_MONITOR = "sla_monitor"
     CALLBACK = "callback"
     IDENTITY = "identity"
+    CONSOLE = "console"  # the web console (one role: pages, event stream and its consumer together)
+    KNOWLEDGE = "knowledge"
 
 
 class ProcessRole(StrEnum):

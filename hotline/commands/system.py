@@ -21,11 +21,11 @@ from hotline import system
 from hotline.infra.console import log_to_stderr
 from hotline.infra.harness import ensure_kafka, ensure_postgres
 from hotline.infra.kafka import KafkaServer
-from hotline.infra.postgres import PostgresServer
+from hotline.infra.postgres import PostgresServer, refuse_non_durable
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
 from shared.branch_config import PACKAGED_DIR
-from shared.runtime import API_PORTS, SERVICES
+from shared.runtime import API_PORTS, CONSOLE_PORT, SERVICES
 
 console = Console(stderr=True)
 
@@ -48,7 +48,16 @@ def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, toke
     typer.echo(f"demo access tokens of branch {system.DEMO_BRANCH!r}, valid 10 min (also in {tokens_file}):")
     for role, scope, token in tokens:
         typer.echo(f"  {role:<20} {scope:<14} {token}")
+    _print_console(tokens_file.parent / "demo-passwords.txt")
     typer.echo("Ctrl-C stops everything.")
+
+
+def _print_console(passwords_file: Path) -> None:
+    from hotline.demo_people import read_passwords
+
+    typer.echo(f"web console: http://127.0.0.1:{CONSOLE_PORT}/  sign in as (from {passwords_file}):")
+    for person in read_passwords(passwords_file):
+        typer.echo(f"  {person.role:<20} {person.username:<16} {person.password}")
 
 
 class SystemStartError(RuntimeError):
@@ -95,7 +104,7 @@ def start_system(
     state_path = system.system_dir() / "up.json"
     begun = time.monotonic()
     plan = system.plan()
-    busy = system.busy_ports(sorted({spec.port for spec in plan} | set(API_PORTS.values())))
+    busy = system.busy_ports(sorted({spec.port for spec in plan} | set(API_PORTS.values()) | {CONSOLE_PORT}))
     if busy:
         raise SystemStartError(f"ports {', '.join(map(str, busy))} are in use: another hotline system runs here")
     infra = InfraSettings()
@@ -111,6 +120,7 @@ def start_system(
             url, pg_started = ensure_postgres(infra)
             if pg_started:
                 started.append("postgres")
+            refuse_non_durable(url)
             env["DATABASE_URL"] = url
             database = "postgresql"
         else:
@@ -146,8 +156,9 @@ def start_system(
     result = StartedSystem(supervisor, state, state_path, env, secret, infra, 0.0)
     workers = [spec for spec in plan if spec.role != "api"]
     apis = [spec for spec in plan if spec.role == "api"]
+    console_group = [system.console_spec()]  # it calls every API: started last
     try:
-        for group in (workers, apis):
+        for group in (workers, apis, console_group):
             for spec in group:
                 supervisor.start(spec)
             state.processes = {name: process.pid for name, (_, process) in supervisor.children.items()}
@@ -208,6 +219,12 @@ def up(
     with Live(_status_table(supervisor.status()), console=console, refresh_per_second=1) as live:
         while not stop_requested:
             time.sleep(1)
+            said = supervisor.supervise()  # a crashed process is restarted with backoff, and we say so
+            for line in said:
+                live.console.print(line)
+            if said:
+                started.state.processes = supervisor.pids()
+                started.state.save(started.state_path)
             live.update(_status_table(supervisor.status()))
     started.stop()
 
@@ -218,6 +235,7 @@ def _status_table(rows: dict[str, str]) -> Table:
         worker = rows.get(f"{service}-worker", rows.get(f"{service}-all", "-"))
         api = rows.get(f"{service}-api", rows.get(f"{service}-all", "-"))
         table.add_row(service, f"api {api}", f"worker {worker}", f"http://127.0.0.1:{API_PORTS[service]}")
+    table.add_row("console", f"web {rows.get('console-all', '-')}", "", f"http://127.0.0.1:{CONSOLE_PORT}/")
     return table
 
 
@@ -291,9 +309,12 @@ def status() -> None:
     import httpx
 
     with httpx.Client(timeout=1.0) as client:
-        for spec in system.plan():
-            try:
-                health = "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
-            except httpx.HTTPError:
-                health = "down"
-            typer.echo(f"  {spec.name:<20} port {spec.port:<5} {health}")
+        rows = [
+            (spec, system.process_health(spec, state.processes.get(spec.name), client))
+            for spec in [*system.plan(), system.console_spec()]
+        ]
+    for spec, health in rows:
+        pid = state.processes.get(spec.name)
+        typer.echo(f"  {spec.name:<20} pid {pid or '-':<8} port {spec.port:<5} {health}")
+    if any(health.startswith("down") for _, health in rows):
+        raise typer.Exit(1)

@@ -172,12 +172,16 @@ def _claimable(now: datetime) -> Any:
 
 
 async def due_callbacks(
-    session: AsyncSession, *, branch: str, now: datetime, quiet_now: bool, limit: int
+    session: AsyncSession, *, branch: str, now: datetime, quiet_now: bool, limit: int, later: bool = False
 ) -> Sequence[tuple[CallbackTask, TicketFacts | None]]:
     """Tasks an agent may call now, by deadline then priority (RULES.md §9); none in the quiet window
-    except customer-set times (RULES.md §5)."""
-    condition = and_(CallbackTask.branch == branch, _claimable(now))
-    if quiet_now:
+    except customer-set times (RULES.md §5). With `later`, also the scheduled ones not allowed yet
+    (the console shows them as "not before …")."""
+    if later:
+        condition = and_(CallbackTask.branch == branch, CallbackTask.status == "scheduled")
+    else:
+        condition = and_(CallbackTask.branch == branch, _claimable(now))
+    if quiet_now and not later:
         condition = and_(condition, CallbackTask.schedule_reason == "customer_requested")
     rows = await session.execute(
         select(CallbackTask, TicketFacts)
@@ -244,6 +248,18 @@ async def new_requests_of(session: AsyncSession, callback_id: str) -> Sequence[N
         select(NewTicketRequest)
         .where(NewTicketRequest.callback_id == callback_id)
         .order_by(NewTicketRequest.created_at)
+    )
+    return rows.all()
+
+
+async def new_requests_in(
+    session: AsyncSession, branch: str, status: str, limit: int = 100
+) -> Sequence[NewTicketRequest]:
+    rows = await session.scalars(
+        select(NewTicketRequest)
+        .where(NewTicketRequest.branch == branch, NewTicketRequest.status == status)
+        .order_by(NewTicketRequest.created_at)
+        .limit(limit)
     )
     return rows.all()
 

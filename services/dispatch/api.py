@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request
@@ -70,9 +70,11 @@ from services.dispatch.store import (
 from shared.auth import AuditLog, Principal, RevealRequest, Role, SecureRouter, require_roles, reveal_field
 from shared.db import transaction
 from shared.http.errors import ApiError, error_body
+from shared.http.ratelimit import rate_limited
 from shared.http.responses import OrgJSONResponse
 from shared.policy.priority import inbox_order
 from shared.privacy import PersonalField
+from shared.storage import ALLOWED_MEDIA_TYPES
 
 T = TypeVar("T")
 AUDIT = AuditLog(AuditRecord, service="dispatch")
@@ -104,6 +106,16 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
+
+
+# the download is the stored bytes in their own media type
+ATTACHMENT_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}} for media in ALLOWED_MEDIA_TYPES}
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes built from shared routers (the auditors' `GET /api/v1/audit`)."""
+    async with _sessions(request)() as session:
+        yield session
 
 
 def _context(request: Request) -> DispatchContext:
@@ -283,6 +295,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket, r
         return_reason=ticket.return_reason,
         return_text=ticket.return_text,
         return_count=ticket.return_count,
+        returns_by_unit=ticket.returns_by_unit or {},
         close_reason=ticket.close_reason,
         close_text=ticket.close_text,
         work_round=ticket.work_round,
@@ -299,6 +312,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket, r
                 review_reason=r.review_reason,
                 review_text=r.review_text,
                 attachment_ids=by_reply.get(r.reply_id, []),
+                refused=r.refused,
             )
             for r in replies
         ],
@@ -409,7 +423,7 @@ def build_router() -> SecureRouter:
                 for r in rows
             ]
 
-    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"])
+    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"], dependencies=[rate_limited("reveal")])
     async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
         """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
         ctx = _context(request)
@@ -521,7 +535,12 @@ def build_router() -> SecureRouter:
                     await storage.delete(record.storage_key)
             raise
 
-    @router.get("/tickets/{ticket_id}/attachments/{attachment_id}", tags=["unit", "center"])
+    @router.get(
+        "/tickets/{ticket_id}/attachments/{attachment_id}",
+        tags=["unit", "center"],
+        response_class=Response,
+        responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
+    )
     async def download_attachment(
         ticket_id: str, attachment_id: str, request: Request, principal: TicketReader
     ) -> Response:
@@ -550,6 +569,7 @@ def build_router() -> SecureRouter:
                 opinion=body.opinion,
                 attachment_ids=body.attachment_ids,
                 expected_version=body.expected_version,
+                refused=body.refused,
             )
             ticket = await handlers.ticket_for(session, principal, ticket_id)
             return await _detail(session, ctx, ticket, _role(request))

@@ -14,16 +14,14 @@ from shared.http.errors import ApiError
 from shared.policy.categories import SUBTYPES, Category, Subtype
 from shared.policy.limits import callback_kind
 
-# RULES.md §1: an address for alarms, repairs and service requests (someone goes there)
-ADDRESS_REQUIRED = frozenset({Category.ALARM, Category.REPAIR, Category.SERVICE_REQUEST})
-# RULES.md §1: alarms name who called; complaints need someone to grade repeats by
-NAME_REQUIRED = frozenset({Category.ALARM})
-PHONE_REQUIRED = frozenset({Category.ALARM, Category.REPAIR, Category.SERVICE_REQUEST, Category.COMPLAINT})
-# RULES.md §1: what the caller reports is the work (an alarm's scene, the fault, the request, the complaint,
-# the question): every category but a query, which is answered on the call after identity verification
-DESCRIPTION_REQUIRED = frozenset(Category) - {Category.QUERY}
-# RULES.md §1: what an agent may close on the call (query, consultation, simple repair, praise)
-CLOSABLE_ON_CALL = frozenset({Category.QUERY, Category.CONSULTATION, Category.REPAIR, Category.PRAISE})
+# RULES.md §1: the fields each category requires live in shared/policy/work_order.py (the console's form uses them)
+from shared.policy.work_order import (
+    ADDRESS_REQUIRED,
+    CLOSABLE_ON_CALL,
+    DESCRIPTION_REQUIRED,
+    NAME_REQUIRED,
+    PHONE_REQUIRED,
+)
 
 _PHONE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,

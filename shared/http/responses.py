@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from shared.privacy import mask_data, mask_text
+from shared.zones import in_branch_zone
 
 
 class MaskedJSONResponse(JSONResponse):
@@ -17,11 +18,15 @@ class MaskedJSONResponse(JSONResponse):
     """
 
     def render(self, content: Any) -> bytes:
-        return super().render(mask_data(content))
+        # instants on the branch's wall clock with its offset (DESIGN.md "Time"), then masked
+        return super().render(mask_data(in_branch_zone(content)))
 
 
 class UnmaskedJSONResponse(JSONResponse):
     """Only for the audited reveal call (shared.auth.reveal): the value goes out in clear."""
+
+    def render(self, content: Any) -> bytes:
+        return super().render(in_branch_zone(content))  # instants on the branch's wall clock, as every answer
 
 
 def _mask_but_names(value: Any) -> Any:

@@ -63,7 +63,7 @@ async def test_a_repair_gets_a_daily_number_one_event_and_a_running_dispatch_clo
     [dispatch_clock] = view["clocks"]
     assert dispatch_clock["clock"] == "dispatch" and dispatch_clock["state"] == "running"
     # RULES.md §2: a repair is dispatched within 5 minutes of receipt
-    assert dispatch_clock["deadline"].startswith("2026-11-27T02:05:00")
+    assert dispatch_clock["deadline"] == "2026-11-27T10:05:00+08:00"  # in the branch zone (issue 13 item 5)
     assert view["customer"]["phone"] == "138****8000"
     assert view["customer"]["name"] == "张*"
 

@@ -80,3 +80,12 @@ async def test_a_credential_of_an_unknown_branch_gets_404_unknown_branch(monitor
             response = await client.get(path, headers=bearer(Role.CENTER_SUPERVISOR, branch="nowhere"))
             assert response.status_code == 404, (path, response.text)
             assert response.json()["error"]["code"] == "unknown_branch"
+
+
+async def test_the_document_lists_the_error_answers(monitor, monkeypatch):  # noqa: F811
+    from tests.unit.http.openapi_checks import undocumented_answers
+
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", SECRET)
+    transport = httpx.ASGITransport(app=build_http(monitor), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert undocumented_answers((await client.get("/openapi.json")).json()) == []

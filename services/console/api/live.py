@@ -1,0 +1,71 @@
+"""Server-sent events to the signed-in browser, and the incoming-call pop they announce."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import Response, StreamingResponse
+
+from services.console import handlers
+from services.console.api.deps import SignedIn, console
+from services.console.live import Listener
+
+router = APIRouter()
+
+
+@router.get("/events")
+async def events(page: SignedIn, watch: str = "") -> Response:
+    """One stream per open page: pushes for the user's extension, the ticket on the page, notices, the desk."""
+    app = console(page.request)
+    user = page.user
+    listener = Listener(
+        subject=user.subject,
+        role=user.role,
+        branch=user.branch,
+        locale=page.language.code,
+        extension=user.extension,
+        watching=frozenset(t for t in watch.split(",") if t),
+    )
+    request = page.request
+    await page.db.close()  # the stream lives long: give the database connection back now
+
+    async def stream() -> AsyncIterator[bytes]:
+        app.hub.add(listener)
+        app.metrics.streams.inc()
+        try:
+            yield b"retry: 2000\n: connected\n\n"
+            quiet = 0.0
+            while not app.stopping.is_set():
+                try:
+                    push = await asyncio.wait_for(listener.queue.get(), timeout=1.0)
+                except TimeoutError:
+                    quiet += 1.0
+                    if quiet >= app.settings.heartbeat_seconds:
+                        quiet = 0.0
+                        if await request.is_disconnected():
+                            return
+                        yield b": keep-alive\n\n"
+                    continue
+                quiet = 0.0
+                yield push.encode()
+        finally:
+            app.hub.remove(listener)
+            app.metrics.streams.dec()
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+@router.get("/calls/{call_id}/pop")
+async def pop(page: SignedIn, call_id: str) -> Response:
+    """htmx: the caller's masked record, open tickets with their clocks, recent tickets of the customer."""
+    app = console(page.request)
+    call = app.hub.call(call_id)
+    number = call.get("caller_number") if call and call.get("branch") == page.user.branch else None
+    data = await handlers.call_pop(app.apis, page.user, call_id, number)
+    now = app.clock.now()
+    clocks = {t["ticket_id"]: handlers.clock_rows(handlers.TicketPage(t, [], []), now) for t in data.open_tickets}
+    return page.render("_call_pop.html", data=data, clocks=clocks)

@@ -1,0 +1,87 @@
+"""The other services' APIs as the console calls them, always with the signed-in user's own token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from services.console.settings import ConsoleSettings
+
+ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity"]
+
+
+@dataclass
+class ApiFailure(Exception):
+    """A 4xx/5xx from a service: status, message, field errors ({field: message}, paths as the API names them)."""
+
+    status: int
+    message: str
+    fields: dict[str, str] = field(default_factory=dict)
+    code: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.message}"
+
+
+def failure_of(response: httpx.Response) -> ApiFailure:
+    """Read the project's error body `{"error": {code, message, fields}}`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ApiFailure(response.status_code, response.text[:200] or response.reason_phrase)
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    fields = {
+        str(f.get("field", "")): str(f.get("message", "")) for f in error.get("fields") or [] if isinstance(f, dict)
+    }
+    return ApiFailure(
+        response.status_code, str(error.get("message", response.reason_phrase)), fields, str(error.get("code", ""))
+    )
+
+
+class Apis:
+    """One pooled HTTP client per service; each call names the user's token."""
+
+    def __init__(self, settings: ConsoleSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        urls = {
+            "intake": settings.intake_url,
+            "dispatch": settings.dispatch_url,
+            "sla": settings.sla_url,
+            "callback": settings.callback_url,
+            "identity": settings.identity_url,
+        }
+        timeout = httpx.Timeout(settings.api_timeout_seconds)
+        self._clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport) for name, url in urls.items()
+        }
+
+    async def call(
+        self,
+        service: ServiceName,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """The decoded JSON body of a 2xx, else ApiFailure (a transport error is a 503 ApiFailure)."""
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        try:
+            response = await self._clients[service].request(method, path, json=json, params=clean, headers=sent)
+        except httpx.HTTPError as error:
+            raise ApiFailure(503, f"{service} is not answering ({type(error).__name__})") from error
+        if response.status_code >= 400:
+            raise failure_of(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()

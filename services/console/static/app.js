@@ -1,0 +1,147 @@
+// The console's behaviour in the browser: live updates (server-sent events), countdowns, sound, keyboard.
+(function () {
+  "use strict";
+  var body = document.body;
+  var watch = body.dataset.watch || "";
+  var serverNow = Date.parse(body.dataset.clockNow || "") || Date.now();
+  var speed = parseFloat(body.dataset.clockSpeed || "1") || 1;
+  var loadedAt = Date.now();
+
+  function policyNow() { return serverNow + (Date.now() - loadedAt) * speed; }
+
+  function beep(urgent) {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) { return; }
+      var ctx = beep.ctx || (beep.ctx = new Ctx());
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      osc.frequency.value = urgent ? 880 : 660;
+      gain.gain.value = 0.15;
+      osc.connect(gain); gain.connect(ctx.destination);
+      osc.start(); osc.stop(ctx.currentTime + (urgent ? 0.6 : 0.25));
+    } catch (e) { /* no sound available */ }
+  }
+
+  function notice(data) {
+    var box = document.getElementById("notices");
+    if (!box) { return; }
+    var item = document.createElement("div");
+    item.className = "notice" + (data.urgent ? " urgent" : "");
+    item.setAttribute("role", data.urgent ? "alert" : "status");
+    var text = document.createElement("span");
+    text.textContent = data.text + (data.reason ? " (" + data.reason + ")" : "");
+    item.appendChild(text);
+    if (data.ticket_id) {
+      var link = document.createElement("a");
+      link.href = "/tickets/" + encodeURIComponent(data.ticket_id);
+      link.textContent = " → " + data.ticket_id.slice(0, 8);
+      item.appendChild(link);
+    }
+    var close = document.createElement("button");
+    close.type = "button"; close.className = "small"; close.textContent = "×";
+    close.setAttribute("aria-label", "dismiss");
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(close);
+    box.prepend(item);
+    beep(data.urgent);
+  }
+
+  function connect() {
+    if (!body.dataset.signedIn || !window.EventSource) { return; }
+    var source = new EventSource("/events" + (watch ? "?watch=" + encodeURIComponent(watch) : ""));
+    source.addEventListener("call", function (e) {
+      var data = JSON.parse(e.data);
+      window.htmx.ajax("GET", "/calls/" + encodeURIComponent(data.call_id) + "/pop", { target: "#call-pop", swap: "innerHTML" });
+      beep(true);
+    });
+    source.addEventListener("ticket", function (e) {
+      var data = JSON.parse(e.data);
+      if (data.ticket_id !== watch) { return; }
+      var list = document.getElementById("timeline");
+      if (list && !document.getElementById("ev-" + data.event_id)) {
+        list.insertAdjacentHTML("beforeend", data.html);
+      }
+      body.dispatchEvent(new CustomEvent("ticket-changed"));
+      // intake's view follows the same topic: look again in case it had not caught up yet
+      window.setTimeout(function () { body.dispatchEvent(new CustomEvent("ticket-changed")); }, 2500);
+    });
+    source.addEventListener("notice", function (e) { notice(JSON.parse(e.data)); });
+    // events between the page's rendering and the stream's opening: merge the timeline as the service has it
+    source.addEventListener("open", function () {
+      if (!watch || !document.getElementById("timeline")) { return; }
+      window.fetch("/tickets/" + encodeURIComponent(watch) + "/timeline", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          var holder = document.createElement("template");
+          holder.innerHTML = html;
+          var list = document.getElementById("timeline");
+          holder.content.querySelectorAll("li[id]").forEach(function (item) {
+            if (document.getElementById(item.id)) { return; }
+            var when = item.querySelector("time").getAttribute("datetime");
+            var after = null;
+            list.querySelectorAll("li").forEach(function (old) {
+              if (old.querySelector("time").getAttribute("datetime") > when && after === null) { after = old; }
+            });
+            list.insertBefore(item, after);
+          });
+          body.dispatchEvent(new CustomEvent("ticket-changed"));
+        });
+    });
+    // the desk is never reloaded under the agent's hands: it says the queue changed, with a link to see it
+    source.addEventListener("callbacks", function () {
+      var changed = document.getElementById("desk-changed");
+      if (changed) { changed.hidden = false; }
+    });
+    window.addEventListener("beforeunload", function () { source.close(); });
+  }
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function tick() {
+    var now = policyNow();
+    document.querySelectorAll(".countdown[data-deadline]").forEach(function (el) {
+      var left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
+      var abs = Math.abs(left);
+      var text = two(Math.floor(abs / 3600)) + ":" + two(Math.floor(abs / 60) % 60) + ":" + two(abs % 60);
+      el.textContent = (left < 0 ? "−" : "") + text;
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey && !e.ctrlKey && !e.metaKey) {
+      var key = e.key.toLowerCase();
+      var go = { n: "/work-orders/new", s: "/search", b: "/callbacks/next", h: "/home" }[key];
+      if (go) { e.preventDefault(); window.location.assign(go); }
+    }
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
+      var form = e.target.closest ? e.target.closest("form[data-submit-shortcut]") : null;
+      form = form || document.querySelector("form[data-submit-shortcut]");
+      if (form) { e.preventDefault(); form.requestSubmit(); }
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("[data-now-into]") : null;
+    if (!button) { return; }
+    var input = document.getElementById(button.dataset.nowInto);
+    var now = new Date(policyNow());
+    if (input) { input.value = two(now.getHours()) + ":" + two(now.getMinutes()); input.focus(); }
+  });
+
+  // a complaint among the call's other requests asks for the complaint's subject too
+  document.addEventListener("change", function (e) {
+    if (!e.target.matches || !e.target.matches("[data-request-kind]")) { return; }
+    var fields = document.getElementById("complaint-fields");
+    if (!fields) { return; }
+    var main = document.getElementById("category");
+    var any = Array.prototype.some.call(document.querySelectorAll("[data-request-kind]"), function (s) { return s.value === "complaint"; });
+    fields.hidden = !(any || (main && main.value === "complaint"));
+  });
+
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+  connect();
+  tick();
+  window.setInterval(tick, 1000);
+})();
