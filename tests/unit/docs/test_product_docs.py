@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 
-from shared.runtime import API_PORTS, WORKER_PORTS
+from shared.runtime import API_PORTS, CONSOLE_PORT, WORKER_PORTS
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-URL = re.compile(r"http://127\.0\.0\.1:(\d{4})(/[^\s'\"`)]*)?")
+URL = re.compile(r"http://127\.0\.0\.1:(\d{4})(/[^\s'\"`)<>,]*)?")
 
 
 def _routes_of(routers: Iterable[object]) -> set[str]:
@@ -22,10 +22,12 @@ def _routes_of(routers: Iterable[object]) -> set[str]:
 
 def api_paths() -> dict[int, set[str]]:
     from services.callback.api import routers as callback_routers
+    from services.console.api import routers as console_routers
     from services.dispatch.api import build_router
     from services.identity.api import routers as identity_routers
     from services.identity.sso_api import sso
     from services.intake.api import calls, customers, tickets
+    from services.knowledge.api import routers as knowledge_routers
     from services.sla_monitor.api import router as sla_router
 
     common = {"/health/live", "/health/ready", "/metrics", "/docs", "/openapi.json"}
@@ -35,6 +37,8 @@ def api_paths() -> dict[int, set[str]]:
         API_PORTS["sla_monitor"]: _routes_of([sla_router]) | common,
         API_PORTS["callback"]: _routes_of(callback_routers()) | common,
         API_PORTS["identity"]: _routes_of([*identity_routers(), sso]) | common,
+        API_PORTS["knowledge"]: _routes_of(knowledge_routers()) | common,
+        CONSOLE_PORT: _routes_of(console_routers) | common,
         **{port: common for service, port in WORKER_PORTS.items() if service != "sla_monitor"},
     }
 
