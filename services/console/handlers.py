@@ -353,6 +353,15 @@ async def open_duplicates(apis: Apis, token: str, category: str, address: str) -
     return [t for t in page["tickets"] if t["status"] not in OPEN_STATUSES_CLOSED]
 
 
+async def gov_tasks(apis: Apis, token: str) -> list[dict[str, Any]]:
+    """The open government 12345 supervision tasks (RULES.md §1 sources), in their own list."""
+    try:
+        page = await apis.call("intake", "GET", "/api/v1/tickets", token, params={"channel": "gov12345", "limit": 50})
+    except ApiFailure:
+        return []
+    return [t for t in page["tickets"] if t["status"] not in OPEN_STATUSES_CLOSED]
+
+
 # --------------------------------------------------------------------------- ticket page, search, call pop
 
 
