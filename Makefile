@@ -26,8 +26,9 @@ format:
 typecheck:
 	$(BIN)/mypy
 
-pytest:
-	$(BIN)/pytest -m "unit or integration or e2e or browser"
+pytest:           ## every test: the unit tier on two processes, then the tiers that start real servers
+	$(BIN)/pytest -m unit -n 2
+	$(BIN)/pytest -m "integration or e2e or browser"
 
 unit:
 	$(BIN)/pytest -m unit

@@ -6,7 +6,20 @@ import sys
 
 import typer
 
-from hotline.commands import auth, bench, customers, infra, policy, service, simulate, topics, users
+from hotline.commands import (
+    auth,
+    bench,
+    customers,
+    deadletter,
+    infra,
+    keys,
+    knowledge,
+    policy,
+    service,
+    simulate,
+    topics,
+    users,
+)
 from hotline.commands import system as system_commands
 
 app = typer.Typer(
@@ -23,6 +36,9 @@ app.add_typer(service.app, name="service")
 app.add_typer(customers.app, name="customers")
 app.add_typer(topics.app, name="topics")
 app.add_typer(users.app, name="users")
+app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(deadletter.app, name="deadletter")
+app.add_typer(keys.app, name="keys")
 
 app.command("up")(system_commands.up)
 app.command("down")(system_commands.down)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +45,12 @@ class ProcessSpec:
     @property
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/health/ready"
+
+    def runs_as(self, pid: int) -> bool:
+        """True when `pid` is this process (its command line), not anything else that holds the port."""
+        from hotline.infra.process import process_cmdline
+
+        return f"service run {self.service} --role {self.role}" in process_cmdline(pid)
 
 
 # The SLA monitor's timers live in its Faust worker's tables, so its read API is served by the worker
@@ -153,14 +159,38 @@ async def ensure_topics(bootstrap: str, partitions: int = TOPIC_PARTITIONS) -> d
     )
 
 
-class Supervisor:
-    """Starts the processes in their own sessions, logs each to a file, and stops them all."""
+@dataclass(frozen=True)
+class Backoff:
+    """Restart delays of a crashed process: 1 s, 2 s, 4 s … at most 30 s; forgiven after a minute up."""
 
-    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
+    first: float = 1.0
+    factor: float = 2.0
+    most: float = 30.0
+    stable_after: float = 60.0
+
+    def delay(self, restarts: int) -> float:
+        return float(min(self.most, self.first * self.factor**restarts))
+
+
+class Supervisor:
+    """Starts the processes in their own sessions, logs each to a file, restarts a crashed one, stops them all."""
+
+    def __init__(
+        self,
+        folder: Path,
+        env: Mapping[str, str],
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.folder = folder
         self.logs = folder / "logs"
         self.env = dict(env)
         self.children: dict[str, tuple[ProcessSpec, subprocess.Popen[bytes]]] = {}
+        self.backoff = backoff or Backoff()
+        self.restarts: dict[str, int] = {}  # consecutive restarts, reset once a process stays up
+        self._clock = clock
+        self._started_at: dict[str, float] = {}
+        self._restart_at: dict[str, float] = {}
 
     def start(self, spec: ProcessSpec) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -169,6 +199,33 @@ class Supervisor:
             spec.argv(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.children[spec.name] = (spec, process)
+        self._started_at[spec.name] = self._clock()
+
+    def supervise(self) -> list[str]:
+        """One look at every process: a crashed one is restarted after its backoff. What happened, as lines."""
+        now = self._clock()
+        said: list[str] = []
+        for name, (spec, process) in list(self.children.items()):
+            if process.poll() is None:
+                if now - self._started_at.get(name, now) >= self.backoff.stable_after:
+                    self.restarts.pop(name, None)
+                continue
+            if name not in self._restart_at:
+                delay = self.backoff.delay(self.restarts.get(name, 0))
+                self._restart_at[name] = now + delay
+                said.append(
+                    f"{name} exited with status {process.returncode}; restarting in {delay:.0f} s "
+                    f"(log: {self.log_path(name)})"
+                )
+            elif now >= self._restart_at[name]:
+                del self._restart_at[name]
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                self.start(spec)
+                said.append(f"{name} restarted (pid {self.children[name][1].pid}, restart {self.restarts[name]})")
+        return said
+
+    def pids(self) -> dict[str, int]:
+        return {name: process.pid for name, (_, process) in self.children.items()}
 
     def wait_healthy(self, specs: Sequence[ProcessSpec], timeout: float) -> list[str]:
         """Names of processes not healthy within `timeout` seconds (empty when all are)."""
@@ -196,7 +253,9 @@ class Supervisor:
         with httpx.Client(timeout=0.5) as client:
             for name, (spec, process) in self.children.items():
                 if process.poll() is not None:
-                    rows[name] = f"exited ({process.returncode})"
+                    due = self._restart_at.get(name)
+                    wait = f", restarting in {max(0.0, due - self._clock()):.0f} s" if due is not None else ""
+                    rows[name] = f"exited ({process.returncode}{wait})"
                     continue
                 try:
                     rows[name] = "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
@@ -206,6 +265,7 @@ class Supervisor:
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM every process group, then SIGKILL what is left after `grace` seconds."""
+        self._restart_at.clear()
         for _, process in self.children.values():
             if process.poll() is None:
                 _signal_group(process.pid, signal.SIGTERM)
@@ -223,6 +283,20 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
     except ProcessLookupError:
         pass
+
+
+def process_health(spec: ProcessSpec, pid: int | None, client: httpx.Client) -> str:
+    """What `hotline status` says of one recorded process: its own pid first, then its health answer."""
+    if pid is None or not alive(pid) or not spec.runs_as(pid):
+        try:
+            client.get(spec.health_url)
+        except httpx.HTTPError:
+            return "down"
+        return f"down (port {spec.port} answered by another process)"
+    try:
+        return "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
+    except httpx.HTTPError:
+        return "starting"
 
 
 def stop_recorded(state: SystemState, grace: float = 15.0) -> None:

@@ -28,6 +28,7 @@ PRODUCT_TOPICS: Mapping[str, Mapping[str, str]] = {
     Topic.NOTIFICATIONS: {"retention.ms": str(30 * DAY_MS)},
     Topic.CTI_CALLS: {"retention.ms": str(30 * DAY_MS)},
     Topic.DEADLETTER: {"retention.ms": str(90 * DAY_MS)},  # long enough to fix the cause and replay
+    Topic.KNOWLEDGE: {"retention.ms": "-1"},  # every article's workflow history, keyed by article
 }
 
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the product and its tests need on a fresh Debian machine:
-# system packages (Java 17, Maven, PostgreSQL) when absent, the virtualenv, the Kafka jars.
+# system packages (Java 17, Maven, PostgreSQL, npm) when absent, the virtualenv, the npm assets, the Kafka jars.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi
@@ -33,6 +34,9 @@ fi
 # the pinned, hash-checked lock (requirements/README.md), then the project itself without resolving again
 .venv/bin/pip install -q --require-hashes -r requirements/dev.txt
 .venv/bin/pip install -q --no-deps -e .
+
+# the browser assets the APIs serve at /docs (package-lock.json pins them)
+npm ci --silent --no-audit --no-fund
 
 # kustomize renders deploy/k8s's overlays for their tests: built once from its Go module into the cache.
 KUSTOMIZE_VERSION=v5.7.1

@@ -69,6 +69,17 @@ def load_branch(code: str | None = None, env: Mapping[str, str] | None = None) -
     raise BranchConfigError(f"unknown branch {code!r}; configured branches: {known}")
 
 
+def org_center_id(branch: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The center id of the branch's org file (`[center] id`), None when it has none."""
+    for folder in config_dirs(env):
+        path = folder / "orgs" / f"{branch}.toml"
+        if path.is_file():
+            center = _read_toml(path).get("center")
+            found = center.get("id") if isinstance(center, dict) else None
+            return found if isinstance(found, str) else None
+    return None
+
+
 def load_year_files(env: Mapping[str, str] | None = None) -> dict[int, YearSchedule]:
     """Year files from every folder; an admin's file wins over a packaged one for the same year."""
     years: dict[int, YearSchedule] = {}

@@ -40,7 +40,8 @@ Rules of the contract
   with the fixed UTC offset they had when the event was built, as ISO-8601 with that offset.
 - Keys: ticket events (every topic but `hotline.cti.calls`) carry `ticket_id` and are keyed by
   it, so one ticket's history stays in order on one partition; telephony events know no ticket
-  and carry `call_id` instead, keyed by it. `Event.key` gives whichever applies.
+  and carry `call_id` instead, keyed by it; knowledge-base events (`hotline.knowledge`) carry
+  `article_id` and are keyed by it. `Event.key` gives whichever applies.
 - Category, sub-type, clock, complaint level, callback kind and grading / failure reasons are the
   policy engine's enums (`shared.policy`): their values are the keys of RULES.md §1-§5 and are
   the wire format, so changing a value there is a breaking change here.
@@ -59,6 +60,7 @@ hotline.tickets                TicketReceived             customer.name, custome
                                                           customer.id_card_number
 hotline.cti.calls              CallOffered                caller_number
 hotline.notifications          UrgentNoticeRequested      address, contact_phone
+hotline.knowledge              (none: articles and feedback carry no personal data)
 hotline.deadletter             (any, as original bytes)   whatever the original held
 =============================  =========================  ===================================
 
@@ -72,7 +74,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
@@ -98,10 +100,19 @@ from shared.policy.categories import Subtype as ServiceRequestSubtype
 from shared.policy.grading import GradeReason
 from shared.policy.limits import CallbackKind, ComplaintLevel
 from shared.policy.limits import SlaClock as ClockName
+from shared.zones import zoned
 
 __all__ = [
     "REGISTRY",
     "TOPIC_BY_TYPE",
+    "ArticleApproved",
+    "ArticleDraftEdited",
+    "ArticleDrafted",
+    "ArticleFeedbackRecorded",
+    "ArticlePublished",
+    "ArticleRetired",
+    "ArticleSentBack",
+    "ArticleSubmitted",
     "Attachment",
     "CallAnswered",
     "CallEnded",
@@ -125,6 +136,7 @@ __all__ = [
     "ExtensionRequested",
     "InvalidEvent",
     "KeyKind",
+    "KnowledgePayload",
     "Location",
     "MalformedEvent",
     "ManualDispatchQueued",
@@ -178,6 +190,7 @@ class Topic(StrEnum):
     NOTIFICATIONS = "hotline.notifications"
     CTI_CALLS = "hotline.cti.calls"
     DEADLETTER = "hotline.deadletter"
+    KNOWLEDGE = "hotline.knowledge"
 
 
 class KeyKind(StrEnum):
@@ -185,6 +198,7 @@ class KeyKind(StrEnum):
 
     TICKET = "ticket"
     CALL = "call"
+    ARTICLE = "article"
 
 
 # --------------------------------------------------------------------------- field types
@@ -266,6 +280,13 @@ class CallPayload(Payload):
 
     topic = Topic.CTI_CALLS
     keyed_by = KeyKind.CALL
+
+
+class KnowledgePayload(Payload):
+    """A knowledge-base event on hotline.knowledge, keyed by article id (one article's history in order)."""
+
+    topic = Topic.KNOWLEDGE
+    keyed_by = KeyKind.ARTICLE
 
 
 # --------------------------------------------------------------------------- value objects
@@ -438,6 +459,10 @@ class TicketDispatched(TicketPayload):
     dispatcher_id: Identifier | None = None  # the center supervisor, when manual
     previous_unit_id: Identifier | None = None  # set on a re-dispatch
     dispatch_count: int = Field(default=1, ge=1)
+    # the branch's customer-service center as the org tree names it (where escalations end, RULES.md §8)
+    center_id: Identifier | None = None
+    # a 12345 task's government deadline when stricter than the policy's (§6): it caps every clock
+    external_deadline: Instant | None = None
 
 
 class ManualDispatchQueued(TicketPayload):
@@ -557,6 +582,8 @@ class TicketReplied(TicketPayload):
     result: LongText
     opinion: LongText = ""
     attachments: tuple[Attachment, ...] = ()
+    # RULES.md §2: a service request the unit refuses is explained and fed back within 2 wd
+    refused: bool = False
 
 
 class ReplyApproved(TicketPayload):
@@ -810,6 +837,109 @@ class CallEnded(CallPayload):
     recording_ref: ShortText | None = None
 
 
+# --------------------------------------------------------------------------- knowledge base
+
+
+class ArticleDrafted(KnowledgePayload):
+    """A unit or division started an article, or a new version of a published one (版本 `version`)."""
+
+    event_type = "ArticleDrafted"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    title: ShortText
+    category: Category
+    subtype: ServiceRequestSubtype | None = None
+    owner_unit: Identifier | None = None
+    owner_division: Identifier | None = None
+    author_id: Identifier
+    group_wide: bool = False
+    imported: bool = False  # loaded from an existing FAQ by `hotline knowledge import`
+
+
+class ArticleDraftEdited(KnowledgePayload):
+    """A draft version was changed by its writers."""
+
+    event_type = "ArticleDraftEdited"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    editor_id: Identifier
+    title: ShortText
+
+
+class ArticleSubmitted(KnowledgePayload):
+    """A draft version went to the owner's division for review (审核)."""
+
+    event_type = "ArticleSubmitted"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    submitter_id: Identifier
+    owner_division: Identifier | None = None
+
+
+class ArticleApproved(KnowledgePayload):
+    """The division approved a version; it waits for the center to publish it."""
+
+    event_type = "ArticleApproved"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    reviewer_id: Identifier
+    notes: ShortText = ""
+
+
+class ArticleSentBack(KnowledgePayload):
+    """A reviewer sent a version back to its writers with notes; it is a draft again."""
+
+    event_type = "ArticleSentBack"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    reviewer_id: Identifier
+    notes: ShortText
+
+
+class ArticlePublished(KnowledgePayload):
+    """The center published a version: agents find it from now on; the previous one is superseded."""
+
+    event_type = "ArticlePublished"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    publisher_id: Identifier
+    title: ShortText
+    category: Category
+    subtype: ServiceRequestSubtype | None = None
+    previous_version: int | None = Field(default=None, ge=1)
+    review_by: date | None = None  # after this date (branch zone) agents see it flagged as possibly stale
+
+
+class ArticleRetired(KnowledgePayload):
+    """The article was withdrawn from search with a reason."""
+
+    event_type = "ArticleRetired"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    retired_by: Identifier
+    reason: SubjectText
+
+
+class ArticleFeedbackRecorded(KnowledgePayload):
+    """An agent said whether an article helped on a ticket (the improvement loop, 优化)."""
+
+    event_type = "ArticleFeedbackRecorded"
+    event_version = 1
+
+    version: int = Field(ge=1)
+    agent_id: Identifier
+    ticket_id: Identifier
+    helpful: bool
+    comment: ShortText = ""
+
+
 # --------------------------------------------------------------------------- registry
 
 _PAYLOADS: tuple[type[Payload], ...] = (
@@ -843,6 +973,14 @@ _PAYLOADS: tuple[type[Payload], ...] = (
     CallOffered,
     CallAnswered,
     CallEnded,
+    ArticleDrafted,
+    ArticleDraftEdited,
+    ArticleSubmitted,
+    ArticleApproved,
+    ArticleSentBack,
+    ArticlePublished,
+    ArticleRetired,
+    ArticleFeedbackRecorded,
 )
 
 
@@ -910,6 +1048,7 @@ class Event(BaseModel, Generic[P]):
     version: int = Field(ge=1)
     ticket_id: Identifier | None = None
     call_id: Identifier | None = None
+    article_id: Identifier | None = None  # knowledge events only (KeyKind.ARTICLE)
     branch: Identifier
     occurred_at: Instant
     producer: Identifier
@@ -928,17 +1067,17 @@ class Event(BaseModel, Generic[P]):
                 f"type/version {self.type}/{self.version} do not match the payload "
                 f"{cls.__name__} ({cls.event_type}/{cls.event_version})"
             )
-        if cls.keyed_by is KeyKind.TICKET:
-            if self.ticket_id is None or self.call_id is not None:
-                raise ValueError(f"{self.type} is keyed by ticket: ticket_id only, no call_id")
-        elif self.call_id is None or self.ticket_id is not None:
-            raise ValueError(f"{self.type} is keyed by call: call_id only, no ticket_id")
+        ids = {KeyKind.TICKET: self.ticket_id, KeyKind.CALL: self.call_id, KeyKind.ARTICLE: self.article_id}
+        if ids[cls.keyed_by] is None or any(v is not None for k, v in ids.items() if k is not cls.keyed_by):
+            others = ", ".join(f"no {k.value}_id" for k in ids if k is not cls.keyed_by)
+            raise ValueError(f"{self.type} is keyed by {cls.keyed_by.value}: {cls.keyed_by.value}_id only, {others}")
         return self
 
     @property
     def key(self) -> str:
-        """The message key: the ticket id, or the call id for telephony events."""
-        key = self.call_id if self.payload.keyed_by is KeyKind.CALL else self.ticket_id
+        """The message key: the ticket id, the call id for telephony events, the article id for knowledge."""
+        keyed_by = self.payload.keyed_by
+        key = {KeyKind.CALL: self.call_id, KeyKind.ARTICLE: self.article_id}.get(keyed_by, self.ticket_id)
         if key is None:  # guaranteed by _consistent
             raise ValueError(f"{self.type} has no message key")
         return key
@@ -959,6 +1098,7 @@ def new_event(
     ticket_id: str | None = None,
     call_id: str | None = None,
     event_id: uuid.UUID | None = None,
+    article_id: str | None = None,
 ) -> Event[P]:
     """Wrap a payload in its envelope, with a fresh uuid4 unless an `event_id` is given.
 
@@ -970,6 +1110,9 @@ def new_event(
     if cls not in _REGISTERED:
         msg = f"{cls.__name__} is not a registered event payload"
         raise InvalidEvent(None, None, [{"loc": "payload", "type": "unregistered", "msg": msg}])
+    # what people read of a payload is on their branch's wall clock, with its offset (DESIGN.md "Time");
+    # the envelope's occurred_at keeps the producer's own offset
+    payload = zoned(payload, branch)
     try:
         return Event[cls](  # type: ignore[valid-type]
             event_id=event_id if event_id is not None else uuid.uuid4(),
@@ -977,6 +1120,7 @@ def new_event(
             version=cls.event_version,
             ticket_id=ticket_id,
             call_id=call_id,
+            article_id=article_id,
             branch=branch,
             occurred_at=occurred_at,
             producer=producer,

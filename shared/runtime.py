@@ -21,10 +21,12 @@ from shared.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 
-SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity")
-# API ports 8101-8105, worker health/metrics ports 8111-8115 (overridable per process).
+SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge")
+# API ports 8101-8106, worker health/metrics ports 8111-8116 (overridable per process).
 API_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
 WORKER_PORTS = {name: 8111 + i for i, name in enumerate(SERVICES)}
+# the port plan gives knowledge 8106/8116 whatever its place in SERVICES (identity has 8105/8115)
+API_PORTS["knowledge"], WORKER_PORTS["knowledge"] = 8106, 8116
 # the web console (services/console) is one process (pages, event streams and their consumer) on its own port
 CONSOLE_PORT = 8100
 
@@ -134,5 +136,5 @@ async def serve(
         raise SystemExit(1)
 
 
-def start_logging(service: str, settings: ServiceSettings) -> None:
-    configure_logging(service, settings.log_level, json=settings.log_json)
+def start_logging(service: str, settings: ServiceSettings, role: str = "all") -> None:
+    configure_logging(service, settings.log_level, json=settings.log_json, role=role)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import InvalidPartitionsError, TopicAlreadyExistsError
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +79,10 @@ async def ensure_topics(
             small = {name: NewPartitions(_count(specs[name], default_partitions)) for name in wrong}
             if small:
                 log.warning("topics_grown", topics=sorted(small))
-                await admin.create_partitions(small)
+                try:
+                    await admin.create_partitions(small)
+                except InvalidPartitionsError:
+                    pass  # the metadata described was stale: the topic has them already; look again
             if loop.time() >= deadline:
                 raise TopicsNotReady(
                     f"topics not ready after {ready_within:.0f} s: missing {missing}, wrong size {wrong}, "

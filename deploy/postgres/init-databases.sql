@@ -4,3 +4,5 @@ CREATE DATABASE dispatch;
 CREATE DATABASE sla_monitor;
 CREATE DATABASE callback;
 CREATE DATABASE identity;
+CREATE DATABASE knowledge;
+CREATE DATABASE console;

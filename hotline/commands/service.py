@@ -21,6 +21,7 @@ class Service(StrEnum):
     CALLBACK = "callback"
     IDENTITY = "identity"
     CONSOLE = "console"  # the web console (one role: pages, event stream and its consumer together)
+    KNOWLEDGE = "knowledge"
 
 
 class ProcessRole(StrEnum):

@@ -118,16 +118,21 @@ def simulate(
         typer.echo("no chart: matplotlib is not installed (pip install 'gas-hotline[report]')", err=True)
 
 
+def closing_line(result: RunResult) -> str:
+    """The run in one line, in the progress bars' own figures (calls taken N/N, tickets closed F/T)."""
+    span = result.simulated_to - result.simulated_from
+    return (
+        f"calls taken {result.placed}/{result.planned} (refused {result.refused}); "
+        f"tickets closed {result.finished}/{result.opened}; "
+        f"{'all closed' if result.complete else 'horizon reached with tickets open'}; "
+        f"{span.total_seconds() / 3600:.1f} simulated hours in {result.real_seconds:.0f} real seconds; "
+        f"HTTP {dict(sorted(result.statuses.items()))}"
+    )
+
+
 def _print_result(result: RunResult) -> None:
     out = Console(width=None if sys.stdout.isatty() else 160)
-    span = result.simulated_to - result.simulated_from
-    out.print(
-        f"calls placed {result.placed} (refused {result.refused}); tickets closed {result.finished}; "
-        f"{'all closed' if result.complete else 'horizon reached with tickets open'}; "
-        f"real {result.real_seconds:.0f} s for {span.total_seconds() / 3600:.1f} simulated hours; "
-        f"HTTP {dict(sorted(result.statuses.items()))}",
-        highlight=False,
-    )
+    out.print(closing_line(result), highlight=False)
     for line in result.failures[:10]:
         out.print(f"  request problem: {line}", highlight=False, markup=False)
     render_report(result.report, out)

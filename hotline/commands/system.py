@@ -21,7 +21,7 @@ from hotline import system
 from hotline.infra.console import log_to_stderr
 from hotline.infra.harness import ensure_kafka, ensure_postgres
 from hotline.infra.kafka import KafkaServer
-from hotline.infra.postgres import PostgresServer
+from hotline.infra.postgres import PostgresServer, refuse_non_durable
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
 from shared.branch_config import PACKAGED_DIR
@@ -44,7 +44,7 @@ def _print_banner(tokens: list[tuple[str, str, str]], ready_seconds: float, toke
     typer.echo(f"hotline is up in {ready_seconds:.1f} s")
     for service in SERVICES:
         base = f"http://127.0.0.1:{API_PORTS[service]}"
-        typer.echo(f"  {service:<12} {base}   OpenAPI: {base}/openapi.json")
+        typer.echo(f"  {service:<12} {base}   docs: {base}/docs   OpenAPI: {base}/openapi.json")
     typer.echo(f"demo access tokens of branch {system.DEMO_BRANCH!r}, valid 10 min (also in {tokens_file}):")
     for role, scope, token in tokens:
         typer.echo(f"  {role:<20} {scope:<14} {token}")
@@ -120,6 +120,7 @@ def start_system(
             url, pg_started = ensure_postgres(infra)
             if pg_started:
                 started.append("postgres")
+            refuse_non_durable(url)
             env["DATABASE_URL"] = url
             database = "postgresql"
         else:
@@ -218,6 +219,12 @@ def up(
     with Live(_status_table(supervisor.status()), console=console, refresh_per_second=1) as live:
         while not stop_requested:
             time.sleep(1)
+            said = supervisor.supervise()  # a crashed process is restarted with backoff, and we say so
+            for line in said:
+                live.console.print(line)
+            if said:
+                started.state.processes = supervisor.pids()
+                started.state.save(started.state_path)
             live.update(_status_table(supervisor.status()))
     started.stop()
 
@@ -302,9 +309,12 @@ def status() -> None:
     import httpx
 
     with httpx.Client(timeout=1.0) as client:
-        for spec in [*system.plan(), system.console_spec()]:
-            try:
-                health = "ready" if client.get(spec.health_url).status_code == 200 else "not ready"
-            except httpx.HTTPError:
-                health = "down"
-            typer.echo(f"  {spec.name:<20} port {spec.port:<5} {health}")
+        rows = [
+            (spec, system.process_health(spec, state.processes.get(spec.name), client))
+            for spec in [*system.plan(), system.console_spec()]
+        ]
+    for spec, health in rows:
+        pid = state.processes.get(spec.name)
+        typer.echo(f"  {spec.name:<20} pid {pid or '-':<8} port {spec.port:<5} {health}")
+    if any(health.startswith("down") for _, health in rows):
+        raise typer.Exit(1)

@@ -31,7 +31,7 @@ def users() -> None:
     """People who sign in: the identity service's directory."""
 
 
-def _run(database_url: str | None, work: Callable[[AsyncSession, Identity], Awaitable[T]]) -> T:
+def run_in_identity(database_url: str | None, work: Callable[[AsyncSession, Identity], Awaitable[T]]) -> T:
     """Migrate identity's database, then run `work` in one transaction (all or nothing)."""
     from services.identity.bootstrap import build, migrate
     from shared.db import transaction
@@ -109,7 +109,7 @@ def add(
         return person.id
 
     try:
-        _run(database_url, work)
+        run_in_identity(database_url, work)
     except BadInput as exc:
         first_field = exc.fields[0]
         arg = {"roles": "role", "password": "password-stdin"}.get(first_field["field"], first_field["field"])
@@ -130,7 +130,7 @@ def list_people(
     async def work(session: AsyncSession, ident: Identity) -> list[dict[str, Any]]:
         return [public(p).model_dump(mode="json") for p in await store.people_of(session, branch)]
 
-    rows = _run(database_url, work)
+    rows = run_in_identity(database_url, work)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -151,7 +151,7 @@ def _with_person(username: str, database_url: str | None, act: Callable[..., Awa
         await act(session, ident, cli_actor(person.branch), person)
         return True
 
-    if not _run(database_url, work):
+    if not run_in_identity(database_url, work):
         fail("--username", f"no person {username!r}")
 
 
@@ -229,7 +229,7 @@ def import_people(
         return await do_import(session, ident, cli_actor(branch), branch, text)
 
     try:
-        report = _run(database_url, work)
+        report = run_in_identity(database_url, work)
     except BadInput as exc:
         fail("FILE", exc.fields[0]["message"])
     if as_json:

@@ -18,24 +18,26 @@ from hotline.infra.settings import InfraSettings
 log = structlog.get_logger(__name__)
 
 # One database per service (no service reads another's tables), one for development, one for tests.
-SERVICE_DATABASES = ("intake", "dispatch", "sla_monitor", "callback", "identity")
+SERVICE_DATABASES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "console")
 DEFAULT_DATABASE = "hotline"
 TEST_DATABASE = "hotline_test"
 DATABASES = (DEFAULT_DATABASE, *SERVICE_DATABASES, TEST_DATABASE)
 
-# Throw-away development data: durability is traded for speed.
+# Durable by default: an acknowledged work order survives a power cut of a single-machine branch.
 SERVER_CONF = """\
 # Written by `hotline infra up` at each start; edits here are overwritten.
 listen_addresses = '{host}'
 port = {port}
 unix_socket_directories = '{socket_dir}'
 max_connections = 200
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+{durability}
 logging_collector = off
 log_min_messages = warning
 """
+DURABLE = "fsync = on\nsynchronous_commit = on\nfull_page_writes = on"
+# HOTLINE_POSTGRES_UNSAFE_NO_FSYNC=1: a throw-away test server that loses commits on a crash; `hotline up`
+# refuses to run on one (hotline.infra.postgres.refuse_non_durable)
+UNSAFE_NO_FSYNC = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off"
 
 INSTALL_HINT = (
     "install Debian's package `postgresql` (apt-get install postgresql; `make setup` does it "
@@ -182,6 +184,7 @@ class PostgresServer:
                 host=self.settings.host,
                 port=self.settings.postgres_port,
                 socket_dir=self.socket_dir,
+                durability=UNSAFE_NO_FSYNC if self.settings.postgres_unsafe_no_fsync else DURABLE,
             )
         )
         self._own(conf)
@@ -263,3 +266,41 @@ class PostgresServer:
         if done.returncode != 0 and terminate(pid, self._marker, grace=10.0):
             log.warning("postgres.killed", pid=pid, reason=done.stderr.strip())
         return True
+
+
+async def durability_of(url: str) -> dict[str, str]:
+    """fsync, synchronous_commit and full_page_writes as the server at `url` (SQLAlchemy asyncpg URL) runs them."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        timeout=10,
+    )
+    try:
+        return {name: str(await connection.fetchval(f"SHOW {name}")) for name in DURABILITY_SETTINGS}
+    finally:
+        await connection.close()
+
+
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def refuse_non_durable(url: str) -> None:
+    """InfraError unless the server commits durably: the product never runs on a server that loses commits."""
+    try:
+        found = run_coroutine(durability_of(url))
+    except Exception as error:  # asyncpg's and the socket's errors share no base class
+        raise InfraError(f"cannot read the durability settings of the PostgreSQL server: {error!r}") from error
+    unsafe = sorted(name for name, value in found.items() if value == "off")
+    if unsafe:
+        raise InfraError(
+            f"the PostgreSQL server runs with {', '.join(f'{n}=off' for n in unsafe)}: an accepted work order could be "
+            "lost on a crash. It is a test server (HOTLINE_POSTGRES_UNSAFE_NO_FSYNC): stop it with `hotline infra "
+            "down` and start again without that variable, or point DATABASE_URL at a durable server"
+        )

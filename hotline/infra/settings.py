@@ -50,6 +50,8 @@ class InfraSettings(BaseSettings):
     # `postgres` OS user; a home folder of mode 0700 is not, hence a folder under /var/lib.
     postgres_dir: Path | None = None
     postgres_start_timeout: float = 60.0
+    # tests only, never `hotline up`: fsync, synchronous_commit and full_page_writes off (commits lost on a crash)
+    postgres_unsafe_no_fsync: bool = False
 
     @property
     def kafka_dir(self) -> Path:

@@ -43,6 +43,7 @@ class RunResult:
     report: Report
     placed: int
     refused: int
+    planned: int
     finished: int
     real_seconds: float
     simulated_from: datetime
@@ -52,6 +53,11 @@ class RunResult:
     events: list[Event[Payload]] = field(default_factory=list)
     undecodable: int = 0
     complete: bool = True  # every ticket closed before the horizon
+
+    @property
+    def opened(self) -> int:
+        """Tickets the placed calls opened (the progress bar's total of closed tickets)."""
+        return self.placed - self.refused
 
 
 def first_morning(real_now: datetime, calendar: WorkingDayCalendar, tz: ZoneInfo) -> datetime:
@@ -79,6 +85,23 @@ def remember_simulated(path: Path, instant: datetime) -> None:
     for the services' stored tickets and timers (the SLA monitor checks only forwards from its cursor)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"simulated_until": instant.isoformat()}))
+
+
+def coverage_line(start: datetime, end: datetime, days: float, speed: float) -> str:
+    """What the run will cover, said before it starts: the simulated hours and at most how long it takes."""
+    hours = (end - start).total_seconds() / 3600
+    real_minutes = hours * 3600 / speed / 60
+    return (
+        f"covers at most {hours:.1f} simulated hours (--days {days:g} from the first call): "
+        f"{start:%a %d %b %H:%M} to "
+        f"{end:%a %d %b %H:%M}, less if every ticket closes sooner; at most {real_minutes:.1f} real minutes "
+        f"at speed {speed:g}"
+    )
+
+
+def horizon_of(simulated_now: datetime, tz: ZoneInfo, days: float) -> datetime:
+    """When a run started at `simulated_now` stops at the latest: `days` after its first call slot."""
+    return day_origin(simulated_now, tz) + DAY_START + timedelta(days=days)
 
 
 def day_origin(simulated_now: datetime, tz: ZoneInfo) -> datetime:
@@ -125,7 +148,10 @@ async def run_simulation(
     observer_task = asyncio.create_task(observer.run(observing))
     day = day_origin(sim.now(), tz)
     simulated_from = sim.now()
-    horizon = day + DAY_START + timedelta(days=days)
+    horizon = horizon_of(simulated_from, tz, days)
+    console.print(
+        coverage_line(simulated_from.astimezone(tz), horizon.astimezone(tz), days, sim.speed), highlight=False
+    )
     rng = random.Random(plan.seed + 1)
     registry = Registry()
     stop = asyncio.Event()
@@ -166,21 +192,33 @@ async def run_simulation(
                 if now >= horizon:
                     break
                 await asyncio.sleep(0.5)
+            stopped_at = min(sim.now(), horizon)  # the span covered: the settling below only gathers events
             stop.set()
             if not calls_task.done():
                 calls_task.cancel()
             await asyncio.gather(calls_task, *desk_tasks, return_exceptions=True)
-    await asyncio.sleep(SETTLE_SECONDS)
-    observing.set()
-    await observer_task
+            await asyncio.sleep(SETTLE_SECONDS)
+            observing.set()
+            await observer_task
+            # the bars' last state is the result's: the closing lines repeat exactly these figures
+            finished = sum(1 for t in registry.calls if t in observer.finished)
+            progress.update(calls_bar, completed=registry.placed, info="", refresh=False)
+            progress.update(
+                closed_bar,
+                completed=finished,
+                total=max(1, registry.placed - registry.refused),
+                info=f"{len(observer.events)} events seen",
+                refresh=True,
+            )
     return RunResult(
         report=build_report(observer.events),
         placed=registry.placed,
         refused=registry.refused,
-        finished=sum(1 for t in registry.calls if t in observer.finished),
+        planned=len(plan.calls),
+        finished=finished,
         real_seconds=time.monotonic() - begun,
         simulated_from=simulated_from,
-        simulated_to=sim.now(),
+        simulated_to=stopped_at,
         statuses=dict(api.statuses),
         failures=list(api.failures),
         undecodable=observer.undecodable,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,8 @@ from shared.auth import (
 )
 from shared.clock import Clock
 from shared.http.errors import ApiError
+from shared.http.ratelimit import rate_limited
+from shared.http.types import Flag, Instant
 from shared.policy.categories import Category, Subtype
 from shared.privacy import MaskedName, MaskedPhone, PersonalField
 
@@ -168,11 +170,11 @@ class OutcomeIn(BaseModel):
     """What happened on the call."""
 
     outcome: Outcome
-    problem_solved: bool | None = Field(default=None, description="surveys, when reached")
+    problem_solved: Flag | None = Field(default=None, description="surveys, when reached")
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="surveys, when reached: 1-5")
     comment: str = Field(default="", max_length=2_000)
     customer_account: str = Field(default="", max_length=20_000, description="reply_mismatch: what the customer said")
-    call_back_at: AwareDatetime | None = Field(default=None, description="asked_another_time: the customer's time")
+    call_back_at: Instant | None = Field(default=None, description="asked_another_time: the customer's time")
     new_request: NewRequestIn | None = Field(default=None, description="reached: a new request to open a ticket for")
 
 
@@ -254,16 +256,7 @@ async def _detail(db: AsyncSession, task: CallbackTask, policies: Policies) -> C
         )
         for a in await store.attempts_of(db, task.id)
     ]
-    requests = [
-        NewTicketPublic(
-            request_id=r.id,
-            status=r.status,  # type: ignore[arg-type]
-            created_ticket_id=r.created_ticket_id,
-            tries=r.tries,
-            last_error=r.last_error,
-        )
-        for r in await store.new_requests_of(db, task.id)
-    ]
+    requests = [NewTicketPublic(**_request_fields(r)) for r in await store.new_requests_of(db, task.id)]
     return CallbackDetail(**_public(task, facts, policies), attempts=attempts, new_tickets=requests)
 
 
@@ -382,6 +375,40 @@ async def _new_tickets_on_the_call(db: AsyncSession, request: Request, task: Cal
             )
 
 
+def _request_fields(r: store.NewTicketRequest) -> dict[str, Any]:
+    return {
+        "request_id": r.id,
+        "status": r.status,
+        "created_ticket_id": r.created_ticket_id,
+        "tries": r.tries,
+        "last_error": r.last_error,
+    }
+
+
+class NewRequestPublic(NewTicketPublic):
+    callback_id: str
+    parent_ticket_id: str
+    created_at: datetime
+
+
+@router.get("/new-requests", response_model=list[NewRequestPublic])
+async def list_new_requests(
+    principal: CallbackAgent,
+    db: Db,
+    status: Literal["pending", "created", "rejected"] = "rejected",
+) -> list[NewRequestPublic]:
+    """New requests of the branch by status; `rejected` ones (intake refused them later) need a person."""
+    return [
+        NewRequestPublic(
+            **_request_fields(r),
+            callback_id=r.callback_id,
+            parent_ticket_id=r.parent_ticket_id,
+            created_at=r.created_at,
+        )
+        for r in await store.new_requests_in(db, principal.branch, status)
+    ]
+
+
 @router.post("/callbacks/{callback_id}/outcome", response_model=OutcomeResult)
 async def record_call_outcome(
     callback_id: str,
@@ -431,7 +458,7 @@ async def record_call_outcome(
     return OutcomeResult(callback=await _detail(db, task, policies), events=[e.type for e in events])
 
 
-@router.post("/callbacks/{callback_id}/reveal")
+@router.post("/callbacks/{callback_id}/reveal", dependencies=[rate_limited("reveal")])
 async def reveal_customer_data(
     callback_id: str, body: RevealRequest, principal: CallbackAgent, db: Db, clock: ClockDep
 ) -> Any:
@@ -468,8 +495,8 @@ async def satisfaction_results(
     db: Db,
     group_by: Literal["unit", "division", "category"] = "unit",
     branch: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> SatisfactionReport:
     """Finished callbacks per unit, division or category: outcomes, solved share and ratings (RULES.md §7)."""
     if branch is not None:

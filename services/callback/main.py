@@ -55,7 +55,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
 def main(role: str = "all") -> None:
     """Run the callback service in `role` (api, worker or all), configured from the environment."""
     settings = ServiceSettings()
-    start_logging(SERVICE, settings)
+    start_logging(SERVICE, settings, role)
     asyncio.run(run(Role(role), settings))
 
 

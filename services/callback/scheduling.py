@@ -18,7 +18,8 @@ from shared.policy.callbacks import (
 )
 from shared.policy.categories import Category
 from shared.policy.deadlines import deadline_for
-from shared.policy.limits import CallbackKind, ComplaintLevel, SlaClock, callback_kind
+from shared.policy.limits import CallbackKind, SlaClock, callback_kind
+from shared.policy.priority import priority_score
 
 PreferenceMode = Literal["required", "declined", "customer_time"]
 ScheduleReason = Literal["reply_received", "customer_requested", "retry"]
@@ -191,11 +192,5 @@ def check_answers(
         raise OutcomeError("satisfaction", "satisfaction is rated from 1 to 5")
 
 
-def priority_of(*, key_customer: bool, urgent: bool, hazardous: bool, complaint_level: ComplaintLevel | None) -> int:
-    """RULES.md §9: importance, hazard and urgency order the queue after deadlines (higher first)."""
-    score = int(key_customer) + int(urgent) + int(hazardous)
-    if complaint_level is ComplaintLevel.MAJOR:
-        score += 2
-    elif complaint_level is ComplaintLevel.GENERAL:
-        score += 1
-    return score
+# RULES.md §9: importance, hazard and urgency order the queue after deadlines (shared.policy.priority)
+priority_of = priority_score

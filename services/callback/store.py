@@ -252,6 +252,18 @@ async def new_requests_of(session: AsyncSession, callback_id: str) -> Sequence[N
     return rows.all()
 
 
+async def new_requests_in(
+    session: AsyncSession, branch: str, status: str, limit: int = 100
+) -> Sequence[NewTicketRequest]:
+    rows = await session.scalars(
+        select(NewTicketRequest)
+        .where(NewTicketRequest.branch == branch, NewTicketRequest.status == status)
+        .order_by(NewTicketRequest.created_at)
+        .limit(limit)
+    )
+    return rows.all()
+
+
 async def open_tasks_of(session: AsyncSession, ticket_id: str) -> Sequence[CallbackTask]:
     rows = await session.scalars(
         select(CallbackTask).where(CallbackTask.ticket_id == ticket_id, CallbackTask.status == "scheduled")

@@ -35,6 +35,7 @@ from shared.policy.calendar import WorkingDayCalendar
 from shared.runtime import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
 SERVICE = "console"
 HERE = Path(__file__).parent
 MIGRATIONS = HERE / "migrations"

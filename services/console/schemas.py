@@ -33,6 +33,7 @@ FIELD_OF_API = {
 }
 # shared/policy/work_order.py's names -> the form's inputs
 INPUT_OF_REQUIRED = {
+    "description": "description",
     "customer.name": "customer_name",
     "customer.phone": "phone",
     "customer.address": "address",

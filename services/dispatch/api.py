@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request
@@ -71,7 +70,11 @@ from services.dispatch.store import (
 from shared.auth import AuditLog, Principal, RevealRequest, Role, SecureRouter, require_roles, reveal_field
 from shared.db import transaction
 from shared.http.errors import ApiError, error_body
+from shared.http.ratelimit import rate_limited
+from shared.http.responses import OrgJSONResponse
+from shared.policy.priority import inbox_order
 from shared.privacy import PersonalField
+from shared.storage import ALLOWED_MEDIA_TYPES
 
 T = TypeVar("T")
 AUDIT = AuditLog(AuditRecord, service="dispatch")
@@ -103,6 +106,16 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
+
+
+# the download is the stored bytes in their own media type
+ATTACHMENT_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}} for media in ALLOWED_MEDIA_TYPES}
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes built from shared routers (the auditors' `GET /api/v1/audit`)."""
+    async with _sessions(request)() as session:
+        yield session
 
 
 def _context(request: Request) -> DispatchContext:
@@ -147,17 +160,23 @@ async def _act(
     """A ticket action in one transaction, answered with the ticket as it now stands."""
 
     async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
-        return await _detail(session, ctx, await action(session, ctx))
+        return await _detail(session, ctx, await action(session, ctx), _role(request))
 
     return await _in_transaction(request, ticket_id, work)
 
 
-def conflict_response(exc: IllegalTransition | StaleVersion) -> JSONResponse:
-    """409 with the ticket's current status, version and the actions allowed now."""
+def _role(request: Request) -> Role:
+    """The caller's role (shared.auth put the principal on the request): `allowed_actions` are its own."""
+    principal: Principal = request.state.principal
+    return principal.role
+
+
+def conflict_response(exc: IllegalTransition | StaleVersion, role: Role | None = None) -> JSONResponse:
+    """409 with the ticket's current status, version and the actions allowed now (to `role` when given)."""
     code = "illegal_transition" if isinstance(exc, IllegalTransition) else "version_conflict"
     body = error_body(code, str(exc))
     body["error"]["current_status"] = exc.current.value
-    body["error"]["allowed_actions"] = [a.value for a in exc.allowed]
+    body["error"]["allowed_actions"] = [a.value for a in allowed_actions(exc.current, role)]
     if exc.version is not None:
         body["error"]["version"] = exc.version
     return JSONResponse(body, status_code=409)
@@ -165,7 +184,8 @@ def conflict_response(exc: IllegalTransition | StaleVersion) -> JSONResponse:
 
 async def conflict_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IllegalTransition | StaleVersion)
-    return conflict_response(exc)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return conflict_response(exc, principal.role if principal is not None else None)
 
 
 def _clocks(ticket: Ticket, extensions: Sequence[Extension], ctx: DispatchContext) -> list[ClockOut]:
@@ -187,7 +207,7 @@ def _clocks(ticket: Ticket, extensions: Sequence[Extension], ctx: DispatchContex
     ]
 
 
-def _summary_fields(ticket: Ticket, clocks: list[ClockOut]) -> dict[str, Any]:
+def _summary_fields(ticket: Ticket, clocks: list[ClockOut], role: Role) -> dict[str, Any]:
     running = [c.deadline for c in clocks if c.running]
     return {
         "ticket_id": ticket.ticket_id,
@@ -210,7 +230,7 @@ def _summary_fields(ticket: Ticket, clocks: list[ClockOut]) -> dict[str, Any]:
         "urgent": ticket.urgent,
         "supervision_flagged": ticket.supervision_flagged,
         "clocks": clocks,
-        "allowed_actions": [a.value for a in allowed_actions(ticket.state)],
+        "allowed_actions": [a.value for a in allowed_actions(ticket.state, role)],
     }
 
 
@@ -222,24 +242,25 @@ async def _extensions_of(session: AsyncSession, ticket_ids: Sequence[str]) -> di
     return found
 
 
-async def _summaries(session: AsyncSession, ctx: DispatchContext, tickets: Sequence[Ticket]) -> list[TicketSummary]:
+async def _summaries(
+    session: AsyncSession, ctx: DispatchContext, tickets: Sequence[Ticket], role: Role
+) -> list[TicketSummary]:
     extensions = await _extensions_of(session, [t.ticket_id for t in tickets])
-    out = [TicketSummary(**_summary_fields(t, _clocks(t, extensions[t.ticket_id], ctx))) for t in tickets]
-    far = datetime.max.replace(tzinfo=ctx.clock.now().tzinfo)
+    out = [TicketSummary(**_summary_fields(t, _clocks(t, extensions[t.ticket_id], ctx), role)) for t in tickets]
     # RULES.md §9: nearest deadline first; then priority (hazard, urgency, key customer); then age
     out.sort(
-        key=lambda s: (
-            s.nearest_deadline or far,
-            not s.hazardous,
-            not s.urgent,
-            not s.key_customer,
-            s.received_at,
+        key=lambda s: inbox_order(
+            nearest_deadline=s.nearest_deadline,
+            hazardous=s.hazardous,
+            urgent=s.urgent,
+            key_customer=s.key_customer,
+            received_at=s.received_at,
         )
     )
     return out
 
 
-async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket) -> TicketDetail:
+async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket, role: Role) -> TicketDetail:
     await session.flush()
     extensions = list(await session.scalars(select(Extension).where(Extension.ticket_id == ticket.ticket_id)))
     replies = list(
@@ -258,7 +279,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket) -
         if a.reply_id:
             by_reply.setdefault(a.reply_id, []).append(a.attachment_id)
     return TicketDetail(
-        **_summary_fields(ticket, _clocks(ticket, extensions, ctx)),
+        **_summary_fields(ticket, _clocks(ticket, extensions, ctx), role),
         description=ticket.description,
         customer_name=ticket.customer_name,
         customer_phone=ticket.customer_phone,
@@ -274,6 +295,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket) -
         return_reason=ticket.return_reason,
         return_text=ticket.return_text,
         return_count=ticket.return_count,
+        returns_by_unit=ticket.returns_by_unit or {},
         close_reason=ticket.close_reason,
         close_text=ticket.close_text,
         work_round=ticket.work_round,
@@ -290,6 +312,7 @@ async def _detail(session: AsyncSession, ctx: DispatchContext, ticket: Ticket) -
                 review_reason=r.review_reason,
                 review_text=r.review_text,
                 attachment_ids=by_reply.get(r.reply_id, []),
+                refused=r.refused,
             )
             for r in replies
         ],
@@ -358,7 +381,7 @@ def build_router() -> SecureRouter:
                     )
                 )
             )
-            return await _summaries(session, ctx, tickets)
+            return await _summaries(session, ctx, tickets, _role(request))
 
     @router.get("/tickets", response_model=list[TicketSummary], tags=["center"])
     async def list_tickets(
@@ -377,13 +400,13 @@ def build_router() -> SecureRouter:
             query = query.where(Ticket.unit_id == unit_id)
         query = query.order_by(Ticket.received_at.desc()).limit(limit)
         async with _sessions(request)() as session:
-            return await _summaries(session, ctx, list(await session.scalars(query)))
+            return await _summaries(session, ctx, list(await session.scalars(query)), _role(request))
 
     @router.get("/tickets/{ticket_id}", response_model=TicketDetail, tags=["unit", "center"])
     async def read_ticket(ticket_id: str, request: Request, principal: TicketReader) -> TicketDetail:
         async with _sessions(request)() as session:
             ticket = await handlers.ticket_for(session, principal, ticket_id)
-            return await _detail(session, _context(request), ticket)
+            return await _detail(session, _context(request), ticket, _role(request))
 
     @router.get("/tickets/{ticket_id}/history", response_model=list[HistoryEntry], tags=["unit", "center"])
     async def ticket_history(ticket_id: str, request: Request, principal: TicketReader) -> list[HistoryEntry]:
@@ -400,7 +423,7 @@ def build_router() -> SecureRouter:
                 for r in rows
             ]
 
-    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"])
+    @router.post("/tickets/{ticket_id}/reveal", tags=["unit"], dependencies=[rate_limited("reveal")])
     async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
         """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
         ctx = _context(request)
@@ -512,7 +535,12 @@ def build_router() -> SecureRouter:
                     await storage.delete(record.storage_key)
             raise
 
-    @router.get("/tickets/{ticket_id}/attachments/{attachment_id}", tags=["unit", "center"])
+    @router.get(
+        "/tickets/{ticket_id}/attachments/{attachment_id}",
+        tags=["unit", "center"],
+        response_class=Response,
+        responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
+    )
     async def download_attachment(
         ticket_id: str, attachment_id: str, request: Request, principal: TicketReader
     ) -> Response:
@@ -541,9 +569,10 @@ def build_router() -> SecureRouter:
                 opinion=body.opinion,
                 attachment_ids=body.attachment_ids,
                 expected_version=body.expected_version,
+                refused=body.refused,
             )
             ticket = await handlers.ticket_for(session, principal, ticket_id)
-            return await _detail(session, ctx, ticket)
+            return await _detail(session, ctx, ticket, _role(request))
 
         return await _in_transaction(request, ticket_id, work)
 
@@ -561,7 +590,7 @@ def build_router() -> SecureRouter:
                     )
                 )
             )
-            return await _summaries(session, _context(request), tickets)
+            return await _summaries(session, _context(request), tickets, _role(request))
 
     @router.get("/center/reviews", response_model=list[TicketSummary], tags=["center"])
     async def reviews(request: Request, principal: Center) -> list[TicketSummary]:
@@ -571,7 +600,7 @@ def build_router() -> SecureRouter:
                     select(Ticket).where(Ticket.branch == principal.branch, Ticket.status == Status.REPLIED.value)
                 )
             )
-            return await _summaries(session, _context(request), tickets)
+            return await _summaries(session, _context(request), tickets, _role(request))
 
     @router.get("/center/extensions", response_model=list[ExtensionOut], tags=["center"])
     async def pending_extensions(request: Request, principal: Center) -> list[ExtensionOut]:
@@ -678,7 +707,7 @@ def build_router() -> SecureRouter:
 
     # ---------------------------------------------------------------- org tree and routing
 
-    @router.get("/org", response_model=OrgOut, tags=["org"])
+    @router.get("/org", response_model=OrgOut, response_class=OrgJSONResponse, tags=["org"])
     async def read_org(request: Request, principal: OrgReader) -> OrgOut:
         """The caller's branch: center, divisions, units (agents pick the unit from here) and rules."""
         async with _sessions(request)() as session:
@@ -707,7 +736,9 @@ def build_router() -> SecureRouter:
             candidates=list(decision.candidates),
         )
 
-    @router.put("/admin/org/divisions/{division_id}", response_model=OrgOut, tags=["admin"])
+    @router.put(
+        "/admin/org/divisions/{division_id}", response_model=OrgOut, response_class=OrgJSONResponse, tags=["admin"]
+    )
     async def put_division(division_id: str, body: DivisionIn, request: Request, principal: Admin) -> OrgOut:
         async def work(session: AsyncSession, ctx: DispatchContext) -> OrgOut:
             org = await _org_or_404(session, principal.branch)
@@ -722,7 +753,7 @@ def build_router() -> SecureRouter:
 
         return await _in_transaction(request, None, work)
 
-    @router.put("/admin/org/units/{unit_id}", response_model=OrgOut, tags=["admin"])
+    @router.put("/admin/org/units/{unit_id}", response_model=OrgOut, response_class=OrgJSONResponse, tags=["admin"])
     async def put_unit(unit_id: str, body: UnitIn, request: Request, principal: Admin) -> OrgOut:
         async def work(session: AsyncSession, ctx: DispatchContext) -> OrgOut:
             org = await _org_or_404(session, principal.branch)
@@ -744,7 +775,7 @@ def build_router() -> SecureRouter:
 
         return await _in_transaction(request, None, work)
 
-    @router.put("/admin/org/rules/{rule_id}", response_model=OrgOut, tags=["admin"])
+    @router.put("/admin/org/rules/{rule_id}", response_model=OrgOut, response_class=OrgJSONResponse, tags=["admin"])
     async def put_rule(rule_id: str, body: RuleIn, request: Request, principal: Admin) -> OrgOut:
         async def work(session: AsyncSession, ctx: DispatchContext) -> OrgOut:
             await _org_or_404(session, principal.branch)
@@ -767,7 +798,7 @@ def build_router() -> SecureRouter:
 
         return await _in_transaction(request, None, work)
 
-    @router.delete("/admin/org/rules/{rule_id}", response_model=OrgOut, tags=["admin"])
+    @router.delete("/admin/org/rules/{rule_id}", response_model=OrgOut, response_class=OrgJSONResponse, tags=["admin"])
     async def delete_rule(rule_id: str, request: Request, principal: Admin) -> OrgOut:
         async def work(session: AsyncSession, ctx: DispatchContext) -> OrgOut:
             result = await session.execute(

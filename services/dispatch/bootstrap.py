@@ -18,16 +18,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.dispatch.api import build_router, conflict_handler
+from services.dispatch.api import AUDIT, build_router, conflict_handler, db_session
 from services.dispatch.handlers import DispatchContext
 from services.dispatch.lifecycle import IllegalTransition, StaleVersion
 from services.dispatch.notify import load_notifier
 from services.dispatch.routing import load_org_file, org_branches, org_file_for
-from services.dispatch.storage import LocalDirectoryStorage
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
 from shared import topics as shared_topics
-from shared.auth import AuthSettings
+from shared.auth import AuthSettings, audit_router
 from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
@@ -37,6 +36,7 @@ from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
+from shared.storage import LocalDirectoryStorage
 from shared.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
@@ -102,6 +102,8 @@ class DispatchService:
             SERVICE,
             http.model_copy(update={"max_body_bytes": body_limit}),
             build_router(),
+            # RULES.md §6: every reveal is audited, and auditors read the records here
+            audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,

@@ -13,12 +13,9 @@ from services.dispatch.lifecycle import Status
 from services.dispatch.store import Extension, Ticket
 from shared.branch_config import load_branch
 from shared.policy import BranchConfigError, BranchPolicy, WorkingDayCalendar, deadline_for
-from shared.policy.limits import SlaClock, clocks_for
+from shared.policy.limits import UNIT_CLOCKS, SlaClock, clocks_for
 
 log = structlog.get_logger(__name__)
-
-UNIT_CLOCKS = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
-"""The clocks that run while a unit holds a ticket; `dispatch` runs before, `callback` after (other services)."""
 
 
 @cache
@@ -96,7 +93,10 @@ def ticket_clocks(
             continue
         # RULES.md §2-§3: the same deadline engine as the SLA monitor
         computed = deadline_for(ticket.category_enum, clock, start, policy, calendar, level=level)
-        deadline = moved.get(clock, computed.at).astimezone(policy.timezone)
+        deadline = moved.get(clock, computed.at)
+        if ticket.external_deadline is not None and ticket.external_deadline < deadline:
+            deadline = ticket.external_deadline  # RULES.md §2, §6: the stricter 12345 deadline drives every clock
+        deadline = deadline.astimezone(policy.timezone)
         remaining = None if stop is not None else (deadline - now).total_seconds()
         views.append(ClockView(clock, start, deadline, computed.provisional, clock in moved, stop, remaining))
     return views

@@ -15,7 +15,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.clocks import UNIT_CLOCKS, ticket_clocks
+from services.dispatch.clocks import ticket_clocks
 from services.dispatch.lifecycle import (
     Action,
     IllegalTransition,
@@ -26,7 +26,6 @@ from services.dispatch.lifecycle import (
 )
 from services.dispatch.notify import Notifier
 from services.dispatch.routing import OrgTree, RoutingInput, route
-from services.dispatch.storage import AttachmentStorage, check_attachment, sha256_hex
 from services.dispatch.store import (
     AttachmentRecord,
     Extension,
@@ -71,7 +70,8 @@ from shared.inbox import unseen
 from shared.outbox import stage
 from shared.policy import WorkingDayCalendar
 from shared.policy.categories import Category, Subtype
-from shared.policy.limits import ComplaintLevel, SlaClock
+from shared.policy.limits import UNIT_CLOCKS, ComplaintLevel, SlaClock
+from shared.storage import AttachmentStorage, check_attachment, sha256_hex
 
 log = structlog.get_logger(__name__)
 
@@ -228,6 +228,8 @@ def dispatch_to(
         dispatcher_id=dispatcher_id,
         previous_unit_id=previous,
         dispatch_count=ticket.dispatch_count,
+        center_id=org.center_id if org is not None else None,
+        external_deadline=ticket.external_deadline,
     )
     event_id = deterministic_event_id("TicketDispatched", ticket.ticket_id, ticket.dispatch_count)
     DISPATCHED.labels(ticket.branch, mode).inc()
@@ -273,6 +275,8 @@ def ticket_from_received(event: Event[TicketReceived], now: datetime) -> Ticket:
         dispatch_count=0,
         work_round=1,
         return_count=0,
+        returns_by_unit={},
+        external_deadline=p.external_deadline,
         received_at=p.received_at,
         dispatch_clock_from=p.received_at,  # RULES.md §2: the dispatch clock runs from receipt
         description=p.description,
@@ -535,6 +539,10 @@ async def return_ticket(
     ticket.returned_at = ticket.dispatch_clock_from = now
     ticket.return_reason, ticket.return_text = reason, reason_text
     ticket.return_count += 1
+    # RULES.md §2, §7: counted against the returning unit (a new dict: SQLAlchemy sees the change)
+    counted = dict(ticket.returns_by_unit or {})
+    counted[unit_id] = counted.get(unit_id, 0) + 1
+    ticket.returns_by_unit = counted
     payload = TicketReturned(unit_id=unit_id, handler_id=principal.subject, reason=reason, reason_text=reason_text)
     _emit(session, ctx, [_event(ticket, payload, ctx, _correlation())])
     return ticket
@@ -670,10 +678,14 @@ async def reply(
     opinion: str,
     attachment_ids: Sequence[str],
     expected_version: int | None,
+    refused: bool = False,
 ) -> Reply:
     """The unit's reply reaches the center: stops `resolve` (and `handle`); the callback clock runs from it."""
     ticket = await ticket_for(session, principal, ticket_id, expected_version)
     unit_id = _holding_unit(principal, ticket)
+    if refused and ticket.category_enum is not Category.SERVICE_REQUEST:
+        # RULES.md §2: only a service request has a refusal limit
+        raise _field_error("refused", "only a service request can be refused")
     _move(ticket, Action.REPLY, ctx)
     if len(attachment_ids) > ctx.max_attachments_per_reply:
         raise _field_error("attachment_ids", f"at most {ctx.max_attachments_per_reply} attachments per reply")
@@ -696,6 +708,7 @@ async def reply(
         opinion=opinion,
         submitted_at=now,
         status="pending",
+        refused=refused,
     )
     session.add(entry)
     for record in records:
@@ -714,6 +727,7 @@ async def reply(
             )
             for r in records
         ),
+        refused=refused,
     )
     _emit(session, ctx, [_event(ticket, payload, ctx, _correlation())])
     return entry

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from shared.auth.roles import Role
+
 
 class Status(StrEnum):
     """Where a ticket stands on the dispatch side."""
@@ -73,6 +75,25 @@ TRANSITIONS: Mapping[Action, Mapping[Status, Status | None]] = {
 # the actions people take through the API (the others come from events)
 HUMAN_ACTIONS: frozenset[Action] = frozenset(TRANSITIONS) - {Action.QUEUE, Action.REOPEN, Action.FINISH}
 
+_UNIT = frozenset({Role.UNIT_HANDLER})
+_CENTER = frozenset({Role.CENTER_SUPERVISOR})
+# who takes each human action (the routes declare the same roles; a test holds them together): the unit
+# works the ticket, the center dispatches, reviews and decides (RULES.md §2, §9), supervisors flag (§7)
+ACTION_ROLES: Mapping[Action, frozenset[Role]] = {
+    Action.DISPATCH: _CENTER,
+    Action.ACCEPT: _UNIT,
+    Action.CONTACT: _UNIT,
+    Action.RETURN: _UNIT,
+    Action.REQUEST_EXTENSION: _UNIT,
+    Action.REPLY: _UNIT,
+    Action.APPROVE: _CENTER,
+    Action.REJECT: _CENTER,
+    Action.REFUSE_RETURN: _CENTER,
+    Action.CLOSE: _CENTER,
+    Action.DECIDE_EXTENSION: _CENTER,
+    Action.FLAG: frozenset({Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR}),
+}
+
 
 class IllegalTransition(Exception):
     """An action not allowed in the ticket's current status (the API answers 409)."""
@@ -98,9 +119,13 @@ class StaleVersion(Exception):
         super().__init__(f"the ticket changed since {what}: it is now {current.value}, version {version}")
 
 
-def allowed_actions(status: Status) -> tuple[Action, ...]:
-    """The human actions allowed in `status`, in a stable order."""
-    return tuple(a for a in Action if a in HUMAN_ACTIONS and status in TRANSITIONS[a])
+def allowed_actions(status: Status, role: Role | None = None) -> tuple[Action, ...]:
+    """The human actions allowed in `status` (to `role` when given), in a stable order."""
+    return tuple(
+        a
+        for a in Action
+        if a in HUMAN_ACTIONS and status in TRANSITIONS[a] and (role is None or role in ACTION_ROLES[a])
+    )
 
 
 def next_status(current: Status, action: Action, *, version: int | None = None) -> Status:

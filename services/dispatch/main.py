@@ -47,7 +47,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
 def main(role: str = "all") -> None:
     """Run the dispatch service in the given role (api, worker or all)."""
     settings = ServiceSettings()
-    start_logging(SERVICE, settings)
+    start_logging(SERVICE, settings, role)
     asyncio.run(run(Role(role), settings))
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.http.types import Flag, Instant
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import SlaClock
 from shared.privacy import MaskedAddress, MaskedName, MaskedPhone
@@ -28,8 +29,8 @@ class Versioned(_In):
 
 class ContactIn(Versioned):
     method: Literal["phone", "sms", "visit", "other"]
-    contacted_at: AwareDatetime | None = None  # when it happened; now when omitted
-    appointment_at: AwareDatetime | None = None
+    contacted_at: Instant | None = None  # when it happened; now when omitted
+    appointment_at: Instant | None = None
     note: Note = ""
 
 
@@ -40,7 +41,7 @@ class ReturnIn(Versioned):
 
 class ExtensionIn(Versioned):
     clock: SlaClock
-    requested_deadline: AwareDatetime
+    requested_deadline: Instant
     reason_text: Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
 
 
@@ -54,6 +55,8 @@ class ReplyIn(Versioned):
     result: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
     opinion: Text = ""
     attachment_ids: list[Code] = Field(default_factory=list, max_length=50)
+    # RULES.md §2: a service request the unit refuses (the result says why), fed back within 2 wd
+    refused: bool = False
 
 
 class ReviewIn(Versioned):
@@ -76,7 +79,7 @@ class ReasonIn(Versioned):
 
 class ExtensionDecisionIn(Versioned):
     decision: Literal["grant", "deny"]
-    new_deadline: AwareDatetime | None = None  # grant: the requested deadline when omitted
+    new_deadline: Instant | None = None  # grant: the requested deadline when omitted
     reason_text: Note = ""
 
 
@@ -133,6 +136,7 @@ class ReplyOut(BaseModel):
     review_reason: str | None
     review_text: str | None
     attachment_ids: list[str]
+    refused: bool = False
 
 
 class ExtensionOut(BaseModel):
@@ -183,6 +187,8 @@ class TicketDetail(TicketSummary):
     return_reason: str | None
     return_text: str | None
     return_count: int
+    # RULES.md §2, §7: every return counted against the unit that returned it (unit id -> returns)
+    returns_by_unit: dict[str, int] = {}
     close_reason: str | None
     close_text: str | None
     work_round: int
@@ -201,14 +207,14 @@ class HistoryEntry(BaseModel):
 
 class DivisionIn(_In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    active: bool = True
+    active: Flag = True
 
 
 class UnitIn(_In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     division_id: Code
     duty_phone: Annotated[str, StringConstraints(max_length=64)] | None = None
-    active: bool = True
+    active: Flag = True
 
 
 class RuleIn(_In):

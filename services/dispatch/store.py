@@ -79,6 +79,10 @@ class Ticket(Base):
     return_reason: Mapped[str | None] = mapped_column(String(64))
     return_text: Mapped[str | None] = mapped_column(String(TEXT))
     return_count: Mapped[int] = mapped_column(Integer, default=0)
+    # RULES.md §2, §7: every return counts against the unit that returned it
+    returns_by_unit: Mapped[dict[str, int] | None] = mapped_column(JSON, default=dict)
+    # a 12345 task's government deadline when stricter than the policy's (§6): it caps every clock
+    external_deadline: Mapped[datetime | None] = mapped_column(AwareDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(64))
@@ -170,6 +174,7 @@ class Reply(Base):
     opinion: Mapped[str] = mapped_column(Text, default="")
     submitted_at: Mapped[datetime] = mapped_column(AwareDateTime())
     status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)  # a refused service request (RULES.md §2)
     reviewer_id: Mapped[str | None] = mapped_column(String(SHORT))
     reviewed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     review_reason: Mapped[str | None] = mapped_column(String(SHORT))

@@ -247,6 +247,15 @@ async def reset_password(
     return directory.public(person)
 
 
+@people.post("/{username}/reset-totp", response_model=PersonPublic)
+async def reset_totp(username: str, principal: Admin, db: Db, ident: Ident, address: Address) -> PersonPublic:
+    """Remove a lost second factor; the person enrols a new one at their next sign-in."""
+    person = await _person_in_scope(db, principal, username)
+    await directory.reset_totp(db, ident, Actor.of(principal, address), person)
+    await db.commit()
+    return directory.public(person)
+
+
 # --------------------------------------------------------------------------- admins: machine keys, branch settings
 
 keys = SecureRouter(prefix="/api/v1/api-keys", tags=["machine keys"])

@@ -141,6 +141,7 @@ def build_worker_health(service: IdentityService, housekeeper: Housekeeper) -> F
         HttpSettings(),
         auth=service.identity.auth,
         readiness={"database": service.database_ready, "housekeeping": housekeeping},
+        role="worker",
     )
     housekeeper.metrics = HousekeepingMetrics.build(app.state.metrics.registry)
     return app

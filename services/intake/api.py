@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -11,8 +10,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.intake import handlers, store
-from services.intake.handlers import Caller, Policies, Received
+from services.intake import handlers, split, store
+from services.intake.handlers import Caller, Links, Policies, Received
+from services.intake.references import credentials_of
 from services.intake.schemas import (
     AccountQueryIn,
     AccountView,
@@ -28,6 +28,7 @@ from services.intake.schemas import (
     GovTaskImported,
     GovTaskIn,
     HistoryEntry,
+    RequestPlacement,
     ResolutionIn,
     ScreenPop,
     TicketCreated,
@@ -54,7 +55,9 @@ from shared.auth import (
 from shared.auth.audit import AuditAction
 from shared.clock import Clock
 from shared.http.errors import ApiError
-from shared.http.responses import UnmaskedJSONResponse
+from shared.http.ratelimit import rate_limited
+from shared.http.responses import MaskedJSONResponse, UnmaskedJSONResponse
+from shared.http.types import Instant
 from shared.policy.work_order import SAFETY_PRECAUTIONS
 from shared.privacy import PersonalField
 
@@ -76,9 +79,15 @@ async def _policies(request: Request) -> Policies:
     return policies
 
 
+async def _links(request: Request) -> Links:
+    # what a work order points at is checked with dispatch's org tree, as the caller (issue 13)
+    return Links(getattr(request.app.state, "directory", None), credentials_of(request.headers))
+
+
 Db = Annotated[AsyncSession, Depends(db_session)]
 Clk = Annotated[Clock, Depends(_clock)]
 Pol = Annotated[Policies, Depends(_policies)]
+Lnk = Annotated[Links, Depends(_links)]
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
 # the callback service creates the new ticket of a request raised during a callback (RULES.md §5)
 Creator = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR, Role.INTEGRATION)]
@@ -142,6 +151,16 @@ def summary(ticket: Ticket) -> TicketSummary:
 
 tickets = SecureRouter(prefix="/api/v1", tags=["tickets"])
 
+# a work-order field -> the alarm body's field it came from
+_ALARM_FIELDS = {
+    "body.customer.name": "body.name",
+    "body.customer.phone": "body.phone",
+    "body.customer.address": "body.address",
+    "body.customer.customer_id": "body.customer_id",
+    "body.customer.account_number": "body.account_number",
+    "body.description": "body.scene",
+}
+
 
 @tickets.post("/tickets", status_code=201, response_model=TicketCreated)
 async def create_ticket(
@@ -150,6 +169,7 @@ async def create_ticket(
     db: Db,
     clock: Clk,
     policies: Pol,
+    links: Lnk,
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
@@ -157,7 +177,6 @@ async def create_ticket(
 
     A retried request with the same `Idempotency-Key` gets the ticket it already made (200).
     """
-    from fastapi.responses import JSONResponse
     from sqlalchemy.exc import IntegrityError
 
     branch = body.branch or principal.branch
@@ -167,10 +186,10 @@ async def create_ticket(
         answer = created(existing) if existing is not None else None
         await db.rollback()  # end the read so the create below opens its own transaction
         if answer is not None:
-            return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+            return MaskedJSONResponse(answer.model_dump(mode="json"), status_code=200)
     try:
         async with db.begin():
-            received = await handlers.create_ticket(db, body, _caller(principal), clock, policies)
+            received = await handlers.create_ticket(db, body, _caller(principal), clock, policies, links)
             received.ticket.idempotency_key = idempotency_key
     except IntegrityError:
         if not idempotency_key:
@@ -179,20 +198,46 @@ async def create_ticket(
         existing = await store.ticket_by_idempotency_key(db, branch, idempotency_key)
         if existing is None:
             raise
-        return JSONResponse(created(existing).model_dump(mode="json"), status_code=200)
+        return MaskedJSONResponse(created(existing).model_dump(mode="json"), status_code=200)
     _notify(request)
     return created(received.ticket)
 
 
 @tickets.post("/calls/{call_id}/requests", status_code=201, response_model=CallTicketsCreated)
 async def create_call_tickets(
-    call_id: str, body: CallRequestsIn, principal: Agent, db: Db, clock: Clk, policies: Pol, request: Request
+    call_id: str,
+    body: CallRequestsIn,
+    principal: Agent,
+    db: Db,
+    clock: Clk,
+    policies: Pol,
+    links: Lnk,
+    request: Request,
 ) -> Any:
-    """All requests of one call: one ticket per responsible unit under its highest-ranked category."""
+    """All requests of one call: one ticket per responsible unit under its highest-ranked category; a request
+    without a unit goes where the branch's routing rules send it (RULES.md §1, §15(一)3), and the answer says so."""
     async with db.begin():
-        results = await handlers.create_call_tickets(db, call_id, body, _caller(principal), clock, policies)
+        results = await split.create_call_tickets(db, call_id, body, _caller(principal), clock, policies, links)
     _notify(request)
-    return CallTicketsCreated(call_id=call_id, tickets=[created(r.ticket) for r in results])
+    placements = [
+        RequestPlacement(
+            request=index,
+            category=body.requests[index].category,
+            ticket_id=result.received.ticket.ticket_id,
+            unit_id=routed.unit_id,
+            unit_from=routed.source,
+            rule_id=routed.rule_id,
+            detail=routed.detail,
+        )
+        for result in results
+        for index, routed in result.placements
+    ]
+    return CallTicketsCreated(
+        call_id=call_id,
+        tickets=[created(r.received.ticket) for r in results],
+        placements=sorted(placements, key=lambda p: p.request),
+        summary=split.summary(results, body),
+    )
 
 
 @tickets.post("/tickets/{ticket_id}/first-contact-resolution", response_model=TicketCreated)
@@ -213,7 +258,9 @@ async def resolve_on_first_contact(
 
 
 @tickets.post("/alarms", status_code=201, response_model=AlarmReceived)
-async def report_alarm(body: AlarmIn, principal: Agent, db: Db, clock: Clk, policies: Pol, request: Request) -> Any:
+async def report_alarm(
+    body: AlarmIn, principal: Agent, db: Db, clock: Clk, policies: Pol, links: Lnk, request: Request
+) -> Any:
     """The gas alarm fast path: urgent notice to the named unit at once, precautions for the caller."""
     ticket_in = TicketIn(
         branch=body.branch,
@@ -233,9 +280,14 @@ async def report_alarm(body: AlarmIn, principal: Agent, db: Db, clock: Clk, poli
         unit_id=body.unit_id,
     )
     caller = _caller(principal)
-    order, policy = handlers.validate_ticket(ticket_in, caller, policies, clock.now())
-    async with db.begin():
-        received, noticed = await handlers.report_alarm(db, order, caller, clock, policies, policy)
+    try:
+        order, policy = handlers.validate_ticket(ticket_in, caller, policies, clock.now())
+        async with db.begin():
+            received, noticed = await handlers.report_alarm(db, order, caller, clock, policies, policy, links)
+    except ApiError as error:
+        # the alarm body's own field paths, not those of the work order built from it (issue 13)
+        error.fields = [{**f, "field": _ALARM_FIELDS.get(f.get("field", ""), f.get("field", ""))} for f in error.fields]
+        raise
     _notify(request)
     return AlarmReceived(
         ticket=created(received.ticket), urgent_notice_sent=noticed, precautions=list(SAFETY_PRECAUTIONS)
@@ -244,16 +296,14 @@ async def report_alarm(body: AlarmIn, principal: Agent, db: Db, clock: Clk, poli
 
 @tickets.post("/gov12345/tasks", status_code=201, response_model=GovTaskImported)
 async def import_gov_task(
-    body: GovTaskIn, principal: GovImporter, db: Db, clock: Clk, policies: Pol, request: Request
+    body: GovTaskIn, principal: GovImporter, db: Db, clock: Clk, policies: Pol, links: Lnk, request: Request
 ) -> Any:
     """Import a 12345 task; the same task id again returns the ticket already made (200)."""
-    from fastapi.responses import JSONResponse
-
     caller = _caller(principal)
     received: Received | None
     try:
         async with db.begin():
-            received, ticket = await handlers.import_gov_task(db, body, caller, clock, policies)
+            received, ticket = await handlers.import_gov_task(db, body, caller, clock, policies, links)
     except IntegrityError:
         # a concurrent import of the same task won the unique constraint: answer with its ticket
         await db.rollback()
@@ -265,7 +315,7 @@ async def import_gov_task(
         received, ticket = None, existing
     if received is None:
         result = GovTaskImported(created=False, ticket=created(ticket))
-        return JSONResponse(result.model_dump(mode="json"), status_code=200)
+        return MaskedJSONResponse(result.model_dump(mode="json"), status_code=200)
     _notify(request)
     return GovTaskImported(created=True, ticket=created(ticket))
 
@@ -348,8 +398,8 @@ async def search_tickets(
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     breached: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
@@ -390,7 +440,7 @@ async def search_tickets(
     return TicketPage(tickets=[summary(t) for t in rows], limit=limit, offset=offset)
 
 
-@tickets.post("/tickets/{ticket_id}/reveal")
+@tickets.post("/tickets/{ticket_id}/reveal", dependencies=[rate_limited("reveal")])
 async def reveal(ticket_id: str, body: RevealRequest, principal: Revealer, db: Db, clock: Clk) -> Any:
     """One personal field in clear, for someone with a need to know; audited first (RULES.md §6)."""
     ticket = await _ticket_in_scope(db, ticket_id, principal)
@@ -456,7 +506,12 @@ async def customer_history(principal: Agent, db: Db, phone: str) -> Any:
     return await screen_pop_for(db, principal.branch, phone)
 
 
-@customers.post("/customers/{customer_id}/account-query", response_model=AccountView)
+@customers.post(
+    "/customers/{customer_id}/account-query",
+    response_model=AccountView,
+    dependencies=[rate_limited("identity_check")],
+    responses={423: {"description": "verification locked for this customer; see Retry-After"}},
+)
 async def account_query(
     customer_id: str, body: AccountQueryIn, principal: CallAgent, db: Db, clock: Clk, request: Request
 ) -> Any:
@@ -518,9 +573,7 @@ calls = SecureRouter(prefix="/api/v1", tags=["calls"])
 
 
 @calls.get("/calls/stats", response_model=CallStats)
-async def call_stats(
-    principal: Supervisor, db: Db, since: datetime | None = None, until: datetime | None = None
-) -> Any:
+async def call_stats(principal: Supervisor, db: Db, since: Instant | None = None, until: Instant | None = None) -> Any:
     """Answered and abandoned calls and handle time in a range (RULES.md §7 statistics)."""
     counts = await store.call_counts(db, principal.branch, since, until)
     return CallStats(branch=principal.branch, since=since, until=until, **counts)

@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.intake.api import calls, customers, db_session, tickets
 from services.intake.grading import APP_ID, SUBJECTS_TOPIC, ComplaintGrading, GradingSettings
 from services.intake.handlers import Policies
+from services.intake.references import Directory, DispatchDirectory
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
 from shared import topics as shared_topics
@@ -49,6 +51,12 @@ class IntakeSettings(BaseSettings):
     topic_notifications: str = Topic.NOTIFICATIONS.value
     grading_app_id: str = APP_ID
     grading_subjects_topic: str = SUBJECTS_TOPIC
+    # memory:// replays the changelogs on every start; rocksdb:// keeps the tables on the worker's volume
+    grading_store: str = "memory://"
+    grading_replication_factor: int = Field(default=1, ge=1)
+    grading_standby_replicas: int = Field(default=0, ge=0)
+    # dispatch's API: the org tree a work order's unit must be in, and the routing rules of a call's split
+    dispatch_url: str = "http://127.0.0.1:8102"
 
     def topic_names(self) -> TopicNames:
         chosen = {
@@ -61,7 +69,13 @@ class IntakeSettings(BaseSettings):
         return TopicNames({topic: name for topic, name in chosen.items() if name != topic.value})
 
     def grading(self) -> GradingSettings:
-        return GradingSettings(app_id=self.grading_app_id, subjects_topic=self.grading_subjects_topic)
+        return GradingSettings(
+            app_id=self.grading_app_id,
+            store=self.grading_store,
+            subjects_topic=self.grading_subjects_topic,
+            replication_factor=self.grading_replication_factor,
+            standby_replicas=self.grading_standby_replicas,
+        )
 
 
 def migrate(database_url: str) -> None:
@@ -84,6 +98,7 @@ class Intake:
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
     grader: ComplaintGrading | None = None
+    directory: Directory | None = None
 
     async def database_ready(self) -> bool:
         async with self.engine.connect() as connection:
@@ -118,6 +133,7 @@ class Intake:
                 "policies": self.policies,
                 "relay": self.relay,
                 "verification_policy": VerificationPolicy(),
+                "directory": self.directory,
             },
         )
 
@@ -231,4 +247,5 @@ def build(
         policies=Policies(load_calendar()),
         topics=topics or own.topic_names(),
         grading=own.grading(),
+        directory=DispatchDirectory(own.dispatch_url),
     )

@@ -42,7 +42,7 @@ from shared.events import (
     encode,
     new_event,
 )
-from shared.policy.grading import Complaint, GradeReason, grade_complaint, regrade_open_complaints
+from shared.policy.grading import Complaint, Grade, GradeReason, grade_complaint, regrade_open_complaints
 from shared.policy.limits import ComplaintLevel
 from shared.streams import StreamApp
 
@@ -58,8 +58,10 @@ Forward = Callable[[bytes, bytes], Awaitable[None]]
 @dataclass(frozen=True)
 class GradingSettings:
     app_id: str = APP_ID
-    store: str = "memory://"  # the tables come back from their changelog topics on start
+    store: str = "memory://"  # the tables come back from their changelog topics on start; rocksdb:// keeps them on disk
     subjects_topic: str = SUBJECTS_TOPIC
+    replication_factor: int = 1  # of the changelog and subjects topics it creates (3 on a cluster)
+    standby_replicas: int = 0  # warm copies of each partition's tables on another worker
 
 
 def _hash(complainant: str) -> str:
@@ -114,7 +116,7 @@ def grade_new_complaint(
     occurred_at = datetime.fromisoformat(note["occurred_at"])
     events: list[Event[Any]] = []
     if level < ComplaintLevel.MINOR:
-        events.append(_graded(note, note["ticket_id"], level, at_receipt, reasons, occurred_at))
+        events.append(_graded(note, note["ticket_id"], level, at_receipt, reasons, occurred_at, grade))
     # the agent's preliminary grade weighs one complaint, not the whole matter (§14(六))
     subject_level = grade.level if set(grade.reasons) != {GradeReason.PRELIMINARY} else ComplaintLevel.MINOR
     open_levels = [(c["ticket_id"], ComplaintLevel(c["level"])) for c in book if c["open"]]
@@ -124,7 +126,9 @@ def grade_new_complaint(
         regrade = lifted.get(complaint["ticket_id"])
         if regrade is not None:
             complaint = {**complaint, "level": int(regrade.level)}
-            events.append(_graded(note, regrade.ticket_id, regrade.level, regrade.previous, grade.reasons, occurred_at))
+            events.append(
+                _graded(note, regrade.ticket_id, regrade.level, regrade.previous, grade.reasons, occurred_at, grade)
+            )
         updated.append(complaint)
     updated.append({**note, "level": int(level)})
     return updated, events
@@ -141,6 +145,7 @@ def _graded(
     previous: ComplaintLevel,
     reasons: tuple[GradeReason, ...],
     occurred_at: datetime,
+    grade: Grade,
 ) -> Event[Any]:
     text = ", ".join(r.value for r in reasons)
     return new_event(
@@ -150,6 +155,7 @@ def _graded(
             subject_key=note["subject_key"],
             reasons=reasons,
             reason_text=f"subject {note['subject_key']} graded {int(level)} by {note['ticket_id']}: {text}"[:2000],
+            distinct_complainants=grade.distinct_complainants,  # of the subject in the window (RULES.md §4)
         ),
         ticket_id=ticket_id,
         branch=note["branch"],
@@ -187,7 +193,8 @@ class ComplaintGrading:
             datadir=datadir,
             web_enabled=False,
             topic_partitions=partitions,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.replication_factor,
+            table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=1.0,
             consumer_auto_offset_reset="earliest",
         )

@@ -12,13 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import store
-from services.intake.schemas import CallbackIn, CallRequestsIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
+from services.intake.references import Credentials, Directory, check_references
+from services.intake.schemas import CallbackIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
 from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket, TicketHistory
 from services.intake.validation import (
     FieldErrors,
     check_callback,
     check_complaint,
     check_customer,
+    check_description,
     check_resolution,
     check_subtype,
     normalise_phone,
@@ -47,7 +49,7 @@ from shared.http.errors import ApiError
 from shared.inbox import unseen
 from shared.outbox import stage
 from shared.policy.branch import BranchConfigError, BranchPolicy
-from shared.policy.categories import Category, PolicyError, Request, Subtype, split_requests
+from shared.policy.categories import Category, PolicyError, Subtype
 from shared.policy.deadlines import deadline_for
 from shared.policy.grading import Complaint, SubjectKey, grade_complaint
 from shared.policy.limits import ComplaintLevel, SlaClock, clocks_for
@@ -168,6 +170,7 @@ def validate_ticket(body: TicketIn, caller: Caller, policies: Policies, now: dat
     policy = policies.for_request(branch)
     errors = FieldErrors()
     check_subtype(errors, body.category, body.subtype)
+    check_description(errors, body.category, body.description)
     check_complaint(errors, body.category, body.complaint, branch)
     phone, id_card = check_customer(errors, body.category, body.customer, body.callback)
     check_callback(errors, body.callback, now)
@@ -192,6 +195,33 @@ def validate_ticket(body: TicketIn, caller: Caller, policies: Policies, now: dat
         parent_ticket_id=body.parent_ticket_id,
         received_at=body.received_at or now,
     ), policy
+
+
+@dataclass(frozen=True)
+class Links:
+    """How to check what a work order points at: dispatch's org tree, with the caller's own credentials."""
+
+    directory: Directory | None
+    credentials: Credentials
+
+
+async def check_order_references(
+    session: AsyncSession, order: Order, links: Links | None, *, prefix: str = "body", alarm: bool = False
+) -> None:
+    """422 naming each reference (unit, parent ticket, customer) that points nowhere in the order's branch."""
+    errors = FieldErrors(prefix=prefix)
+    await check_references(
+        session,
+        errors,
+        order.branch,
+        directory=links.directory if links else None,
+        credentials=links.credentials if links else {},
+        units={"unit_id": order.unit_id},
+        parent_ticket_id=order.parent_ticket_id,
+        customer_id=order.customer.customer_id,
+        customer_path="customer_id" if alarm else "customer.customer_id",  # the alarm body's own field
+    )
+    errors.raise_if_any()
 
 
 def _customer(customer: CustomerIn, phone: str | None, id_card: str | None) -> CustomerDetails:
@@ -336,10 +366,11 @@ async def resolve_on_first_contact(
 
 
 async def create_ticket(
-    session: AsyncSession, body: TicketIn, caller: Caller, clock: Clock, policies: Policies
+    session: AsyncSession, body: TicketIn, caller: Caller, clock: Clock, policies: Policies, links: Links | None = None
 ) -> Received:
     """POST /tickets: one work order, closed on the call at once when the answer is given."""
     order, policy = validate_ticket(body, caller, policies, clock.now())
+    await check_order_references(session, order, links)
     received = await receive(session, order, caller, clock, policies, policy)
     if body.first_contact_resolution is not None:
         resolution = body.first_contact_resolution
@@ -350,67 +381,17 @@ async def create_ticket(
     return received
 
 
-async def create_call_tickets(
-    session: AsyncSession, call_id: str, body: CallRequestsIn, caller: Caller, clock: Clock, policies: Policies
-) -> list[Received]:
-    """RULES.md §1 (§15(一)3): one ticket per responsible unit, under its highest-ranked category."""
-    now = clock.now()
-    branch = body.branch or caller.branch
-    if branch != caller.branch:
-        raise ApiError(403, f"branch {branch!r} is outside your scope", code="out_of_scope")
-    policy = policies.for_request(branch)
-    errors = FieldErrors()
-    for i, request in enumerate(body.requests):
-        check_subtype(errors, request.category, request.subtype, f"requests.{i}.subtype")
-        check_complaint(errors, request.category, request.complaint, branch, f"requests.{i}.complaint")
-    check_callback(errors, body.callback, now)
-    plans = split_requests(
-        [Request(r.category, r.unit_id, r.subtype, r.description) for r in body.requests], policy.rank
-    )
-    phones: set[str | None] = set()
-    id_cards: set[str | None] = set()
-    for plan in plans:
-        before = len(errors.errors)
-        phone, id_card = check_customer(errors, plan.category, body.customer, body.callback)
-        phones.add(phone)
-        id_cards.add(id_card)
-        if len(errors.errors) > before:
-            break  # one message per customer field is enough
-    errors.raise_if_any()
-    customer = _customer(body.customer, next(iter(phones)), next(iter(id_cards)))
-    results: list[Received] = []
-    for plan in plans:
-        group = [r for r in body.requests if r.unit_id == plan.unit]
-        complaint = next((r.complaint for r in group if r.category is Category.COMPLAINT), None)
-        subtype = next((r.subtype for r in group if r.category is plan.category), None)
-        description = "\n".join(
-            f"[{r.category.value}{'/' + r.subtype.value if r.subtype else ''}] {r.description}".strip() for r in group
-        )
-        order = Order(
-            branch=branch,
-            channel=body.channel,
-            category=plan.category,
-            subtype=subtype if plan.category is Category.SERVICE_REQUEST else None,
-            customer=customer,
-            location=_location(body.location),
-            description=description,
-            complaint=complaint if plan.category is Category.COMPLAINT else None,
-            hazardous=any(r.hazardous for r in group) or plan.category is Category.ALARM,
-            urgent=any(r.urgent for r in group) or plan.category is Category.ALARM,
-            callback=body.callback,
-            call_id=call_id,
-            unit_id=plan.unit,
-            parent_ticket_id=None,
-            received_at=now,
-        )
-        results.append(await receive(session, order, caller, clock, policies, policy, correlation_id=call_id))
-    return results
-
-
 async def report_alarm(
-    session: AsyncSession, order: Order, caller: Caller, clock: Clock, policies: Policies, policy: BranchPolicy
+    session: AsyncSession,
+    order: Order,
+    caller: Caller,
+    clock: Clock,
+    policies: Policies,
+    policy: BranchPolicy,
+    links: Links | None = None,
 ) -> tuple[Received, bool]:
     """RULES.md §1 alarm, §8: the named unit is noticed at once, before the back-filled ticket."""
+    await check_order_references(session, order, links, alarm=True)
     before: list[Payload] = []
     if order.unit_id is not None:
         before.append(
@@ -428,7 +409,7 @@ async def report_alarm(
 
 
 async def import_gov_task(
-    session: AsyncSession, body: GovTaskIn, caller: Caller, clock: Clock, policies: Policies
+    session: AsyncSession, body: GovTaskIn, caller: Caller, clock: Clock, policies: Policies, links: Links | None = None
 ) -> tuple[Received | None, Ticket]:
     """A 12345 task: one ticket per task id, whatever the retries; its deadline kept when stricter."""
     branch = body.ticket.branch or caller.branch
@@ -445,6 +426,7 @@ async def import_gov_task(
         )
     order.external_task_id = body.external_task_id
     order.external_deadline = body.deadline
+    await check_order_references(session, order, links, prefix="body.ticket")
     received = await receive(session, order, caller, clock, policies, policy, correlation_id=body.external_task_id)
     return received, received.ticket
 

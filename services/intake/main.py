@@ -33,7 +33,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
 
 def main(role: str = "all") -> None:
     settings = ServiceSettings()
-    start_logging(SERVICE, settings)
+    start_logging(SERVICE, settings, role)
     asyncio.run(run(Role(role), settings))
 
 

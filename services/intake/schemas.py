@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.events import Channel
+from shared.http.types import Flag, Instant
 from shared.policy.categories import Category, Subtype
 from shared.privacy import MaskedAccount, MaskedAddress, MaskedIdNumber, MaskedName, MaskedPhone
 
@@ -29,7 +30,7 @@ class CustomerIn(BaseModel):
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)] | None = None
     account_number: Code | None = None
     id_card_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=15, max_length=20)] | None = None
-    key_customer: bool = False
+    key_customer: Flag = False
 
 
 class LocationIn(BaseModel):
@@ -50,8 +51,8 @@ class ComplaintIn(BaseModel):
     complaint_type: Code | None = None
     subject_key: Text | None = None  # link to an existing subject instead of place + type
     complainant_count: int = Field(default=1, ge=1, le=100_000)
-    litigation: bool = False
-    media_exposure: bool = False
+    litigation: Flag = False
+    media_exposure: Flag = False
     preliminary_level: Literal[1, 2, 3] | None = None
 
 
@@ -59,7 +60,7 @@ class CallbackIn(BaseModel):
     model_config = _STRICT
 
     mode: Literal["required", "declined", "customer_time"] = "required"
-    requested_at: AwareDatetime | None = None
+    requested_at: Instant | None = None
 
 
 class ResolutionIn(BaseModel):
@@ -84,13 +85,13 @@ class TicketIn(BaseModel):
     location: LocationIn = LocationIn()
     description: LongText = ""
     complaint: ComplaintIn | None = None
-    hazardous: bool = False
-    urgent: bool = False
+    hazardous: Flag = False
+    urgent: Flag = False
     callback: CallbackIn = CallbackIn()
     call_id: Code | None = None
     unit_id: Code | None = None  # the unit the agent chose (§15(一)3)
     parent_ticket_id: Code | None = None
-    received_at: AwareDatetime | None = None  # back-filled tickets; default now
+    received_at: Instant | None = None  # back-filled tickets; default now
     first_contact_resolution: ResolutionIn | None = None
 
 
@@ -104,8 +105,8 @@ class RequestIn(BaseModel):
     unit_id: Code | None = None
     description: LongText = ""
     complaint: ComplaintIn | None = None
-    hazardous: bool = False
-    urgent: bool = False
+    hazardous: Flag = False
+    urgent: Flag = False
 
 
 class CallRequestsIn(BaseModel):
@@ -130,7 +131,8 @@ class AlarmIn(BaseModel):
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
-    scene: LongText = ""
+    # RULES.md §1 alarm: the agent collects the scene (what the caller smells, sees, has done)
+    scene: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
     unit_id: Code | None = None
     call_id: Code | None = None
     location: LocationIn = LocationIn()
@@ -144,7 +146,7 @@ class GovTaskIn(BaseModel):
     model_config = _STRICT
 
     external_task_id: Code
-    deadline: AwareDatetime | None = None
+    deadline: Instant | None = None
     ticket: TicketIn
 
 
@@ -162,9 +164,23 @@ class TicketCreated(BaseModel):
     external_deadline_kept: bool = False
 
 
+class RequestPlacement(BaseModel):
+    """Where one request of the call went (RULES.md §1, §15(一)3) and how its unit was found."""
+
+    request: int  # its index in the call's requests
+    category: Category
+    ticket_id: str
+    unit_id: str | None  # None: no routing rule decides, the center dispatches it by hand
+    unit_from: Literal["agent", "routing_rules", "center"]
+    rule_id: str | None = None
+    detail: str = ""
+
+
 class CallTicketsCreated(BaseModel):
     call_id: str
     tickets: list[TicketCreated]
+    placements: list[RequestPlacement] = []
+    summary: str = ""  # one line the agent can read out: how the call was split, and by what
 
 
 class AlarmReceived(BaseModel):

@@ -15,7 +15,13 @@ from shared.policy.categories import SUBTYPES, Category, Subtype
 from shared.policy.limits import callback_kind
 
 # RULES.md §1: the fields each category requires live in shared/policy/work_order.py (the console's form uses them)
-from shared.policy.work_order import ADDRESS_REQUIRED, CLOSABLE_ON_CALL, NAME_REQUIRED, PHONE_REQUIRED
+from shared.policy.work_order import (
+    ADDRESS_REQUIRED,
+    CLOSABLE_ON_CALL,
+    DESCRIPTION_REQUIRED,
+    NAME_REQUIRED,
+    PHONE_REQUIRED,
+)
 
 _PHONE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
@@ -84,6 +90,11 @@ def check_customer(
         if id_card is None:
             errors.add(f"{path}.id_card_number", "not a valid resident ID-card number")
     return phone, id_card
+
+
+def check_description(errors: FieldErrors, category: Category, description: str, path: str = "description") -> None:
+    if category in DESCRIPTION_REQUIRED and not description.strip():
+        errors.add(path, f"a {category.value} ticket needs a description of what the caller reports")
 
 
 def check_subtype(errors: FieldErrors, category: Category, subtype: Subtype | None, path: str = "subtype") -> None:

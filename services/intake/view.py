@@ -38,14 +38,12 @@ from shared.events import (
 )
 from shared.policy.categories import Category, PolicyError
 from shared.policy.deadlines import deadline_for
-from shared.policy.limits import ComplaintLevel, SlaClock, clocks_for
+from shared.policy.limits import UNIT_CLOCKS, ComplaintLevel, SlaClock, clocks_for
 
 if TYPE_CHECKING:
     from services.intake.handlers import Policies
 
 log = structlog.get_logger(__name__)
-
-UNIT_CLOCKS = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
 
 
 def ticket_from_received(event: Event[Any], payload: TicketReceived) -> Ticket:

@@ -15,7 +15,7 @@ from shared.auth.principal import Principal, TicketRef, ensure_branch, ensure_in
 from shared.auth.roles import Role
 from shared.http.errors import ApiError
 
-router = SecureRouter(prefix="/sla", tags=["sla"])
+router = SecureRouter(prefix="/api/v1/sla", tags=["sla"])
 
 READERS = (Role.AGENT, Role.UNIT_HANDLER, Role.DIVISION_SUPERVISOR, Role.CENTER_SUPERVISOR, Role.ADMIN)
 SUPERVISORS = (Role.DIVISION_SUPERVISOR, Role.CENTER_SUPERVISOR, Role.ADMIN)

@@ -12,7 +12,7 @@ from shared.streams import run_stream_app
 
 async def _run(role: Role) -> None:
     settings = ServiceSettings()
-    start_logging(SERVICE, settings)
+    start_logging(SERVICE, settings, role.value)
     service = await bootstrap(settings)
     app = service.monitor.app
 

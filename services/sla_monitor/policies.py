@@ -7,7 +7,7 @@ from collections.abc import Callable
 import structlog
 
 from services.sla_monitor.timers import PolicyView
-from shared.branch_config import load_branch, load_calendar
+from shared.branch_config import load_branch, load_calendar, org_center_id
 from shared.policy import BranchConfigError, BranchPolicy, WorkingDayCalendar
 
 log = structlog.get_logger(__name__)
@@ -39,7 +39,11 @@ class PolicyBook:
                 # a ticket of a branch without a file is still timed, on the regulation's own limits
                 log.warning("branch_policy_missing", branch=branch, error=str(error))
                 policy = BranchPolicy(code=branch)
-            view = self._views[branch] = PolicyView(policy, self._calendar)
+            try:
+                center = org_center_id(branch)
+            except (BranchConfigError, OSError, ValueError):
+                center = None
+            view = self._views[branch] = PolicyView(policy, self._calendar, center)
         return view
 
     def reload(self) -> tuple[int, ...]:

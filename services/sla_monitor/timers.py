@@ -36,13 +36,14 @@ from shared.events import (
 )
 from shared.policy import BranchPolicy, Category, ComplaintLevel, Limit, SlaClock, WorkingDayCalendar
 from shared.policy.deadlines import apply_limit, deadline_for, warning_for
-from shared.policy.limits import LimitUnit, callback_kind, clocks_for, limit_for
+from shared.policy.escalation import Level, Reason, after_further_limit, at_breach, is_urgent
+from shared.policy.limits import SERVICE_REQUEST_REFUSAL, UNIT_CLOCKS, LimitUnit, callback_kind, clocks_for, limit_for
 
 PRODUCER = "sla_monitor"
-UNIT_CLOCKS = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
 
 # what a clock has already announced; each kind goes out at most once per ticket and clock
 WARNED, BREACHED, TO_DIVISION, TO_CENTER = "w", "b", "d", "c"
+REFUSED_LATE = "refused_late"  # a refusal replied after its limit: running only until its breach is out
 
 
 def _epoch(instant: datetime) -> float:
@@ -115,6 +116,8 @@ class TicketTimers:
     callback_requested_at: float | None = None
     clocks: dict[SlaClock, ClockTimer] = field(default_factory=dict)
     indexed_bucket: int | None = None  # the due-index bucket this ticket is listed in
+    center_id: str | None = None  # the branch's center as dispatch's org tree names it (RULES.md §8)
+    external_deadline: float | None = None  # a 12345 task's stricter government deadline: caps every clock
 
     # -------------------------------------------------------------- storage
 
@@ -132,6 +135,8 @@ class TicketTimers:
             "r": self.callback_requested_at,
             "c": [timer.to_json() for timer in self.clocks.values()],
             "i": self.indexed_bucket,
+            "cn": self.center_id,
+            "g": self.external_deadline,
         }
         return json.dumps(data, separators=(",", ":")).encode()
 
@@ -152,6 +157,8 @@ class TicketTimers:
             callback_requested_at=data["r"],
             clocks={timer.clock: timer for timer in timers},
             indexed_bucket=data["i"],
+            center_id=data.get("cn"),  # absent from timers stored before issue 13
+            external_deadline=data.get("g"),
         )
 
     # -------------------------------------------------------------- queries
@@ -159,7 +166,7 @@ class TicketTimers:
     @property
     def urgent(self) -> bool:
         """RULES.md §8: alarms and level-1 complaints go to the center at once."""
-        return self.category is Category.ALARM or self.level is ComplaintLevel.MAJOR
+        return is_urgent(self.category, self.level)
 
     def running(self) -> list[ClockTimer]:
         return [timer for timer in self.clocks.values() if timer.running]
@@ -175,6 +182,7 @@ class PolicyView:
 
     branch: BranchPolicy
     calendar: WorkingDayCalendar
+    center_id: str | None = None  # the center of the branch's org file, until dispatch names it on the ticket
 
 
 # ------------------------------------------------------------------ starting and moving clocks
@@ -190,14 +198,20 @@ def _start_clock(
     # RULES.md §2-§3: deadline and warning only from the shared policy engine
     deadline = deadline_for(ticket.category, clock, start, view.branch, view.calendar, level=level)
     warning = warning_for(start, limit, view.branch, view.calendar)
+    due, warn_at = _epoch(deadline.at), _epoch(warning.at)
+    government = ticket.external_deadline
+    if government is not None and government < due:
+        # RULES.md §2 (§6): the stricter 12345 deadline drives the clock, its warning at the same share
+        share = (government - _epoch(start)) * view.branch.warning_ratio
+        due, warn_at = government, min(warn_at, _epoch(start) + share)
     # RULES.md §8: the center hears of it when a further full limit has passed
-    center = apply_limit(deadline.at, limit, view.branch, view.calendar)
+    center = apply_limit(_instant(due, view.branch), limit, view.branch, view.calendar)
     previous = ticket.clocks.get(clock)
     ticket.clocks[clock] = ClockTimer(
         clock=clock,
         start=_epoch(start),
-        deadline=_epoch(deadline.at),
-        warn_at=_epoch(warning.at),
+        deadline=due,
+        warn_at=warn_at,
         center_at=_epoch(center.at),
         limit=str(limit),
         provisional=deadline.provisional or center.provisional,
@@ -253,6 +267,7 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
                 unit_id=payload.unit_id,
                 callback_mode=payload.callback.mode,
                 callback_requested_at=_epoch(payload.callback.requested_at) if payload.callback.requested_at else None,
+                external_deadline=_epoch(payload.external_deadline) if payload.external_deadline else None,
             )
             if _has_clock(payload.category, SlaClock.DISPATCH):
                 # RULES.md §2: dispatch runs from receipt (earlier than occurred_at if back-filled)
@@ -266,6 +281,9 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
             if ticket.category is Category.COMPLAINT and ticket.level is None:
                 ticket.level = ComplaintLevel.MINOR  # RULES.md §4: level 3 unless graded higher
             ticket.unit_id, ticket.division_id = payload.unit_id, payload.division_id
+            ticket.center_id = payload.center_id or ticket.center_id
+            if payload.external_deadline is not None:
+                ticket.external_deadline = _epoch(payload.external_deadline)
             _stop(ticket, [SlaClock.DISPATCH], "dispatched")
             for clock in UNIT_CLOCKS:
                 # RULES.md §2: unit clocks run from this dispatch (a re-dispatch starts them again)
@@ -296,7 +314,9 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
         case ComplaintGraded():
             _regrade(ticket, payload.level, view)
         case TicketReplied():
-            _stop(ticket, UNIT_CLOCKS, "replied")  # the unit's step is done when its reply reaches the center
+            late = payload.refused and _apply_refusal_limit(ticket, at, view)
+            # the unit's step is done when its reply reaches the center (a late refusal first breaches)
+            _stop(ticket, [c for c in UNIT_CLOCKS if not (late and c is SlaClock.RESOLVE)], "replied")
         case ReplyRejected():
             _revive(ticket, "replied")  # the unit has to reply again: its clocks were not met after all
         case ReplyApproved():
@@ -314,12 +334,31 @@ def apply_event(ticket: TicketTimers | None, event: Event[Payload], view: Policy
     return ticket
 
 
+def _apply_refusal_limit(ticket: TicketTimers, replied_at: datetime, view: PolicyView) -> bool:
+    """RULES.md §2: a refused service request is explained and fed back within 2 wd of its dispatch; True when
+    the refusal came later than that (the resolve clock then stays due until its breach is announced)."""
+    timer = ticket.clocks.get(SlaClock.RESOLVE)
+    if ticket.category is not Category.SERVICE_REQUEST or timer is None or not timer.running or timer.extended:
+        return False
+    started = datetime.fromtimestamp(timer.start, tz=UTC)
+    refusal = deadline_for(ticket.category, SlaClock.RESOLVE, started, view.branch, view.calendar, refused=True)
+    timer.deadline = min(timer.deadline, _epoch(refusal.at))
+    timer.warn_at = min(timer.warn_at, timer.deadline)
+    timer.limit = str(SERVICE_REQUEST_REFUSAL)
+    late = timer.deadline < _epoch(replied_at) and BREACHED not in timer.emitted
+    if late:
+        timer.stopped_by = REFUSED_LATE
+    return late
+
+
 def _extend(ticket: TicketTimers, clock: SlaClock, new_deadline: datetime, view: PolicyView) -> None:
     timer = ticket.clocks.get(clock)
     if timer is None:
         return
     limit = Limit.parse(timer.limit)
-    timer.deadline = _epoch(new_deadline)
+    # an extension cannot reach past a 12345 task's government deadline (RULES.md §2, §6)
+    timer.deadline = min(_epoch(new_deadline), ticket.external_deadline or math.inf)
+    new_deadline = _instant(timer.deadline, view.branch)
     # the warning stays where the policy put it for the limit; the center ladder moves with the deadline
     timer.center_at = _epoch(apply_limit(new_deadline, limit, view.branch, view.calendar).at)
     timer.extended = True
@@ -447,28 +486,38 @@ def fire_due(ticket: TicketTimers, now: datetime, view: PolicyView) -> list[Anno
                 provisional=timer.provisional,
             )
             out.append(Announcement("breach", timer.clock, timer.deadline, _event(ticket, breach, now, timer.clock)))
-            # RULES.md §8: at breach to the unit's division (the dispatch clock has none: the center's own step)
-            if ticket.division_id is not None and TO_DIVISION not in timer.emitted:
-                timer.emitted += TO_DIVISION
-                out.append(_escalation(ticket, timer, "division", ticket.division_id, "breach", now, late, branch))
-            if ticket.urgent or ticket.division_id is None:
+            if timer.stopped_by == REFUSED_LATE:
+                timer.running, timer.stopped_by = False, "replied"  # the refusal reply came: breached, then done
+            # RULES.md §8: the ladder's rungs at breach (shared.policy.escalation); the center as the org tree names it
+            for step in at_breach(urgent=ticket.urgent, has_division=ticket.division_id is not None):
+                if step.to_level == "division" and ticket.division_id is not None:
+                    if TO_DIVISION in timer.emitted:
+                        continue
+                    timer.emitted += TO_DIVISION
+                    out.append(
+                        _escalation(ticket, timer, "division", ticket.division_id, step.reason, now, late, branch)
+                    )
+                else:
+                    timer.emitted += TO_CENTER
+                    center = _center(ticket, view)
+                    out.append(_escalation(ticket, timer, "center", center, step.reason, now, late, branch))
+                if step.notice:
+                    out.append(_urgent_notice(ticket, timer, now, _center(ticket, view)))
+        elif timer.center_at <= now_epoch:
+            further = after_further_limit(breached=BREACHED in timer.emitted, center_told=TO_CENTER in timer.emitted)
+            if further is not None:
                 timer.emitted += TO_CENTER
-                reason: Literal["breach", "urgent"] = "urgent" if ticket.urgent else "breach"
-                out.append(_escalation(ticket, timer, "center", ticket.branch, reason, now, late, branch))
-                if ticket.urgent:
-                    out.append(_urgent_notice(ticket, timer, now))
-        elif BREACHED in timer.emitted and TO_CENTER not in timer.emitted and timer.center_at <= now_epoch:
-            timer.emitted += TO_CENTER
-            out.append(_escalation(ticket, timer, "center", ticket.branch, "further_limit_passed", now, late, branch))
+                center = _center(ticket, view)
+                out.append(_escalation(ticket, timer, "center", center, further.reason, now, late, branch))
     return out
 
 
 def _escalation(
     ticket: TicketTimers,
     timer: ClockTimer,
-    to_level: Literal["division", "center"],
+    to_level: Level,
     to_org_id: str,
-    reason: Literal["breach", "further_limit_passed", "urgent"],
+    reason: Reason,
     now: datetime,
     late: float,
     branch: BranchPolicy,
@@ -487,9 +536,14 @@ def _escalation(
     return Announcement("escalation", timer.clock, due, _event(ticket, payload, now, timer.clock, to_level))
 
 
-def _urgent_notice(ticket: TicketTimers, timer: ClockTimer, now: datetime) -> Announcement:
+def _center(ticket: TicketTimers, view: PolicyView) -> str:
+    """The center's org id (RULES.md §8): as dispatch named it, else the branch's org file, else the branch."""
+    return ticket.center_id or view.center_id or ticket.branch
+
+
+def _urgent_notice(ticket: TicketTimers, timer: ClockTimer, now: datetime, center: str) -> Announcement:
     # RULES.md §8 / §15(二)1: urgent escalations also go out as phone / SMS notices
-    recipients = [Recipient(org_level="center", org_id=ticket.branch)]
+    recipients = [Recipient(org_level="center", org_id=center)]
     if ticket.division_id is not None:
         recipients.insert(0, Recipient(org_level="division", org_id=ticket.division_id))
     what = "gas alarm" if ticket.category is Category.ALARM else "level-1 complaint"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from shared.auth.deps import SecureRouter, require_roles
 from shared.auth.principal import Principal, ensure_branch
 from shared.auth.roles import Role
+from shared.http.types import Instant
 
 
 class AuditAction(StrEnum):
@@ -187,8 +188,8 @@ def audit_router(log: AuditLog[Any], session: SessionDependency) -> SecureRouter
         ticket_id: str | None = None,
         subject: str | None = None,
         action: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: Instant | None = None,
+        until: Instant | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> AuditPage:

@@ -18,8 +18,10 @@ from shared.auth.roles import Role
 from shared.auth.settings import AuthSettings
 from shared.auth.tokens import AuthenticationError, decode_token, principal_for_api_key
 from shared.http.errors import ApiError
+from shared.http.ratelimit import check_rate, client_key, limiter_of, too_many
 
 _ROLES_ATTR = "__hotline_roles__"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PUBLIC_ATTR = "__hotline_public__"
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `hotline auth issue-token`")
@@ -41,21 +43,34 @@ async def current_principal(
 ) -> Principal:
     """The verified caller; 401 when credentials are missing or invalid."""
     settings = _settings(request)
-    if api_key:
-        principal = principal_for_api_key(settings, api_key)
-    elif bearer is not None and bearer.credentials:
-        principal = decode_token(settings, bearer.credentials)
-    elif request.headers.get("authorization"):
-        raise AuthenticationError("Authorization header must be 'Bearer <token>'")
-    else:
-        raise AuthenticationError("missing bearer token")
+    limiter = limiter_of(request)
+    # a client address that keeps presenting bad credentials is slowed down (issue 14 #10)
+    wait = limiter.blocked("sign_in", client_key(request)) if limiter is not None else None
+    if wait is not None:
+        raise too_many("sign_in", wait)
+    try:
+        if api_key:
+            principal = principal_for_api_key(settings, api_key)
+        elif bearer is not None and bearer.credentials:
+            principal = decode_token(settings, bearer.credentials)
+        elif request.headers.get("authorization"):
+            raise AuthenticationError("Authorization header must be 'Bearer <token>'")
+        else:
+            raise AuthenticationError("missing bearer token")
+    except AuthenticationError:
+        # only a credential that was presented and failed counts: a missing one guesses nothing
+        if limiter is not None and (api_key or request.headers.get("authorization")):
+            limiter.hit("sign_in", client_key(request))
+        raise
     known = getattr(request.app.state, "branch_known", None)
     if known is not None and not known(principal.branch):
         # one answer for a credential of a branch that is not configured, on every route (issue 14 #6)
         raise ApiError(404, f"branch {principal.branch!r} is not configured", code="unknown_branch")
+    if request.method in _WRITE_METHODS:
+        check_rate(request, "write", principal.branch)
     request.state.principal = principal
     # every later log line of this request names who made it (never personal data)
-    structlog.contextvars.bind_contextvars(subject=principal.subject, role=principal.role.value)
+    structlog.contextvars.bind_contextvars(subject=principal.subject, principal_role=principal.role.value)
     return principal
 
 

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, public
 from shared.auth.settings import AuthSettings
+from shared.http.docs import docs_router
 from shared.http.errors import error_response, http_exception_handler, validation_exception_handler
 from shared.http.guard import JsonGuardMiddleware, JsonLimits, refuse_control_characters
 from shared.http.middleware import (
@@ -25,6 +26,8 @@ from shared.http.middleware import (
     RequestMetrics,
     SecurityHeadersMiddleware,
 )
+from shared.http.openapi import document_errors
+from shared.http.ratelimit import RateLimiter, RateLimitSettings
 from shared.http.responses import MaskedJSONResponse
 from shared.http.settings import HttpSettings
 
@@ -95,6 +98,7 @@ def create_app(
     branch_known: Callable[[str], bool] | None = None,
     role: str = "api",
     metrics_refresh: Sequence[MetricsRefresh] = (),
+    rate_limits: RateLimitSettings | None = None,
 ) -> FastAPI:
     """A service's app: every route must declare its roles or startup fails.
 
@@ -122,6 +126,7 @@ def create_app(
     app.state.service_name = service_name
     app.state.metrics = metrics
     app.state.branch_known = branch_known
+    app.state.rate_limiter = RateLimiter(rate_limits or RateLimitSettings())
     app.state.max_error_fields = settings.max_error_fields
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
@@ -131,9 +136,12 @@ def create_app(
     app.add_exception_handler(Exception, _internal_error)
 
     app.include_router(_health_router(service_name, role, readiness or {}, metrics, metrics_refresh))
+    if settings.openapi:
+        app.include_router(docs_router(service_name))
     for router in routers:
         app.include_router(router)
     check_routes_declared(app)
+    document_errors(app)
 
     # add_middleware wraps: the last added runs first. Order, outermost first: request log
     # (sees every status), security headers (on errors too), CORS, body limits, JSON guard.

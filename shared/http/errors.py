@@ -101,9 +101,14 @@ def _field_path(loc: Sequence[Any]) -> str:
 async def validation_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     # Only the location and message go back: pydantic's `input` would echo personal data.
+    errors = exc.errors()
+    malformed = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        # FastAPI reports a JSON syntax error as the field `body.<offset>`: say it in words instead
+        message = _malformed_json_message(jsonable_encoder(malformed))
+        return error_response(400, message, code="malformed_json", fields=[{"field": "body", "message": message}])
     # At most `max_error_fields` of them: the answer must stay small whatever was sent.
     limit = int(getattr(request.app.state, "max_error_fields", 50))
-    errors = exc.errors()
     fields = [
         {"field": _field_path(error.get("loc", ())), "message": str(error.get("msg", ""))}
         for error in jsonable_encoder(list(errors[:limit]))
@@ -112,3 +117,11 @@ async def validation_exception_handler(request: Request, exc: Exception) -> Resp
     if len(errors) > limit:
         message += f"; the first {limit} of {len(errors)} errors are listed"
     return error_response(422, message, fields=fields)
+
+
+def _malformed_json_message(error: Mapping[str, Any]) -> str:
+    loc = error.get("loc", ())
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str((error.get("ctx") or {}).get("error", "")).strip()
+    where = f" at character {offset + 1}" if offset is not None else ""
+    return f"the request body is not valid JSON{where}" + (f": {reason}" if reason else "")

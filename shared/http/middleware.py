@@ -119,6 +119,9 @@ class RequestMetrics:
         self.service = service
 
 
+PROBE_ROUTES = frozenset({"/health/live", "/health/ready", "/metrics"})
+
+
 def _route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     # the template, not the raw path: raw paths carry ticket ids and blow up label cardinality
@@ -159,7 +162,9 @@ class RequestLogMiddleware:
             self.metrics.requests.labels(self.metrics.service, method, route, str(status)).inc()
             self.metrics.latency.labels(self.metrics.service, method, route).observe(elapsed)
             client = scope.get("client")
-            log.info(
+            # probes and scrapes come every few seconds: only a failing one is worth an INFO line
+            quiet = route in PROBE_ROUTES and status < 400
+            (log.debug if quiet else log.info)(
                 "http request",
                 method=method,
                 route=route,

@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from shared.privacy import mask_data
+from shared.privacy import mask_data, mask_text
+from shared.zones import in_branch_zone
 
 
 class MaskedJSONResponse(JSONResponse):
@@ -17,8 +18,35 @@ class MaskedJSONResponse(JSONResponse):
     """
 
     def render(self, content: Any) -> bytes:
-        return super().render(mask_data(content))
+        # instants on the branch's wall clock with its offset (DESIGN.md "Time"), then masked
+        return super().render(mask_data(in_branch_zone(content)))
 
 
 class UnmaskedJSONResponse(JSONResponse):
     """Only for the audited reveal call (shared.auth.reveal): the value goes out in clear."""
+
+    def render(self, content: Any) -> bytes:
+        return super().render(in_branch_zone(content))  # instants on the branch's wall clock, as every answer
+
+
+def _mask_but_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: mask_text(item) if key == "name" and isinstance(item, str) else _mask_but_names_under(key, item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_mask_but_names(item) for item in value]
+    return mask_data(value)
+
+
+def _mask_but_names_under(key: str, value: Any) -> Any:
+    return _mask_but_names(value) if isinstance(value, dict | list | tuple) else mask_data(value, key)
+
+
+class OrgJSONResponse(JSONResponse):
+    """For the org tree: `name` keys are a center's, division's or unit's names, not a person's (RULES.md §6
+    protects callers), so they go out as they are; every other key and every pattern is masked as by default."""
+
+    def render(self, content: Any) -> bytes:
+        return super().render(_mask_but_names(content))

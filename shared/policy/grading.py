@@ -65,6 +65,8 @@ class GradeReason(StrEnum):
 class Grade:
     level: ComplaintLevel
     reasons: tuple[GradeReason, ...] = field(default_factory=tuple)
+    # different complainants of the subject in the window, this one included (RULES.md §4, level 2 at 5)
+    distinct_complainants: int = 1
 
 
 def _more_severe(a: ComplaintLevel, b: ComplaintLevel) -> ComplaintLevel:
@@ -99,14 +101,15 @@ def grade_complaint(
     if complaint.complainants >= rules.collective_size:
         general.append(GradeReason.COLLECTIVE)
 
+    people = len(distinct)
     if major:
-        computed = Grade(ComplaintLevel.MAJOR, tuple(major))
+        computed = Grade(ComplaintLevel.MAJOR, tuple(major), people)
     elif general:
-        computed = Grade(ComplaintLevel.GENERAL, tuple(general))
+        computed = Grade(ComplaintLevel.GENERAL, tuple(general), people)
     else:
-        computed = Grade(ComplaintLevel.MINOR, (GradeReason.ORDINARY,))
+        computed = Grade(ComplaintLevel.MINOR, (GradeReason.ORDINARY,), people)
     if complaint.preliminary is not None and complaint.preliminary < computed.level:
-        return Grade(complaint.preliminary, (GradeReason.PRELIMINARY,))
+        return Grade(complaint.preliminary, (GradeReason.PRELIMINARY,), people)
     return computed
 
 

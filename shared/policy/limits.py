@@ -19,6 +19,11 @@ class SlaClock(StrEnum):
     CALLBACK = "callback"  # from the reply received, stops at the first attempt made
 
 
+# RULES.md §2: the clocks the responsible unit runs, all from dispatch (contact, the complaint's handle, resolve):
+# they restart at a new dispatch and stop when the unit returns the ticket or replies
+UNIT_CLOCKS: tuple[SlaClock, ...] = (SlaClock.CONTACT, SlaClock.HANDLE, SlaClock.RESOLVE)
+
+
 class LimitUnit(StrEnum):
     MINUTES = "minutes"  # natural time: the hotline works 24/7
     WORKING_DAYS = "working_days"  # RULES.md §3

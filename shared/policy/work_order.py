@@ -10,6 +10,9 @@ ADDRESS_REQUIRED = frozenset({Category.ALARM, Category.REPAIR, Category.SERVICE_
 # RULES.md §1: alarms name who called
 NAME_REQUIRED = frozenset({Category.ALARM})
 PHONE_REQUIRED = frozenset({Category.ALARM, Category.REPAIR, Category.SERVICE_REQUEST, Category.COMPLAINT})
+# RULES.md §1: what the caller reports is the work (an alarm's scene, the fault, the request, the complaint,
+# the question): every category but a query, which is answered on the call after identity verification
+DESCRIPTION_REQUIRED = frozenset(Category) - {Category.QUERY}
 # RULES.md §1: what an agent may close on the call (query, consultation, simple repair, praise)
 CLOSABLE_ON_CALL = frozenset({Category.QUERY, Category.CONSULTATION, Category.REPAIR, Category.PRAISE})
 # RULES.md §1 alarm: what the agent reads to the caller before hanging up
@@ -27,7 +30,7 @@ ANSWERED_ON_CALL = frozenset({Category.QUERY})
 def required_fields(category: Category, *, callback_declined: bool = False) -> frozenset[str]:
     """The form fields a work order of `category` cannot be created without.
 
-    Names: `customer.name`, `customer.phone`, `customer.address`, `subtype`, `complaint.place`,
+    Names: `description`, `customer.name`, `customer.phone`, `customer.address`, `subtype`, `complaint.place`,
     `complaint.complaint_type`, `first_contact_resolution.answer`.
     """
     fields: set[str] = set()
@@ -41,6 +44,8 @@ def required_fields(category: Category, *, callback_declined: bool = False) -> f
         fields.add("customer.phone")
     if SUBTYPES.get(category):
         fields.add("subtype")
+    if category in DESCRIPTION_REQUIRED:
+        fields.add("description")
     if category is Category.COMPLAINT:
         fields |= {"complaint.place", "complaint.complaint_type"}
     if category in ANSWERED_ON_CALL:

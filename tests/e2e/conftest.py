@@ -102,6 +102,7 @@ class Names:
             "HOTLINE_SLA_TICK_TOPIC": self.topic("hotline.sla.ticks"),
             "HOTLINE_CALLBACK_CONSUMER_GROUP": f"{self.prefix}-callback",
             "HOTLINE_CALLBACK_TICKETS_TOPIC": tickets,
+            "HOTLINE_KNOWLEDGE_KNOWLEDGE_TOPIC": self.topic(Topic.KNOWLEDGE),
         }
 
 
@@ -113,6 +114,7 @@ def _process_env(
     api_key: str,
     epoch_real: datetime,
     intake_url: str,
+    dispatch_url: str,
 ) -> dict[str, str]:
     key_hash = hash_api_key(api_key)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") and k != "DATABASE_URL"}
@@ -124,6 +126,7 @@ def _process_env(
             "HOTLINE_API_KEYS": json.dumps([{"name": "callback-service", "branch": "demo", "sha256": key_hash}]),
             "HOTLINE_CALLBACK_INTAKE_API_KEY": api_key,
             "HOTLINE_CALLBACK_INTAKE_URL": intake_url,
+            "HOTLINE_INTAKE_DISPATCH_URL": dispatch_url,
             "HOTLINE_LOG_JSON": "true",
             "HOTLINE_CLOCK_SPEED": str(SPEED),
             "HOTLINE_CLOCK_EPOCH_REAL": epoch_real.isoformat(),
@@ -215,15 +218,18 @@ async def launch_system(
     api_urls = {service: f"http://127.0.0.1:{port}" for service, port in api_port.items()}
 
     await _admin(database_url, [f'CREATE DATABASE "{name}"' for name in databases.values()])
-    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, "hotline.sla.ticks"]
+    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, Topic.KNOWLEDGE, "hotline.sla.ticks"]
     await create_topics(kafka_bootstrap, {names.topic(t): hotline_system.TOPIC_PARTITIONS for t in topics})
-    events = EventLog(kafka_bootstrap, [names.topic(t) for t in (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)])
+    logged = (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.KNOWLEDGE)
+    events = EventLog(kafka_bootstrap, [names.topic(t) for t in logged])
     await events.start()
 
     secret = secrets.token_urlsafe(48)
     api_key = new_api_key()
     epoch_real = datetime.now(UTC) + timedelta(seconds=STARTUP_SECONDS if day_start else 0)
-    env = _process_env(kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"])
+    env = _process_env(
+        kafka_bootstrap, urls, folder, secret, api_key, epoch_real, api_urls["intake"], api_urls["dispatch"]
+    )
     env.update(names.env())
     processes = Processes(folder, env)
     atexit.register(processes.stop)  # last resort if the session dies before its teardown

@@ -68,8 +68,9 @@ class EventLog:
                         event = decode(record.value or b"")
                     except EventDecodeError:
                         continue
-                    if event.ticket_id is not None:
-                        self.by_ticket.setdefault(event.ticket_id, []).append(event)
+                    key = event.ticket_id or event.article_id  # knowledge events are keyed by article
+                    if key is not None:
+                        self.by_ticket.setdefault(key, []).append(event)
             async with self._changed:
                 self._changed.notify_all()
 

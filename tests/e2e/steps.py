@@ -121,7 +121,7 @@ class Hotline:
     # -- SLA monitor ------------------------------------------------------------------------------
     async def timers(self, ticket_id: str) -> dict[str, Any]:
         """The SLA monitor's timers of the ticket (404 until its worker has seen the ticket)."""
-        body: dict[str, Any] = ok(await self.sla.get(f"/sla/tickets/{ticket_id}/timers"))
+        body: dict[str, Any] = ok(await self.sla.get(f"/api/v1/sla/tickets/{ticket_id}/timers"))
         return body
 
     async def timer(self, ticket_id: str, clock: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ async def test_the_demo_and_default_branches_never_see_each_others_tickets(syste
         assert ok(await own.callbacks.get("/api/v1/callbacks", params={"ticket_id": other_ticket})) == []
         # the SLA monitor's timers
         sla = system.client("sla_monitor", Role.CENTER_SUPERVISOR, own.branch)
-        assert (await sla.get(f"/sla/tickets/{other_ticket}/timers")).status_code in (403, 404)
+        assert (await sla.get(f"/api/v1/sla/tickets/{other_ticket}/timers")).status_code in (403, 404)
 
     # a unit of one branch cannot take the other's ticket, even by naming it
     stolen = await demo.unit(demo_unit).post(f"/api/v1/tickets/{default_ticket}/accept")

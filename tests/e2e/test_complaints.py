@@ -44,9 +44,10 @@ async def test_five_complainants_lift_a_subject_to_level_2_and_recompute_the_ope
     fifth = (await desk.create(complaint(place)))["ticket_id"]
     graded = await desk.events.wait_for(fifth, "ComplaintGraded", lambda p: p.level == 2)
     assert "distinct_complainants_in_window" in [str(reason) for reason in graded.payload.reasons]
+    assert graded.payload.distinct_complainants == 5  # the five different callers (issue 13)
     for ticket_id in first_four:
         lifted = await desk.events.wait_for(ticket_id, "ComplaintGraded", lambda p: p.level == 2)
-        assert lifted.payload.previous_level == 3
+        assert lifted.payload.previous_level == 3 and lifted.payload.distinct_complainants == 5
         assert lifted.payload.subject_key == graded.payload.subject_key
 
     # the open complaints' handle deadlines are recomputed from their dispatch with the level-2 limit

@@ -1,4 +1,4 @@
-"""Ops: every process of `hotline up` names its role on /health and serves its own counters on /metrics."""
+"""Ops: every process of `hotline up` names its role on /health, serves its own counters on /metrics, and errs alike."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from hotline import system as hotline_system
+from shared.runtime import SERVICES
 from tests.e2e.harness import System
 from tests.e2e.steps import QINGXIU, Hotline, ticket_body
 
 # the processes that keep a transactional outbox (the SLA monitor publishes from its Faust stream)
-WITH_OUTBOX = ("intake", "dispatch", "callback")
+WITH_OUTBOX = ("intake", "dispatch", "callback", "knowledge")
+# the workers that consume topics (identity's housekeeping and knowledge's relay consume none)
+CONSUMING = ("intake", "dispatch", "sla_monitor", "callback")
 
 
 async def scrape(port: int) -> dict[str, list[Sample]]:
@@ -35,7 +39,8 @@ def of_service(samples: list[Sample], service: str) -> list[Sample]:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_every_process_names_its_role_on_health(system: System) -> None:
-    assert len(system.processes) == 7  # 3 workers, the SLA monitor, 3 APIs
+    # a worker and an API per service, the SLA monitor one process
+    assert len(system.processes) == len(hotline_system.plan(SERVICES))
     async with httpx.AsyncClient(timeout=10.0) as client:
         for name, port in system.processes.items():
             service, role = name.rsplit("-", 1)
@@ -54,7 +59,7 @@ async def test_every_process_serves_consumer_lag_dead_letter_and_outbox_gauges(s
         families = await scrape(port)
         for family in ("hotline_consumer_lag", "hotline_events_dead_lettered", "hotline_http_requests"):
             assert family in families, (name, family, sorted(families))
-        if role != "api":  # a consuming process: its own lag and dead-letter counts, one per reason, from 0
+        if role != "api" and service in CONSUMING:  # its own lag and dead-letter counts, one per reason, from 0
             assert of_service(families["hotline_consumer_lag"], service), (name, families["hotline_consumer_lag"])
             reasons = {s.labels["reason"] for s in of_service(families["hotline_events_dead_lettered"], service)}
             assert {"malformed", "unknown_type", "handler_failed"} <= reasons, (name, reasons)
@@ -81,3 +86,15 @@ async def test_each_service_counts_its_own_work_where_ops_scrape_it(system: Syst
         return bool(families.get("hotline_sla_open_timers")) and "hotline_sla_consumer_lag" in families
 
     await system.eventually(sla_gauges, what="the SLA monitor's timer gauges on its /metrics")
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_every_port_answers_an_unknown_path_in_the_uniform_error_shape(system: System) -> None:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for name, port in system.processes.items():
+            response = await client.get(f"http://127.0.0.1:{port}/api/v1/no-such-thing")
+            assert response.status_code == 404, name
+            assert response.json() == {"error": {"code": "not_found", "message": "Not Found", "fields": []}}, name
+        # the SLA monitor's read API lives under /api/v1 like every other API
+        old = await client.get(f"{system.urls['sla_monitor']}/sla/stats")
+        assert old.status_code == 404 and old.json()["error"]["code"] == "not_found"

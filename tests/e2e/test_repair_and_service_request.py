@@ -6,6 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from shared.branch_config import load_branch, load_calendar
+from shared.policy import Category, SlaClock
+from shared.policy.deadlines import deadline_for
 from tests.e2e.harness import System
 from tests.e2e.steps import XINGNING, XIXIANGTANG, Hotline, ticket_body
 
@@ -51,11 +54,34 @@ async def test_a_service_request_is_refused_with_an_explanation(system: System) 
     ticket_id = (await desk.create(body))["ticket_id"]
     dispatched = await desk.dispatched(ticket_id, unit)
     assert dispatched.subtype == "safety_inspection"
+    dispatched_event = await desk.events.wait_for(ticket_id, "TicketDispatched")
 
     explanation = "该地址为非居民用户，入户安检须由用户单位另行委托，已向用户说明办理途径"
-    await desk.unit_works(unit, ticket_id, result="不予受理", opinion=explanation)
+    await desk.unit_action(unit, ticket_id, "accept")
+    await desk.unit_action(unit, ticket_id, "contact", {"method": "phone", "note": "已电话联系用户"})
+    reply = {"result": "不予受理", "opinion": explanation, "refused": True}
+    await desk.unit_action(unit, ticket_id, "reply", reply)
     replied = await desk.events.wait_for(ticket_id, "TicketReplied")
     assert replied.payload.result == "不予受理" and replied.payload.opinion == explanation
+    assert replied.payload.refused is True
+
+    # RULES.md §2: a refusal is explained and fed back within 2 wd of the dispatch, not the 7 wd of a request done
+    refusal_limit = deadline_for(
+        Category.SERVICE_REQUEST,
+        SlaClock.RESOLVE,
+        dispatched_event.occurred_at,
+        load_branch("demo"),
+        load_calendar(),
+        refused=True,
+    ).at
+
+    async def judged_on_the_refusal_limit() -> bool:
+        resolve = await desk.timer(ticket_id, "resolve")
+        assert datetime.fromisoformat(resolve["deadline"]) == refusal_limit, resolve
+        assert not resolve["running"] and not resolve["breached"], resolve
+        return True
+
+    await system.eventually(judged_on_the_refusal_limit, what="the resolve clock on the 2 wd refusal limit")
     await desk.center_approves(ticket_id)
 
     # the explanation goes back to the customer on the survey callback (RULES.md §2: explained and fed back)

@@ -44,6 +44,13 @@ async def test_a_returned_ticket_is_corrected_and_dispatched_to_another_unit(sys
     await desk.unit_action(second_unit, ticket_id, "accept")
     await desk.view_when(ticket_id, "the new unit in the agent's view", lambda v: v["unit_id"] == second_unit)
 
+    # RULES.md §2, §7: each return counts against the unit that returned it, in the ticket's record (issue 13)
+    await desk.unit_action(
+        second_unit, ticket_id, "return", {"reason": "customer_unreachable", "reason_text": "三次未接"}
+    )
+    record = ok(await desk.center.get(f"/api/v1/tickets/{ticket_id}"))
+    assert record["returns_by_unit"] == {first_unit: 1, second_unit: 1} and record["return_count"] == 2
+
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_an_extension_is_granted_and_a_second_one_denied(system: System) -> None:

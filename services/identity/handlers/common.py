@@ -45,6 +45,7 @@ class IdentityAction:
     ROLE_CHANGED = "role_changed"
     PEOPLE_IMPORTED = "people_imported"
     TOTP_ENABLED = "totp_enabled"
+    TOTP_RESET = "totp_reset"
     KEY_CREATED = "api_key_created"
     KEY_ROTATED = "api_key_rotated"
     KEY_REVOKED = "api_key_revoked"

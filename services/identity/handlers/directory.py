@@ -181,6 +181,15 @@ async def reset_password(
     await audit(session, actor, IdentityAction.PASSWORD_RESET, now, detail={"username": person.username})
 
 
+async def reset_totp(session: AsyncSession, ident: Identity, actor: Actor, person: store.Person) -> None:
+    """A lost authenticator: the second factor is removed (the person enrols again); their sign-ins end."""
+    now = ident.clock.now()
+    person.totp_enabled, person.totp_secret, person.totp_last_step = False, None, None
+    person.updated_at = now
+    await store.revoke_person_tokens(session, person.id, now, "totp_reset")
+    await audit(session, actor, IdentityAction.TOTP_RESET, now, detail={"username": person.username})
+
+
 # --------------------------------------------------------------------------- CSV import
 
 

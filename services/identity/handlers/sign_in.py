@@ -58,10 +58,11 @@ def _rate_limit(ident: Identity, username: str, address: str | None) -> None:
 
 
 async def _locked(
-    session: AsyncSession, ident: Identity, person: store.Person, actor: Actor, now: datetime
+    session: AsyncSession, ident: Identity, person: store.Person, actor: Actor, now: datetime, *, record: bool = True
 ) -> ApiError:
     assert person.locked_until is not None
-    await audit(session, actor, IdentityAction.SIGN_IN_FAILED, now, outcome="locked")
+    if record:  # the attempt that locks the account was recorded as a failure and a lockout already
+        await audit(session, actor, IdentityAction.SIGN_IN_FAILED, now, outcome="locked")
     await session.commit()
     zone = _zone(person.branch)
     until = person.locked_until.astimezone(zone).isoformat(timespec="seconds")
@@ -127,7 +128,7 @@ async def check_password(
         await audit(session, actor, IdentityAction.SIGN_IN_FAILED, now, outcome="bad_password")
         if outcome.locked_until is not None:
             await audit(session, actor, IdentityAction.LOCKED_OUT, now, detail={"failures": outcome.failures})
-            raise await _locked(session, ident, person, actor, now)
+            raise await _locked(session, ident, person, actor, now, record=False)
         await session.commit()
         raise _unauthorised()
     if not person.active:

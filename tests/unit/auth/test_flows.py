@@ -52,7 +52,8 @@ async def test_reveal_returns_the_value_and_audits_who_when_which_why(
     assert record["subject"] == "agent-1" and record["role"] == "agent"
     assert record["ticket_id"] == "T1" and record["field"] == "id_number"
     assert record["reason"] == body["reason"]
-    assert record["at"] == NOW.isoformat().replace("+00:00", "Z")
+    # the same instant, on the branch's wall clock (issue 13 item 5)
+    assert datetime.fromisoformat(record["at"]) == NOW and record["at"].endswith("+08:00")
     assert record["token_id"] and record["id"] == response.json()["audit_id"]
 
 

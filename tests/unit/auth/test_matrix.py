@@ -78,6 +78,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/health/live"): Case("/health/live", None),
     ("GET", "/health/ready"): Case("/health/ready", None),
     ("GET", "/metrics"): Case("/metrics", None),
+    # the interactive docs and their assets (shared.http.docs) are public, like /openapi.json
+    ("GET", "/docs"): Case("/docs", None),
+    ("GET", "/docs/assets/init.js"): Case("/docs/assets/init.js", None),
+    ("GET", "/docs/assets/{name}"): Case("/docs/assets/swagger-ui.css", None),
     ("GET", "/api/v1/tickets/{ticket_id}"): Case("/api/v1/tickets/T1", READERS, ticket_scope),
     ("GET", "/api/v1/tickets"): Case("/api/v1/tickets", READERS),
     ("POST", "/api/v1/tickets/{ticket_id}/reveal"): Case(

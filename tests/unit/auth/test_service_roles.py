@@ -88,11 +88,29 @@ async def callback_app(tmp: Path) -> AsyncIterator[FastAPI]:
     await service.close()
 
 
+async def knowledge_app(tmp: Path) -> AsyncIterator[FastAPI]:
+    from services.knowledge.bootstrap import build_api as build_knowledge_api
+    from services.knowledge.bootstrap import build_service as build_knowledge
+    from services.knowledge.store import Base
+    from shared.db import create_schema
+
+    service = build_knowledge(
+        ServiceSettings(state_dir=tmp), database_url=f"sqlite+aiosqlite:///{tmp / 'k.db'}", clock=FixedClock(NOW)
+    )
+    await create_schema(service.engine, Base.metadata)
+    yield build_knowledge_api(service, auth=AUTH)
+    await service.close()
+
+
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x", path)
 
 
-@pytest.mark.parametrize("factory", [intake_app, dispatch_app, callback_app], ids=["intake", "dispatch", "callback"])
+@pytest.mark.parametrize(
+    "factory",
+    [intake_app, dispatch_app, callback_app, knowledge_app],
+    ids=["intake", "dispatch", "callback", "knowledge"],
+)
 async def test_every_route_refuses_anonymous_callers_and_undeclared_roles(factory: AppFactory, tmp_path: Path) -> None:
     async for app in factory(tmp_path):
         routes = list(iter_http_routes(app))

@@ -122,7 +122,16 @@ async def test_intakes_field_errors_reach_the_desk_and_nothing_is_recorded_until
     settings = CallbackSettings(intake_api_key=SecretStr(key), intake_url="http://intake")
     world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings, transport)
     try:
-        ticket = await world.ticket(at("2026-11-25 09:30"))
+        # the original ticket is intake's own (a new request must name a parent that exists, issue 13)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as agent:
+            original = {
+                "category": "repair",
+                "description": "燃气灶打不着火",
+                "customer": {"name": "张小明", "phone": "13812345678", "address": "南宁市青秀区民族大道1号"},
+            }
+            made = await agent.post("/api/v1/tickets", json=original, headers={"X-API-Key": key})
+            assert made.status_code == 201, made.text
+        ticket = await world.ticket(at("2026-11-25 09:30"), ticket_id=made.json()["ticket_id"])
         callback_id = (await world.callback_of(ticket))["callback_id"]
         assert (await world.claim(callback_id)).status_code == 200
         repair = {"category": "repair", "description": "热水器点不着"}
@@ -168,6 +177,31 @@ async def test_with_identity_configured_the_key_is_traded_for_a_token_kept_until
         assert traded == [{"api_key": "hk_from_identity"}]  # one token for both requests
         assert [h["Authorization"] for _, h in intake.received] == ["Bearer token-1", "Bearer token-1"]
         assert all("X-API-Key" not in h for _, h in intake.received)
+    finally:
+        await world.client.aclose()
+        await world.service.close()
+
+
+async def test_a_request_intake_refuses_later_is_listed_for_the_desk_with_intakes_field_errors(tmp_path: Path) -> None:
+    settings = CallbackSettings(intake_api_key=SecretStr("hk_test"))
+    world = await make_world(f"sqlite+aiosqlite:///{tmp_path / 'cb.db'}", at("2026-11-25 10:00"), settings)
+    try:
+        ticket = await world.ticket(at("2026-11-25 09:30"))
+        callback_id = (await world.callback_of(ticket))["callback_id"]
+        await world.call(callback_id, NEW_REQUEST)  # intake unreachable on the call: the request waits
+
+        def refuse(request: httpx.Request) -> httpx.Response:
+            error = {"code": "validation_failed", "message": "request validation failed"}
+            fields = [{"field": "body.customer.address", "message": "required for this category"}]
+            return httpx.Response(422, json={"error": {**error, "fields": fields}})
+
+        forwarder = IntakeForwarder(world.service.sessions, settings, world.clock, httpx.MockTransport(refuse))
+        assert await forwarder.forward_once() == 0
+        listed = await world.client.get("/api/v1/new-requests", headers=world.headers())
+        assert listed.status_code == 200, listed.text
+        [item] = listed.json()
+        assert (item["status"], item["callback_id"], item["parent_ticket_id"]) == ("rejected", callback_id, ticket)
+        assert "body.customer.address" in item["last_error"]
     finally:
         await world.client.aclose()
         await world.service.close()

@@ -53,6 +53,7 @@ class World:
     auth: AuthSettings
     handler: TicketEventsHandler
     tokens: dict[tuple[str, Role, str], str] = field(default_factory=dict)
+    fed: list[Event[Any]] = field(default_factory=list)  # every event handed to the handler, in order
 
     def headers(self, subject: str = "agent-1", role: Role = Role.AGENT, branch: str = BRANCH, **claims: Any) -> Any:
         token = issue_token(
@@ -79,6 +80,7 @@ class World:
             for payload in payloads
         ]
         await self.handler(events)
+        self.fed += events
         return events
 
     async def replied_and_approved(

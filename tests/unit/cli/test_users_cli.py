@@ -61,3 +61,22 @@ def test_an_unknown_branch_is_refused(db: list[str]) -> None:
         ["users", "add", "--branch", "nowhere", "--username", "a.b", "--role", "agent", "--password-stdin", *db]
     )
     assert code == 2 and "--branch" in err and "nowhere" in err
+
+
+def test_machine_keys_are_created_listed_rotated_and_revoked_from_the_shell(db: list[str]) -> None:
+    code, out, _ = run(
+        ["keys", "create", "--branch", "demo", "--client", "gateway-12345", "--scope", "tickets:create", *db]
+    )
+    assert code == 0
+    key_id = out.split("id:")[1].split()[0]
+    key = out.split("key:")[1].split()[0]
+    listed = run(["keys", "list", "--branch", "demo", *db])[1]
+    assert "gateway-12345" in listed and "active" in listed and key not in listed
+    code, out, _ = run(["keys", "rotate", "--id", key_id, *db])
+    assert code == 0 and key not in out
+    again = run(["keys", "rotate", "--id", key_id, *db])
+    assert again[0] == 2 and "revoked" in again[2]
+    new_id = out.split('"id": "')[1].split('"')[0]
+    assert run(["keys", "revoke", "--id", new_id, *db])[0] == 0
+    assert run(["keys", "list", "--branch", "demo", *db])[1].count("revoked") == 2
+    assert run(["keys", "revoke", "--id", "nope", *db])[0] == 2

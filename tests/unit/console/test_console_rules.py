@@ -148,14 +148,14 @@ def test_intakes_field_paths_land_beside_the_forms_inputs() -> None:
 @pytest.mark.parametrize(
     ("category", "declined", "required"),
     [
-        ("alarm", False, {"category", "customer_name", "phone", "address"}),
-        ("repair", False, {"category", "phone", "address"}),
-        ("service_request", False, {"category", "phone", "address", "subtype"}),
-        ("complaint", False, {"category", "phone", "complaint_place", "complaint_type"}),
+        ("alarm", False, {"category", "description", "customer_name", "phone", "address"}),
+        ("repair", False, {"category", "description", "phone", "address"}),
+        ("service_request", False, {"category", "description", "phone", "address", "subtype"}),
+        ("complaint", False, {"category", "description", "phone", "complaint_place", "complaint_type"}),
         ("query", False, {"category", "answer"}),
-        ("consultation", False, {"category", "phone"}),
-        ("consultation", True, {"category"}),
-        ("praise", False, {"category"}),
+        ("consultation", False, {"category", "description", "phone"}),
+        ("consultation", True, {"category", "description"}),
+        ("praise", False, {"category", "description"}),
     ],
 )
 def test_the_form_marks_what_each_category_requires(category: str, declined: bool, required: set[str]) -> None:

@@ -21,8 +21,8 @@ WORKLOADS = ("Deployment", "StatefulSet")
 PARTITIONS = 6  # HOTLINE_PARTITIONS of the base ConfigMap: the most workers of a service that can work
 # services that keep Faust tables: their state must be on a volume of their own
 STATEFUL = {"sla-monitor", "intake-worker"}
-# workloads with nothing to scale on: identity's housekeeping (no consumer; one pod is plenty)
-FIXED = {"identity-worker"}
+# workloads with nothing to scale on (no consumer; one pod is plenty): identity's housekeeping, knowledge's relay
+FIXED = {"identity-worker", "knowledge-worker"}
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)
@@ -76,8 +76,10 @@ def test_each_service_has_an_api_role_and_a_worker_role_of_its_own(overlay):
         if command[:3] == ["hotline", "service", "run"]:
             role = command[command.index("--role") + 1] if "--role" in command else "all"
             roles.setdefault(command[3], set()).add(role)
-    assert roles["intake"] == roles["dispatch"] == roles["callback"] == roles["identity"] == {"api", "worker"}
+    for service in ("intake", "dispatch", "callback", "identity", "knowledge"):
+        assert roles[service] == {"api", "worker"}, service
     assert roles["sla_monitor"] == {"all"}  # its read API serves the worker's own tables
+    assert roles["console"] == {"all"}  # each browser's stream needs the pod's own consumer
 
 
 def test_containers_run_as_non_root_read_only_with_requests_limits_and_honest_probes(overlay):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.dispatch.lifecycle import (
+    ACTION_ROLES,
     HUMAN_ACTIONS,
     TRANSITIONS,
     Action,
@@ -14,6 +15,7 @@ from services.dispatch.lifecycle import (
     allowed_actions,
     next_status,
 )
+from shared.auth.roles import Role
 
 S, A = Status, Action
 
@@ -90,3 +92,15 @@ def test_a_refused_return_puts_the_ticket_back_as_the_unit_left_it(
     returned_from: Status | None, back_to: Status
 ) -> None:
     assert after_refused_return(returned_from) is back_to
+
+
+def test_every_human_action_has_its_roles_and_only_they_see_it() -> None:
+    assert set(ACTION_ROLES) == HUMAN_ACTIONS
+    for status in S:
+        for role in Role:
+            offered = allowed_actions(status, role)
+            assert set(offered) == {a for a in allowed_actions(status) if role in ACTION_ROLES[a]}
+    assert allowed_actions(S.DISPATCHED, Role.UNIT_HANDLER) == (A.ACCEPT, A.RETURN, A.REQUEST_EXTENSION)
+    assert allowed_actions(S.DISPATCHED, Role.DIVISION_SUPERVISOR) == (A.FLAG,)
+    assert allowed_actions(S.REPLIED, Role.CENTER_SUPERVISOR) == (A.APPROVE, A.REJECT, A.DECIDE_EXTENSION, A.FLAG)
+    assert allowed_actions(S.ACCEPTED, Role.AGENT) == ()

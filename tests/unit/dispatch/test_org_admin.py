@@ -67,3 +67,42 @@ async def test_a_deactivated_unit_gets_no_more_tickets(world: World) -> None:
             "/api/v1/admin/org/units/UNIT-N1", headers=HANDLER_N1, json={"name": "x", "division_id": "DIV-NORTH"}
         )
     ).status_code == 403
+
+
+async def test_org_names_are_not_masked_like_personal_names(world: World) -> None:
+    # RULES.md §6 protects callers' names; a unit's name is what agents pick it by
+    put = await world.client.put(
+        "/api/v1/admin/org/units/UNIT-N1", headers=ADMIN, json={"name": "青秀区燃气运维站", "division_id": "DIV-NORTH"}
+    )
+    assert put.status_code == 200, put.text
+    org = (await world.client.get("/api/v1/org", headers=AGENT)).json()
+    names = {u["unit_id"]: u["name"] for d in org["divisions"] for u in d["units"]}
+    assert names["UNIT-N1"] == "青秀区燃气运维站"
+    assert {u["name"] for d in put.json()["divisions"] for u in d["units"] if u["unit_id"] == "UNIT-N1"} == {
+        "青秀区燃气运维站"
+    }
+
+
+def test_the_action_routes_admit_exactly_the_roles_allowed_actions_offers(world: World) -> None:
+    from services.dispatch.lifecycle import ACTION_ROLES, Action
+    from shared.auth.deps import iter_http_routes
+
+    routes = {
+        Action.ACCEPT: "/accept",
+        Action.CONTACT: "/contact",
+        Action.RETURN: "/return",
+        Action.REQUEST_EXTENSION: "/extensions",
+        Action.REPLY: "/reply",
+        Action.DISPATCH: "/dispatch",
+        Action.APPROVE: "/review",
+        Action.REJECT: "/review",
+        Action.REFUSE_RETURN: "/refuse-return",
+        Action.CLOSE: "/close",
+        Action.DECIDE_EXTENSION: "/extensions/{request_id}/decision",
+        Action.FLAG: "/flags",
+    }
+    assert set(routes) == set(ACTION_ROLES)
+    posts = {r.path: r.access for r in iter_http_routes(world.app) if "POST" in r.methods}
+    for action, tail in routes.items():
+        access = posts[f"/api/v1/tickets/{{ticket_id}}{tail}"]
+        assert access is not None and access.roles == ACTION_ROLES[action], action

@@ -140,7 +140,8 @@ async def test_a_reopened_ticket_goes_back_to_the_same_unit_and_resolve_restarts
     detail = (await world.client.get(f"/api/v1/tickets/{ticket}", headers=HANDLER_N1)).json()
     assert detail["status"] == "accepted" and detail["work_round"] == 2
     resolve = {c["clock"]: c for c in detail["clocks"]}["resolve"]
-    assert resolve["running"] and resolve["started_at"].startswith("2026-03-04T01:00:00")
+    # in the branch zone (issue 13 item 5)
+    assert resolve["running"] and resolve["started_at"].startswith("2026-03-04T09:00:00+08:00")
     again = await world.client.post(
         f"/api/v1/tickets/{ticket}/reply", headers=HANDLER_N1, json={"result": "replaced the pipe"}
     )

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from shared.events import (
+    ArticleApproved,
+    ArticleDrafted,
+    ArticleDraftEdited,
+    ArticleFeedbackRecorded,
+    ArticlePublished,
+    ArticleRetired,
+    ArticleSentBack,
+    ArticleSubmitted,
     Attachment,
     CallAnswered,
     CallbackAbandoned,
@@ -102,6 +110,34 @@ def _ticket_received() -> TicketReceived:
 
 
 SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
+    ArticleDrafted: lambda: ArticleDrafted(
+        version=2,
+        title="燃气表不走字怎么办",
+        category=Category.REPAIR,
+        subtype=None,
+        owner_unit="U-1",
+        owner_division="D-1",
+        author_id="handler-1",
+        group_wide=True,
+        imported=True,
+    ),
+    ArticleDraftEdited: lambda: ArticleDraftEdited(version=1, editor_id="handler-1", title="燃气表不走字"),
+    ArticleSubmitted: lambda: ArticleSubmitted(version=1, submitter_id="handler-1", owner_division="D-1"),
+    ArticleApproved: lambda: ArticleApproved(version=1, reviewer_id="division-1", notes="可以发布"),
+    ArticleSentBack: lambda: ArticleSentBack(version=1, reviewer_id="division-1", notes="补充安全提示"),
+    ArticlePublished: lambda: ArticlePublished(
+        version=2,
+        publisher_id="center-1",
+        title="燃气表不走字怎么办",
+        category=Category.SERVICE_REQUEST,
+        subtype=Subtype.SAFETY_INSPECTION,
+        previous_version=1,
+        review_by=date(2027, 6, 30),
+    ),
+    ArticleRetired: lambda: ArticleRetired(version=2, retired_by="center-1", reason="收费标准已调整"),
+    ArticleFeedbackRecorded: lambda: ArticleFeedbackRecorded(
+        version=2, agent_id="agent-7", ticket_id="GX-1", helpful=False, comment="没有说明阶梯气价"
+    ),
     TicketReceived: _ticket_received,
     TicketResolvedOnFirstContact: lambda: TicketResolvedOnFirstContact(
         agent_id="agent-7", answer="Meters are read monthly.", knowledge_article_id="KB-12"
@@ -125,6 +161,8 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         dispatcher_id="sup-1",
         previous_unit_id="U-3",
         dispatch_count=2,
+        center_id="C-NN",
+        external_deadline=at(600),
     ),
     ManualDispatchQueued: lambda: ManualDispatchQueued(
         reason="no_matching_rule", reason_text="no service area covers the address"
@@ -177,6 +215,7 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         result="Meter replaced.",
         opinion="Customer satisfied on site.",
         attachments=(Attachment(attachment_id="att-1", media_type="image/jpeg", size_bytes=1234, filename="m.jpg"),),
+        refused=True,
     ),
     ReplyApproved: lambda: ReplyApproved(reply_id="r-1", unit_id="U-7", reviewer_id="sup-1", reply_received_at=at(120)),
     ReplyRejected: lambda: ReplyRejected(
@@ -286,14 +325,17 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
 }
 
 # sample fields left at their default on purpose: the alternative excludes them
+SAMPLE_KEYS = {KeyKind.TICKET: "GX-1", KeyKind.CALL: "call-1", KeyKind.ARTICLE: "KB-1"}
+
 LEFT_AT_DEFAULT: dict[type[Payload], frozenset[str]] = {
     TicketReceived: frozenset({"subtype"}),  # a complaint has no sub-type
+    ArticleDrafted: frozenset({"subtype"}),  # a repair article has no sub-type
 }
 
 
 def sample_event(cls: type[Payload], **envelope: Any) -> Event[Payload]:
     """A whole event of this payload class with a plausible envelope."""
-    ids: dict[str, Any] = {"call_id": "call-1"} if cls.keyed_by is KeyKind.CALL else {"ticket_id": "GX-1"}
+    ids: dict[str, Any] = {f"{cls.keyed_by.value}_id": SAMPLE_KEYS[cls.keyed_by]}
     fields: dict[str, Any] = {
         "branch": "GX",
         "producer": "test",

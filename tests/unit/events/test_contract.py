@@ -16,6 +16,7 @@ from shared import events
 from shared.events import (
     REGISTRY,
     TOPIC_BY_TYPE,
+    ArticlePublished,
     CallOffered,
     Event,
     InvalidEvent,
@@ -81,6 +82,7 @@ EXPECTED_TOPIC = {
     "CallOffered": Topic.CTI_CALLS,
     "CallAnswered": Topic.CTI_CALLS,
     "CallEnded": Topic.CTI_CALLS,
+    **{name: Topic.KNOWLEDGE for name in TOPIC_BY_TYPE if name.startswith("Article")},
 }
 
 # Who may carry structured personal data, and which fields (RULES.md §6; module docstring).
@@ -108,6 +110,7 @@ def test_topic_names() -> None:
         "hotline.notifications",
         "hotline.cti.calls",
         "hotline.deadletter",
+        "hotline.knowledge",
     }
 
 
@@ -157,10 +160,11 @@ def test_topic_and_key(cls: type[Payload]) -> None:
     assert topic_for(event) is event.topic
     assert topic_for(event.payload) is event.topic
     assert TOPIC_BY_TYPE[cls.event_type] is event.topic
-    expected_key = "call-1" if cls.topic is Topic.CTI_CALLS else "GX-1"
+    expected_key = {Topic.CTI_CALLS: "call-1", Topic.KNOWLEDGE: "KB-1"}.get(cls.topic, "GX-1")
     assert event.key == expected_key
     assert message_key(event) == expected_key.encode()
     assert (cls.keyed_by is KeyKind.CALL) == (cls.topic is Topic.CTI_CALLS)
+    assert (cls.keyed_by is KeyKind.ARTICLE) == (cls.topic is Topic.KNOWLEDGE)
 
 
 def test_nothing_is_published_to_the_dead_letter_topic_as_an_event() -> None:
@@ -202,6 +206,7 @@ def test_wire_format_of_the_envelope() -> None:
         "version": 1,
         "ticket_id": "GX-1",
         "call_id": None,
+        "article_id": None,
         "branch": "GX",
         "occurred_at": "2026-11-28T09:30:00+08:00",
         "producer": "dispatch",
@@ -277,6 +282,15 @@ def test_call_event_needs_a_call_id_and_no_ticket_id() -> None:
         sample_event(CallOffered, call_id=None)
     with pytest.raises(InvalidEvent, match="keyed by call"):
         sample_event(CallOffered, ticket_id="GX-1")
+
+
+def test_knowledge_event_needs_an_article_id_only() -> None:
+    with pytest.raises(InvalidEvent, match="keyed by article"):
+        sample_event(ArticlePublished, article_id=None)
+    with pytest.raises(InvalidEvent, match="keyed by article"):
+        sample_event(ArticlePublished, ticket_id="GX-1")
+    with pytest.raises(InvalidEvent, match="keyed by ticket"):
+        sample_event(TicketAccepted, article_id="KB-1")
 
 
 def test_envelope_type_must_match_the_payload() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.events import REGISTRY, KeyKind, Payload, decode, encode, new_event
+from shared.events import REGISTRY, Payload, decode, encode, new_event
 from tests.unit.events.samples import SAMPLES
 
 pytestmark = pytest.mark.unit
@@ -48,7 +48,7 @@ def test_envelope_round_trip(
     occurred_at: datetime,
     event_id: object,
 ) -> None:
-    ids = {"call_id": key} if cls.keyed_by is KeyKind.CALL else {"ticket_id": key}
+    ids = {f"{cls.keyed_by.value}_id": key}
     event = new_event(
         SAMPLES[cls](),
         branch=branch,

@@ -83,6 +83,11 @@ async def test_totp_required_for_a_role_by_branch_setting(identity: IdentityServ
     assert ok.status_code == 200, ok.text
     replay = await client.post("/api/v1/auth/login", json={"username": "ma.li", "password": PASSWORD, "totp": code})
     assert replay.status_code == 401
+    # a lost phone: the admin removes the factor, and the branch rule asks for a new enrolment
+    reset = await client.post("/api/v1/people/ma.li/reset-totp", headers=admin)
+    assert reset.status_code == 200 and reset.json()["totp_enabled"] is False
+    again = await client.post("/api/v1/auth/login", json={"username": "ma.li", "password": PASSWORD})
+    assert again.json()["error"]["code"] == "totp_enrolment_required"
 
 
 async def test_a_branch_admin_acts_on_their_branch_only_a_group_admin_on_all(

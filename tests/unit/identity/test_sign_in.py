@@ -111,6 +111,13 @@ async def test_repeated_failures_lock_the_account_and_say_until_when(
     assert locked.status_code == 423
     assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60 + 1
     assert "until 20" in locked.json()["error"]["message"] and "+08:00" in locked.json()["error"]["message"]
+    await add_person(identity, "zhou.audit", "auditor")
+    auditor = (await login(client, "zhou.audit")).json()["access_token"]
+    audit = await client.get(
+        "/api/v1/audit", params={"subject": "zhou.min"}, headers={"Authorization": f"Bearer {auditor}"}
+    )
+    outcomes = [(r["action"], r["outcome"]) for r in reversed(audit.json()["records"])]
+    assert outcomes == [("sign_in_failed", "bad_password")] * 5 + [("locked_out", "ok"), ("sign_in_failed", "locked")]
 
 
 async def test_sign_in_is_rate_limited_per_username(identity: IdentityService, client: httpx.AsyncClient) -> None:

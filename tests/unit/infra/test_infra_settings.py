@@ -61,7 +61,15 @@ def test_cluster_ids_are_kafka_shaped():
 
 
 def test_a_database_per_service_plus_development_and_tests():
-    assert set(SERVICE_DATABASES) == {"intake", "dispatch", "sla_monitor", "callback", "identity"}
+    assert set(SERVICE_DATABASES) == {
+        "intake",
+        "dispatch",
+        "sla_monitor",
+        "callback",
+        "identity",
+        "knowledge",
+        "console",
+    }
     assert set(SERVICE_DATABASES) < set(DATABASES)
 
 
@@ -94,3 +102,12 @@ def test_topic_names_are_unique_and_valid():
     names = {unique_topic_name("test_group[3 partitions]") for _ in range(100)}
     assert len(names) == 100
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in names)
+
+
+def test_the_bundled_postgres_is_written_durable_unless_the_unsafe_test_mode_is_named(tmp_path):
+    from hotline.infra.postgres import DURABLE, SERVER_CONF, UNSAFE_NO_FSYNC
+
+    assert "fsync = on" in DURABLE and "synchronous_commit = on" in DURABLE and "full_page_writes = on" in DURABLE
+    assert "fsync = off" in UNSAFE_NO_FSYNC
+    assert InfraSettings().postgres_unsafe_no_fsync is False  # the default `hotline infra up` and `hotline up` get
+    assert "{durability}" in SERVER_CONF

@@ -63,7 +63,7 @@ async def test_a_repair_gets_a_daily_number_one_event_and_a_running_dispatch_clo
     [dispatch_clock] = view["clocks"]
     assert dispatch_clock["clock"] == "dispatch" and dispatch_clock["state"] == "running"
     # RULES.md §2: a repair is dispatched within 5 minutes of receipt
-    assert dispatch_clock["deadline"].startswith("2026-11-27T02:05:00")
+    assert dispatch_clock["deadline"] == "2026-11-27T10:05:00+08:00"  # in the branch zone (issue 13 item 5)
     assert view["customer"]["phone"] == "138****8000"
     assert view["customer"]["name"] == "张*"
 
@@ -90,6 +90,31 @@ async def test_alarms_repairs_and_service_requests_need_an_address(client: httpx
     for category, extra in (("repair", {}), ("service_request", {"subtype": "installation"}), ("alarm", {})):
         body = {"category": category, "customer": {"name": "张三", "phone": "13800138000"}, **extra}
         await expect_422(client, intake, body, "body.customer.address")
+
+
+async def test_a_repair_without_a_description_is_refused(client: httpx.AsyncClient, intake: Intake) -> None:
+    # RULES.md §1: what the caller reports is the unit's work; only a query is answered without one
+    for description in ("", "   "):
+        await expect_422(client, intake, repair(description=description), "body.description")
+    body = {**complaint(), "description": ""}
+    await expect_422(client, intake, body, "body.description")
+
+
+async def test_each_request_of_a_call_needs_its_description(client: httpx.AsyncClient, intake: Intake) -> None:
+    body = {
+        "customer": {"name": "张三", "phone": "13800138000", "address": "南宁市青秀区民族大道100号3栋501"},
+        "requests": [{"category": "repair", "description": "漏气"}, {"category": "suggestion"}],
+    }
+    response = await client.post("/api/v1/calls/call-77/requests", json=body, headers=AGENT)
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == {"body.requests.1.description"}
+    assert await ticket_count(intake) == 0
+
+
+async def test_an_alarm_needs_the_scene(client: httpx.AsyncClient) -> None:
+    body = {"address": "民族大道1号", "name": "张三", "phone": "13800138000"}
+    response = await client.post("/api/v1/alarms", json=body, headers=AGENT)
+    assert response.status_code == 422 and "body.scene" in fields_of(response)
 
 
 async def test_an_alarm_needs_the_callers_name(client: httpx.AsyncClient, intake: Intake) -> None:

@@ -45,26 +45,28 @@ async def test_timers_due_soon_and_roles(monitor, clock, monkeypatch):  # noqa: 
     app = build_http(monitor)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.get("/sla/tickets/T-1/timers", headers=bearer(Role.AGENT))
+        response = await client.get("/api/v1/sla/tickets/T-1/timers", headers=bearer(Role.AGENT))
         assert response.status_code == 200, response.text
         timers = {t["clock"]: t for t in response.json()["timers"]}
         assert timers["contact"]["deadline"].startswith("2026-11-02T11:03:00")
         assert not timers["dispatch"]["running"]
         due = await client.get(
-            "/sla/due", params={"within_minutes": 90}, headers=bearer(Role.DIVISION_SUPERVISOR, division="D-2")
+            "/api/v1/sla/due", params={"within_minutes": 90}, headers=bearer(Role.DIVISION_SUPERVISOR, division="D-2")
         )
         assert [row["clock"] for row in due.json()["timers"]] == ["contact"]
         other = await client.get(
-            "/sla/due", params={"within_minutes": 90}, headers=bearer(Role.DIVISION_SUPERVISOR, division="D-9")
+            "/api/v1/sla/due", params={"within_minutes": 90}, headers=bearer(Role.DIVISION_SUPERVISOR, division="D-9")
         )
         assert other.json()["timers"] == []
-        wide = await client.get("/sla/due", params={"within_minutes": 1000}, headers=bearer(Role.CENTER_SUPERVISOR))
+        wide = await client.get(
+            "/api/v1/sla/due", params={"within_minutes": 1000}, headers=bearer(Role.CENTER_SUPERVISOR)
+        )
         assert wide.status_code == 422
-        assert (await client.get("/sla/stats", headers=bearer(Role.AGENT))).status_code == 403
-        stats = await client.get("/sla/stats", headers=bearer(Role.CENTER_SUPERVISOR))
+        assert (await client.get("/api/v1/sla/stats", headers=bearer(Role.AGENT))).status_code == 403
+        stats = await client.get("/api/v1/sla/stats", headers=bearer(Role.CENTER_SUPERVISOR))
         assert stats.json()["open_timers"] == 2
         assert (
-            await client.get("/sla/tickets/T-1/timers", headers=bearer(Role.AGENT, branch="other"))
+            await client.get("/api/v1/sla/tickets/T-1/timers", headers=bearer(Role.AGENT, branch="other"))
         ).status_code == 404
 
 
@@ -74,7 +76,16 @@ async def test_a_credential_of_an_unknown_branch_gets_404_unknown_branch(monitor
     app = build_http(monitor)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        for path in ("/sla/tickets/T-1/timers", "/sla/due", "/sla/stats"):
+        for path in ("/api/v1/sla/tickets/T-1/timers", "/api/v1/sla/due", "/api/v1/sla/stats"):
             response = await client.get(path, headers=bearer(Role.CENTER_SUPERVISOR, branch="nowhere"))
             assert response.status_code == 404, (path, response.text)
             assert response.json()["error"]["code"] == "unknown_branch"
+
+
+async def test_the_document_lists_the_error_answers(monitor, monkeypatch):  # noqa: F811
+    from tests.unit.http.openapi_checks import undocumented_answers
+
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", SECRET)
+    transport = httpx.ASGITransport(app=build_http(monitor), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert undocumented_answers((await client.get("/openapi.json")).json()) == []

@@ -290,3 +290,58 @@ def test_redelivered_events_change_nothing(view):
     life.play(at("2026-11-02 09:03"), dispatched())
     life.play(at("2026-11-02 09:03"), received(at("2026-11-02 09:00"), "repair"))
     assert life.ticket.to_bytes() == before
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def test_a_refusal_replied_after_two_working_days_breaches_resolve_once_and_stops(view):
+    # RULES.md §2: a refused service request is explained and fed back within 2 wd of its dispatch
+    life = Life(view).play(at("2026-11-02 09:00"), received(at("2026-11-02 09:00"), "service_request"))
+    life.play(at("2026-11-02 09:10"), dispatched("service_request"))
+    life.play(at("2026-11-05 09:00"), replied().model_copy(update={"refused": True}))  # 3 wd later
+    life.check(at("2026-11-05 09:00:01"))
+    [breach] = [p for _, p in life.said if isinstance(p, SlaBreached) and p.clock == SlaClock.RESOLVE]
+    assert breach.deadline == at("2026-11-04 09:10")  # dispatch + 2 wd, not + 7 wd
+    assert life.ticket is not None and not life.ticket.clocks[SlaClock.RESOLVE].running
+    life.check(at("2026-11-20 09:00"))
+    assert life.kinds().count("SlaBreached:resolve") == 1
+
+
+def test_a_refusal_in_time_breaches_nothing_and_a_plain_reply_keeps_seven_working_days(view):
+    life = Life(view).play(at("2026-11-02 09:00"), received(at("2026-11-02 09:00"), "service_request"))
+    life.play(at("2026-11-02 09:10"), dispatched("service_request"))
+    life.play(at("2026-11-03 09:00"), replied().model_copy(update={"refused": True}))
+    life.check(at("2026-11-20 09:00"))
+    assert "SlaBreached:resolve" not in life.kinds()
+    assert life.ticket is not None and life.ticket.clocks[SlaClock.RESOLVE].limit == "2wd"
+
+
+def test_a_stricter_government_deadline_drives_every_clock_and_its_warning(view):
+    government = at("2026-11-02 10:00")  # before the repair's 2 h contact limit from 09:10
+    life = Life(view).play(at("2026-11-02 09:00"), received(at("2026-11-02 09:00"), external_deadline=government))
+    life.play(at("2026-11-02 09:01"), dispatched())
+    assert life.ticket is not None
+    for clock in (SlaClock.CONTACT, SlaClock.RESOLVE):
+        timer = life.ticket.clocks[clock]
+        assert timer.deadline == government.timestamp()
+        # 80 % of the time the government left from the clock's start
+        assert timer.warn_at == pytest.approx(timer.start + (government.timestamp() - timer.start) * 0.8)
+    life.check(at("2026-11-02 10:00:01"))
+    breached = {p.clock for _, p in life.said if isinstance(p, SlaBreached)}
+    assert breached == {SlaClock.CONTACT, SlaClock.RESOLVE}
+
+
+def test_the_center_escalation_names_the_center_of_the_org_tree(view):
+    named = PolicyView(view.branch, view.calendar, center_id="C-FILE")
+    life = Life(named).play(at("2026-11-02 09:00"), received(at("2026-11-02 09:00")))
+    life.play(at("2026-11-02 09:01"), dispatched().model_copy(update={"center_id": "C-NN"}))
+    life.check(at("2026-11-02 12:00"))  # contact breached at 11:01
+    life.check(at("2026-11-02 15:00"))  # a further 2 h passed at 13:01
+    [to_center] = [p for _, p in life.said if isinstance(p, SlaEscalated) and p.to_level == "center"]
+    assert to_center.to_org_id == "C-NN"
+    # before dispatch names it, the branch's org file does (a dispatch clock breach is the center's own)
+    early = Life(named).play(at("2026-11-02 09:00"), received(at("2026-11-02 09:00")))
+    early.check(at("2026-11-02 09:20"))
+    [own] = [p for _, p in early.said if isinstance(p, SlaEscalated) and p.to_level == "center"]
+    assert own.to_org_id == "C-FILE"

@@ -1,4 +1,4 @@
-"""Attachment storage: the interface the reply flow uses, a local-directory default, and file checks."""
+"""Attachment storage (dispatch replies, knowledge articles): the interface, a local-directory default, file checks."""
 
 from __future__ import annotations
 

@@ -1,0 +1,138 @@
+"""Wires the knowledge service: settings, database, clock, search engine, API app, outbox relay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.knowledge.api import routers
+from services.knowledge.search import SearchEngine
+from services.knowledge.settings import KnowledgeMetrics, KnowledgeSettings
+from services.knowledge.store import Outbox
+from services.knowledge.worker import knowledge_relay
+from shared.auth import AuthSettings
+from shared.branch_config import BranchPolicies, config_dirs, is_configured_branch
+from shared.bus import BrokerProbe
+from shared.clock import Clock
+from shared.db import make_engine, make_sessions, upgrade_database
+from shared.http.app import create_app, create_worker_app
+from shared.http.settings import HttpSettings
+from shared.outbox import OutboxRelay, Sender, count_pending
+from shared.policy.branch import BranchConfigError
+from shared.runtime import ServiceSettings
+from shared.storage import AttachmentStorage, LocalDirectoryStorage
+
+SERVICE = "knowledge"
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class KnowledgeService:
+    """Everything one process of the service shares."""
+
+    settings: ServiceSettings
+    knowledge: KnowledgeSettings
+    database_url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    search: SearchEngine
+    storage: AttachmentStorage
+    branches: BranchPolicies = field(default_factory=BranchPolicies)
+
+    def zone_of(self, branch: str) -> tzinfo:
+        """The branch's time zone (review-by dates are days there); the default zone for a branch with no file."""
+        try:
+            return self.branches.branch(branch).timezone
+        except BranchConfigError:
+            return DEFAULT_ZONE
+
+    async def database_ready(self) -> bool:
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1 FROM search_documents LIMIT 1"))
+        return True
+
+    async def outbox_pending(self) -> int:
+        return await count_pending(SERVICE, self.sessions, Outbox)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_service(
+    settings: ServiceSettings | None = None,
+    knowledge: KnowledgeSettings | None = None,
+    *,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+) -> KnowledgeService:
+    settings = settings or ServiceSettings()
+    url = database_url or settings.database_url_for(SERVICE)
+    engine = make_engine(url)
+    knowledge = knowledge or KnowledgeSettings()
+    attachments = knowledge.attachments_dir or settings.state_dir / "knowledge-attachments"
+    return KnowledgeService(
+        settings=settings,
+        knowledge=knowledge,
+        database_url=url,
+        engine=engine,
+        sessions=make_sessions(engine),
+        clock=clock or settings.clock(),
+        search=SearchEngine(config_dirs=config_dirs()[:1]),
+        storage=LocalDirectoryStorage(attachments),
+    )
+
+
+def migrate(url: str) -> None:
+    upgrade_database(url, MIGRATIONS)
+
+
+def build_api(
+    service: KnowledgeService,
+    *,
+    auth: AuthSettings | None = None,
+    http: HttpSettings | None = None,
+    relay: OutboxRelay | None = None,
+) -> FastAPI:
+    """The knowledge HTTP API (create_app: every route declares its roles)."""
+    app = create_app(
+        SERVICE,
+        http or HttpSettings(),
+        *routers(),
+        auth=auth or AuthSettings(),
+        readiness={"database": service.database_ready},
+        branch_known=is_configured_branch,
+        metrics_refresh=[service.outbox_pending],
+        state={
+            "sessions": service.sessions,
+            "clock": service.clock,
+            "knowledge_settings": service.knowledge,
+            "search": service.search,
+            "zone_of": service.zone_of,
+            "relay": relay,
+            "storage": service.storage,
+        },
+    )
+    app.state.knowledge_metrics = KnowledgeMetrics(app.state.metrics.registry)
+    return app
+
+
+def build_relay(service: KnowledgeService, producer: Sender) -> OutboxRelay:
+    return knowledge_relay(SERVICE, service.sessions, producer, service.clock, service.knowledge.knowledge_topic)
+
+
+def build_worker_health(service: KnowledgeService) -> FastAPI:
+    """The relay process's own server: liveness, readiness (broker and database answer), metrics."""
+    broker = BrokerProbe(service.settings.kafka_bootstrap)
+    return create_worker_app(
+        SERVICE,
+        readiness={"broker": broker.check, "database": service.database_ready},
+        metrics_refresh=[service.outbox_pending],
+    )
