@@ -388,7 +388,7 @@ async def ticket_page(apis: Apis, session: BrowserSession, ticket_id: str) -> Ti
     token = session.access_token
     reads = [
         apis.call("intake", "GET", f"/api/v1/tickets/{ticket_id}", token),
-        _optional(apis.call("sla", "GET", f"/sla/tickets/{ticket_id}/timers", token)),
+        _optional(apis.call("sla", "GET", f"/api/v1/sla/tickets/{ticket_id}/timers", token)),
     ]
     if session.role in ("agent", "center_supervisor"):
         reads.append(
