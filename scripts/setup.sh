@@ -11,8 +11,7 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi
-# the web console's front-end packages (npm) and its browser tests (Debian's chromium, CJK fonts)
-command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# the web console's browser tests (Debian's chromium, CJK fonts for its Chinese pages)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -35,7 +34,8 @@ fi
 .venv/bin/pip install -q --require-hashes -r requirements/dev.txt
 .venv/bin/pip install -q --no-deps -e .
 
-# the browser assets the APIs serve at /docs (package-lock.json pins them)
+# the browser assets the product serves itself (package-lock.json pins them): the APIs' /docs (Swagger UI),
+# the console's htmx, and axe-core for the accessibility checks
 npm ci --silent --no-audit --no-fund
 
 # kustomize renders deploy/k8s's overlays for their tests: built once from its Go module into the cache.
@@ -50,9 +50,6 @@ if ! "$kustomize_bin/kustomize" version 2>/dev/null | grep -qx "$KUSTOMIZE_VERSI
   echo "setup: building kustomize $KUSTOMIZE_VERSION"
   GOBIN="$kustomize_bin" "$go_cmd" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 fi
-
-# the console's htmx (served by the console itself) and axe-core (accessibility checks), from the lock file
-npm ci --no-audit --no-fund --silent
 
 # Kafka release jars from Maven Central, cached under the user's cache folder.
 .venv/bin/hotline infra fetch
