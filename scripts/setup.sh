@@ -11,8 +11,7 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi
-# the web console's front-end packages (npm) and its browser tests (Debian's chromium, CJK fonts)
-command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# the web console's browser tests (Debian's chromium, CJK fonts for its Chinese pages)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 if [ ${#need_apt[@]} -gt 0 ]; then

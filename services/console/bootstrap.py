@@ -31,6 +31,7 @@ from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
 from shared.http.middleware import SECURITY_HEADERS, RequestLogMiddleware, RequestMetrics, SecurityHeadersMiddleware
+from shared.policy.calendar import WorkingDayCalendar
 from shared.runtime import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -63,6 +64,7 @@ class Console:
     catalogs: dict[str, Any]
     templates: Environment
     zone: ZoneInfo
+    calendar: WorkingDayCalendar
     hub: Hub
     metrics: ConsoleMetrics
     request_metrics: RequestMetrics
@@ -86,6 +88,16 @@ def _zone(branch: str) -> ZoneInfo:
         return zone if isinstance(zone, ZoneInfo) else ZoneInfo(str(zone))
     except Exception:
         return ZoneInfo("Asia/Shanghai")
+
+
+def _calendar(branch: str) -> WorkingDayCalendar:
+    """The national schedule with the branch's own days off and on (RULES.md §3)."""
+    policies = BranchPolicies()
+    try:
+        overrides = policies.branch(branch).calendar_overrides.values()
+    except Exception:
+        return policies.calendar
+    return policies.calendar.with_overrides(overrides)
 
 
 def instance_group(settings: ConsoleSettings) -> str:
@@ -120,6 +132,7 @@ def build_console(
         catalogs=catalogs,
         templates=templates,
         zone=zone,
+        calendar=_calendar(service.branch if service.branch != "default" else "demo"),
         hub=hub,
         metrics=metrics,
         request_metrics=request_metrics,

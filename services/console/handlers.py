@@ -11,13 +11,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jwt
 
 from services.console.clients import ApiFailure, Apis
 from services.console.schemas import WorkOrderForm, form_field
 from services.console.store import BrowserSession, NewSession, new_session
+from shared.policy.calendar import WorkingDayCalendar
 from shared.policy.categories import Category, Request, split_requests
+from shared.policy.limits import ComplaintLevel, LimitUnit, SlaClock, limit_for
+from shared.policy.remaining import time_left
 
 OPEN_STATUSES_CLOSED = frozenset({"closed", "resolved_on_call", "resolved_on_first_contact"})
 
@@ -353,6 +357,15 @@ async def open_duplicates(apis: Apis, token: str, category: str, address: str) -
     return [t for t in page["tickets"] if t["status"] not in OPEN_STATUSES_CLOSED]
 
 
+async def gov_tasks(apis: Apis, token: str) -> list[dict[str, Any]]:
+    """The open government 12345 supervision tasks (RULES.md §1 sources), in their own list."""
+    try:
+        page = await apis.call("intake", "GET", "/api/v1/tickets", token, params={"channel": "gov12345", "limit": 50})
+    except ApiFailure:
+        return []
+    return [t for t in page["tickets"] if t["status"] not in OPEN_STATUSES_CLOSED]
+
+
 # --------------------------------------------------------------------------- ticket page, search, call pop
 
 
@@ -375,7 +388,7 @@ async def ticket_page(apis: Apis, session: BrowserSession, ticket_id: str) -> Ti
     token = session.access_token
     reads = [
         apis.call("intake", "GET", f"/api/v1/tickets/{ticket_id}", token),
-        _optional(apis.call("sla", "GET", f"/sla/tickets/{ticket_id}/timers", token)),
+        _optional(apis.call("sla", "GET", f"/api/v1/sla/tickets/{ticket_id}/timers", token)),
     ]
     if session.role in ("agent", "center_supervisor"):
         reads.append(
@@ -387,8 +400,21 @@ async def ticket_page(apis: Apis, session: BrowserSession, ticket_id: str) -> Ti
     return TicketPage(ticket=results[0], timers=timers, callbacks=callbacks)
 
 
-def clock_rows(page: TicketPage, now: datetime) -> list[dict[str, Any]]:
-    """Each clock with its deadline and the time left (from the SLA monitor; intake's view where it has none)."""
+def _working_days(ticket: dict[str, Any], clock: str) -> bool:
+    """Whether the clock's limit is in working days (RULES.md §2), for a countdown that pauses on days off."""
+    try:
+        level = ticket.get("complaint_level")
+        limit = limit_for(Category(ticket["category"]), SlaClock(clock), level=ComplaintLevel(level) if level else None)
+    except (KeyError, ValueError):
+        return False
+    return limit.unit is LimitUnit.WORKING_DAYS
+
+
+def clock_rows(page: TicketPage, now: datetime, calendar: WorkingDayCalendar | None = None) -> list[dict[str, Any]]:
+    """Each clock with its deadline and the time left (from the SLA monitor; intake's view where it has none).
+
+    Working-day clocks count only working time and are shown paused on a day off, with the day's reason.
+    """
     by_clock: dict[str, dict[str, Any]] = {c["clock"]: dict(c) for c in page.ticket.get("clocks", [])}
     for timer in page.timers:
         row = by_clock.setdefault(timer["clock"], {"clock": timer["clock"]})
@@ -402,12 +428,22 @@ def clock_rows(page: TicketPage, now: datetime) -> list[dict[str, Any]]:
             state="running" if timer["running"] else (row.get("state") or "stopped"),
         )
     rows = []
+    zone = now.tzinfo if isinstance(now.tzinfo, ZoneInfo) else ZoneInfo("Asia/Shanghai")
     for row in by_clock.values():
         deadline = row.get("deadline")
-        left = None
+        left: float | None = None
+        paused: str | None = None
+        working = _working_days(page.ticket, row["clock"])
         if deadline and row.get("state") == "running":
-            left = datetime.fromisoformat(deadline) - now
-        rows.append({**row, "left_seconds": None if left is None else left.total_seconds()})
+            end = datetime.fromisoformat(deadline)
+            if working and calendar is not None:
+                remaining = time_left(now, end, working_days=True, calendar=calendar, tz=zone)
+                left = remaining.left.total_seconds()
+                if remaining.paused is not None:
+                    paused = remaining.paused.name or remaining.paused.kind.value
+            else:
+                left = (end - now).total_seconds()
+        rows.append({**row, "left_seconds": left, "working_days": working, "paused": paused})
     order = ("dispatch", "contact", "handle", "resolve", "callback")
     rows.sort(key=lambda r: order.index(r["clock"]) if r["clock"] in order else 9)
     return rows

@@ -396,6 +396,7 @@ async def search_tickets(
     number: Annotated[str | None, Query(max_length=64)] = None,
     address: Annotated[str | None, Query(max_length=200)] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
     breached: bool | None = None,
     since: Instant | None = None,
     until: Instant | None = None,
@@ -418,6 +419,8 @@ async def search_tickets(
         statement = statement.where(Ticket.customer_address.contains(address.strip(), autoescape=True))
     if customer_id:
         statement = statement.where(Ticket.customer_id == customer_id)
+    if channel:
+        statement = statement.where(Ticket.channel == channel)
     if status is not None:
         statement = statement.where(Ticket.status == status)
     if category is not None:

@@ -161,7 +161,7 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
     api_urls = {service: f"http://127.0.0.1:{port}" for service, port in api_port.items()}
 
     await _admin(database_url, [f'CREATE DATABASE "{name}"' for name in databases.values()])
-    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, "hotline.sla.ticks"]
+    topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, Topic.KNOWLEDGE, "hotline.sla.ticks"]
     await create_topics(kafka_bootstrap, {names.topic(t): hotline_system.TOPIC_PARTITIONS for t in topics})
     events = EventLog(kafka_bootstrap, [names.topic(t) for t in (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)])
     await events.start()

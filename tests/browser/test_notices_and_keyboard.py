@@ -49,3 +49,22 @@ async def test_shortcuts_open_the_form_and_search_and_ctrl_enter_submits(page: P
     await page.get_by_label("Category").focus()
     await page.keyboard.press("Control+Enter")  # nothing chosen: the form comes back with the error
     await expect(page.locator("#error-summary")).to_be_visible()
+
+
+async def test_12345_tasks_have_their_own_list_on_the_agents_home(page: Page, hotline: BrowserSystem) -> None:
+    task = {
+        "external_task_id": f"12345-{marker()}",
+        "ticket": {
+            "channel": "gov12345",
+            "category": "complaint",
+            "description": "市民反映燃气公司维修不及时",
+            "customer": {"name": "冯测试", "phone": mobile()},
+            "complaint": {"place": "民族大道", "complaint_type": "slow_repair"},
+            "location": {"district": "青秀区"},
+        },
+    }
+    answer = await hotline.api("agent.li", "intake", "POST", "/api/v1/gov12345/tasks", json=task)
+    assert answer.status_code == 201, answer.text
+    number = answer.json()["ticket"]["ticket_number"]
+    await sign_in(page, hotline)
+    await expect(page.locator("#gov-tasks tbody")).to_contain_text(number)

@@ -87,6 +87,7 @@ async def test_requests_of_one_call_are_split_into_the_tickets_intake_creates(
     await page.get_by_label("Request 2: details").fill("上次维修人员态度差")
     await page.get_by_label("Request 3: kind").select_option("service_request")
     await page.get_by_label("Request 3: sub-type").select_option("installation")
+    await page.get_by_label("Request 3: details").fill("新房报装燃气")
     await page.get_by_label("Request 3: unit").fill("U-XIXIANGTANG")
     await page.get_by_role("button", name="Preview the tickets of this call").click()
 

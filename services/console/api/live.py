@@ -66,6 +66,9 @@ async def pop(page: SignedIn, call_id: str) -> Response:
     call = app.hub.call(call_id)
     number = call.get("caller_number") if call and call.get("branch") == page.user.branch else None
     data = await handlers.call_pop(app.apis, page.user, call_id, number)
-    now = app.clock.now()
-    clocks = {t["ticket_id"]: handlers.clock_rows(handlers.TicketPage(t, [], []), now) for t in data.open_tickets}
+    now = app.clock.now().astimezone(app.zone)
+    clocks = {
+        t["ticket_id"]: handlers.clock_rows(handlers.TicketPage(t, [], []), now, app.calendar)
+        for t in data.open_tickets
+    }
     return page.render("_call_pop.html", data=data, clocks=clocks)

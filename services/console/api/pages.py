@@ -88,7 +88,10 @@ async def sign_out(page: SignedInPost) -> Response:
 
 @router.get("/home")
 async def home(page: SignedIn) -> Response:
-    return page.render("home.html")
+    tasks: list[dict[str, object]] = []
+    if page.user.role in ("agent", "center_supervisor"):
+        tasks = await handlers.gov_tasks(console(page.request).apis, page.token)
+    return page.render("home.html", gov_tasks=tasks)
 
 
 @router.post("/language")

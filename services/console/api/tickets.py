@@ -34,7 +34,7 @@ async def ticket(page: SignedIn, ticket_id: str, created: str = "") -> Response:
         "ticket.html",
         page_data=data,
         t=data.ticket,
-        clocks=handlers.clock_rows(data, app.clock.now()),
+        clocks=handlers.clock_rows(data, app.clock.now().astimezone(app.zone), app.calendar),
         created=created,
         actions=ACTIONS.get(page.user.role, ()),
     )
@@ -48,7 +48,11 @@ async def ticket_live(page: SignedIn, ticket_id: str) -> Response:
         data = await handlers.ticket_page(app.apis, page.user, ticket_id)
     except ApiFailure as failure:
         return page.render("error.html", status=failure.status, message=failure.message)
-    return page.render("_ticket_live.html", t=data.ticket, clocks=handlers.clock_rows(data, app.clock.now()))
+    return page.render(
+        "_ticket_live.html",
+        t=data.ticket,
+        clocks=handlers.clock_rows(data, app.clock.now().astimezone(app.zone), app.calendar),
+    )
 
 
 @router.get("/tickets/{ticket_id}/timeline")

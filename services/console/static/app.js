@@ -100,7 +100,10 @@
   function tick() {
     var now = policyNow();
     document.querySelectorAll(".countdown[data-deadline]").forEach(function (el) {
-      var left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
+      // working-day clocks count down from the working time the server computed (no day off in between today)
+      var left = el.dataset.left !== undefined
+        ? Math.round(parseFloat(el.dataset.left) - (Date.now() - loadedAt) * speed / 1000)
+        : Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
       var abs = Math.abs(left);
       var text = two(Math.floor(abs / 3600)) + ":" + two(Math.floor(abs / 60) % 60) + ":" + two(abs % 60);
       el.textContent = (left < 0 ? "−" : "") + text;

@@ -273,3 +273,14 @@ async def test_a_ticket_closed_elsewhere_cancels_its_callback(world: World) -> N
     await world.feed(TicketClosed(reason="closed_by_center", closed_by="sup-1"), ticket_id=ticket)
     assert await world.due() == []
     assert (await world.callback_of(ticket))["status"] == "cancelled"
+
+
+async def test_the_queue_can_list_the_callbacks_not_allowed_yet_with_their_time(world: World) -> None:
+    # the console's "not before 08:00" list (issue 16): a retry pushed past the quiet window
+    world.clock.set(at("2026-11-25 20:00"))
+    ticket = await world.ticket(at("2026-11-25 20:00"))
+    callback_id = (await world.callback_of(ticket))["callback_id"]
+    await world.call(callback_id, {"outcome": "no_answer"})
+    assert await world.due() == []
+    later = await world.due(include_later="true")
+    assert [(i["callback_id"], i["scheduled_for"]) for i in later] == [(callback_id, "2026-11-26T08:00:00+08:00")]
