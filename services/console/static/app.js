@@ -47,6 +47,28 @@
     beep(data.urgent);
   }
 
+  function mergeTimeline() {
+    window.fetch("/tickets/" + encodeURIComponent(watch) + "/timeline", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        var holder = document.createElement("template");
+        holder.innerHTML = html;
+        var list = document.getElementById("timeline");
+        var added = false;
+        holder.content.querySelectorAll("li[id]").forEach(function (item) {
+          if (document.getElementById(item.id)) { return; }
+          var when = item.querySelector("time").getAttribute("datetime");
+          var after = null;
+          list.querySelectorAll("li").forEach(function (old) {
+            if (old.querySelector("time").getAttribute("datetime") > when && after === null) { after = old; }
+          });
+          list.insertBefore(item, after);
+          added = true;
+        });
+        if (added) { body.dispatchEvent(new CustomEvent("ticket-changed")); }
+      });
+  }
+
   function connect() {
     if (!body.dataset.signedIn || !window.EventSource) { return; }
     var source = new EventSource("/events" + (watch ? "?watch=" + encodeURIComponent(watch) : ""));
@@ -67,26 +89,13 @@
       window.setTimeout(function () { body.dispatchEvent(new CustomEvent("ticket-changed")); }, 2500);
     });
     source.addEventListener("notice", function (e) { notice(JSON.parse(e.data)); });
-    // events between the page's rendering and the stream's opening: merge the timeline as the service has it
+    // events between the page's rendering and the stream's opening: merge the timeline as the service has it,
+    // and again a little later, since intake's view follows the same topic and may not have caught up yet
     source.addEventListener("open", function () {
       if (!watch || !document.getElementById("timeline")) { return; }
-      window.fetch("/tickets/" + encodeURIComponent(watch) + "/timeline", { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : ""; })
-        .then(function (html) {
-          var holder = document.createElement("template");
-          holder.innerHTML = html;
-          var list = document.getElementById("timeline");
-          holder.content.querySelectorAll("li[id]").forEach(function (item) {
-            if (document.getElementById(item.id)) { return; }
-            var when = item.querySelector("time").getAttribute("datetime");
-            var after = null;
-            list.querySelectorAll("li").forEach(function (old) {
-              if (old.querySelector("time").getAttribute("datetime") > when && after === null) { after = old; }
-            });
-            list.insertBefore(item, after);
-          });
-          body.dispatchEvent(new CustomEvent("ticket-changed"));
-        });
+      mergeTimeline();
+      window.setTimeout(mergeTimeline, 2500);
+      window.setTimeout(mergeTimeline, 6000);
     });
     // the desk is never reloaded under the agent's hands: it says the queue changed, with a link to see it
     source.addEventListener("callbacks", function () {
