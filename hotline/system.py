@@ -11,9 +11,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -322,26 +321,3 @@ def clock_env(speed: float, start: datetime | None) -> dict[str, str]:
         "HOTLINE_CLOCK_EPOCH_REAL": now.isoformat(),
         "HOTLINE_CLOCK_EPOCH_SIMULATED": (start or now).isoformat(),
     }
-
-
-def demo_tokens(secret: str, org: Mapping[str, Any], branch: str, ttl: timedelta) -> list[tuple[str, str, str]]:
-    """(role, scope, token) per role of the demo branch, from its org file."""
-    from shared.auth.roles import Role
-    from shared.auth.settings import AuthSettings
-    from shared.auth.tokens import issue_token
-
-    settings = AuthSettings(jwt_secret=secret)  # type: ignore[arg-type]
-    now = datetime.now(UTC)
-    rows: list[tuple[str, str, str]] = []
-
-    def add(role: Role, subject: str, scope: str, **claims: str) -> None:
-        token = issue_token(settings, subject=subject, role=role, branch=branch, now=now, ttl=ttl, **claims)
-        rows.append((role.value, scope, token))
-
-    for role in (Role.AGENT, Role.CENTER_SUPERVISOR, Role.ADMIN, Role.AUDITOR):
-        add(role, f"demo-{role.value}", branch)
-    for division in org.get("divisions", []):
-        add(Role.DIVISION_SUPERVISOR, f"demo-sup-{division['id']}", division["id"], division=division["id"])
-    for unit in org.get("units", []):
-        add(Role.UNIT_HANDLER, f"demo-handler-{unit['id']}", unit["id"], unit=unit["id"])
-    return rows

@@ -59,7 +59,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 # -- servers ------------------------------------------------------------------------------------
-def _cannot_start(what: str, error: InfraError) -> None:
+def cannot_start(what: str, error: InfraError) -> None:
+    """A server the tests need is not there: a failure under CI=true, else a skip."""
     message = f"{what} could not be started: {error}"
     if in_ci():
         pytest.fail(message, pytrace=False)
@@ -89,7 +90,7 @@ def _serve(name: ServerName, settings: InfraSettings, what: str) -> Iterator[str
     try:
         address = session.__enter__()
     except InfraError as error:
-        _cannot_start(what, error)
+        cannot_start(what, error)
         raise
     try:
         yield address

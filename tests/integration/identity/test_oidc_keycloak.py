@@ -15,7 +15,7 @@ import pytest
 from hotline.infra.keycloak import KeycloakProcess, fetch
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
-from tests.conftest import in_ci
+from tests.conftest import cannot_start
 from tests.integration.identity.conftest import IdentityProcess, free_port
 
 REALM = "gas-branch-demo"
@@ -89,9 +89,8 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakProce
         server = KeycloakProcess(home, free_port(), folder / "keycloak.log", secrets.token_urlsafe(16))
         server.start()
     except InfraError as error:
-        if in_ci():
-            pytest.fail(f"Keycloak could not be started: {error}", pytrace=False)
-        pytest.skip(f"Keycloak could not be started: {error}")
+        cannot_start("Keycloak", error)  # fails under CI=true, like the broker and the database
+        raise
     try:
         server.import_realm(realm(USERS))
         yield server
