@@ -94,6 +94,7 @@ class WorkOrderForm:
     call_id: str = ""
     unit_id: str = ""
     requests: list[ExtraRequest] = field(default_factory=list)
+    knowledge_article_id: str = ""  # the article the answer on the call came from (issue 19)
 
     @classmethod
     def from_form(cls, form: FormData) -> WorkOrderForm:
@@ -143,6 +144,7 @@ class WorkOrderForm:
             call_id=text("call_id"),
             unit_id=text("unit_id"),
             requests=requests,
+            knowledge_article_id=text("knowledge_article_id"),
         )
 
     @property
