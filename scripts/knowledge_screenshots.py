@@ -1,6 +1,6 @@
 """Screenshots of the console's knowledge pages for docs/console/ (issue 19), from a real system.
 
-    .venv/bin/python scripts/knowledge_screenshots.py [--out docs/console]
+    .venv/bin/python scripts/knowledge_screenshots.py [--out docs/console] [--locales zh-CN en-US]
 
 Starts every service and the console like the browser tests (tests/browser/system.py), writes, reviews and
 publishes articles through the knowledge API, then photographs each knowledge page in Debian's chromium, in
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -112,8 +113,14 @@ async def tour(browser: Browser, system: BrowserSystem, ids: dict[str, str], loc
     await agent.locator("form[action='/extension'] button").click()
     await agent.wait_for_url("**/home")
     await agent.wait_for_timeout(800)
-    call_id = await system.ring("13800001001", extension)
-    panel = agent.locator(f"#pop-{call_id} #kb-panel-pop")
+    for _ in range(5):  # the page's event stream may open late on a busy machine: ring again until it pops
+        call_id = await system.ring("13800001001", extension)
+        panel = agent.locator(f"#pop-{call_id} #kb-panel-pop")
+        try:
+            await panel.wait_for(timeout=8000)
+            break
+        except PlaywrightTimeout:
+            continue
     await panel.locator("input[name=q]").fill("燃气表不走字")
     await panel.locator("button[type=submit]").click()
     await panel.locator(f"li[data-article='{ids['meter']}'] button").first.click()
@@ -168,7 +175,7 @@ async def tour(browser: Browser, system: BrowserSystem, ids: dict[str, str], loc
     await shoot(center, out, "18-knowledge-needs-and-least-helpful", suffix)
 
 
-async def main(out: Path) -> None:
+async def main(out: Path, locales: list[str]) -> None:
     infra = InfraSettings()
     bootstrap, _ = ensure_kafka(infra)
     database_url, _ = ensure_postgres(infra, database=TEST_DATABASE)
@@ -176,7 +183,7 @@ async def main(out: Path) -> None:
         async with running_system(bootstrap, database_url, Path(folder)) as system, async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             ids = await prepare(system)
-            for locale in ("zh-CN", "en-US"):
+            for locale in locales:
                 await tour(browser, system, ids, locale, out)
             await browser.close()
 
@@ -184,6 +191,7 @@ async def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "console")
+    parser.add_argument("--locales", nargs="+", default=["zh-CN", "en-US"])
     arguments = parser.parse_args()
     arguments.out.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main(arguments.out))
+    asyncio.run(main(arguments.out, arguments.locales))
