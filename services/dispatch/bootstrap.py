@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.dispatch.api import AUDIT, build_router, conflict_handler, db_session
+from services.dispatch.api import conflict_handler, routers
 from services.dispatch.handlers import DispatchContext
 from services.dispatch.lifecycle import IllegalTransition, StaleVersion
 from services.dispatch.notify import load_notifier
@@ -26,7 +26,7 @@ from services.dispatch.routing import load_org_file, org_branches, org_file_for
 from services.dispatch.store import Outbox, has_org, save_org
 from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
 from shared import topics as shared_topics
-from shared.auth import AuthSettings, audit_router
+from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
@@ -101,9 +101,7 @@ class DispatchService:
         app = create_app(
             SERVICE,
             http.model_copy(update={"max_body_bytes": body_limit}),
-            build_router(),
-            # RULES.md §6: every reveal is audited, and auditors read the records here
-            audit_router(AUDIT, db_session),
+            *routers(),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
