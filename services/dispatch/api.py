@@ -85,6 +85,11 @@ Supervisor = Annotated[Principal, require_roles(Role.CENTER_SUPERVISOR, Role.DIV
 TicketReader = Annotated[
     Principal, require_roles(Role.UNIT_HANDLER, Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR, Role.ADMIN)
 ]
+# the unit's photos and receipts: also for the center's agents, who call the customer back about the reply
+AttachmentReader = Annotated[
+    Principal,
+    require_roles(Role.AGENT, Role.UNIT_HANDLER, Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR, Role.ADMIN),
+]
 OrgReader = Annotated[
     Principal,
     require_roles(
@@ -542,7 +547,7 @@ def build_router() -> SecureRouter:
         responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
     )
     async def download_attachment(
-        ticket_id: str, attachment_id: str, request: Request, principal: TicketReader
+        ticket_id: str, attachment_id: str, request: Request, principal: AttachmentReader
     ) -> Response:
         ctx = _context(request)
         async with _sessions(request)() as session:
