@@ -181,6 +181,24 @@ def _timing(header: str) -> dict[str, float]:
     return found
 
 
+async def offer_call(producer: AIOKafkaProducer, topic: str, extension: str, i: int) -> tuple[str, datetime]:
+    """The i-th CallOffered of a pop scenario, stamped with the wall clock: its call id and stamp."""
+    call = f"pop-{uuid.uuid4().hex[:10]}"
+    # callers with a customer record, open tickets and history (the demo customers and the bench's repairs)
+    caller = "13800001001" if i % 2 == 0 else f"139{10_000_000 + i % 4:08d}"
+    stamp = datetime.now(UTC)
+    event = new_event(
+        CallOffered(caller_number=caller, dialled_number="0771-96877", extension=extension),
+        branch="demo",
+        producer="bench",
+        call_id=call,
+        correlation_id=call,
+        occurred_at=stamp,
+    )
+    await producer.send_and_wait(topic, event.model_dump_json().encode(), key=message_key(event))
+    return call, stamp
+
+
 async def pop_delay(
     base: str, client: httpx.AsyncClient, csrf: str, bootstrap: str, topic: str, calls: int
 ) -> dict[str, Any]:
@@ -213,19 +231,7 @@ async def pop_delay(
     await producer.start()
     try:
         for i in range(calls):
-            call = f"pop-{uuid.uuid4().hex[:10]}"
-            # callers with a customer record, open tickets and history (the demo customers and the bench's repairs)
-            caller = "13800001001" if i % 2 == 0 else f"139{10_000_000 + i % 4:08d}"
-            stamp = datetime.now(UTC)
-            event = new_event(
-                CallOffered(caller_number=caller, dialled_number="0771-96877", extension=extension),
-                branch="demo",
-                producer="bench",
-                call_id=call,
-                correlation_id=call,
-                occurred_at=stamp,
-            )
-            await producer.send_and_wait(topic, event.model_dump_json().encode(), key=message_key(event))
+            call, stamp = await offer_call(producer, topic, extension, i)
             got, arrived = await asyncio.wait_for(pushed.get(), 30)
             if got != call:
                 raise RuntimeError(f"pushed {got}, expected {call}")
@@ -283,20 +289,7 @@ async def pop_in_browser(system: Any, calls: int) -> dict[str, Any]:
             await producer.start()
             try:
                 for i in range(calls):
-                    call = f"pop-{uuid.uuid4().hex[:10]}"
-                    caller = "13800001001" if i % 2 == 0 else f"139{10_000_000 + i % 4:08d}"
-                    stamp = datetime.now(UTC)
-                    event = new_event(
-                        CallOffered(caller_number=caller, dialled_number="0771-96877", extension=extension),
-                        branch="demo",
-                        producer="bench",
-                        call_id=call,
-                        correlation_id=call,
-                        occurred_at=stamp,
-                    )
-                    await producer.send_and_wait(
-                        system.cti_topic, event.model_dump_json().encode(), key=message_key(event)
-                    )
+                    call, stamp = await offer_call(producer, system.cti_topic, extension, i)
                     await page.wait_for_selector(f"#pop-{call}", timeout=10_000)
                     seen = await page.evaluate(f"() => window.popSeen['pop-{call}']")
                     shown.append(float(seen) / 1000 - stamp.timestamp())

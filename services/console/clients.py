@@ -9,7 +9,7 @@ import httpx
 
 from services.console.settings import ConsoleSettings
 
-ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity"]
+ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity", "reporting"]
 
 
 @dataclass
@@ -50,6 +50,7 @@ class Apis:
             "sla": settings.sla_url,
             "callback": settings.callback_url,
             "identity": settings.identity_url,
+            "reporting": settings.reporting_url,
         }
         timeout = httpx.Timeout(settings.api_timeout_seconds)
         self._clients = {

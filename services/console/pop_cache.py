@@ -44,7 +44,9 @@ class PopPrefetch:
         if key in self._pops:
             return
         caller = getattr(event.payload, "caller_number", None)
-        task = asyncio.get_running_loop().create_task(call_pop(self.apis, listener.token, call_id, caller))
+        task = asyncio.get_running_loop().create_task(
+            call_pop(self.apis, listener.token, listener.branch, call_id, caller)
+        )
         self._pops[key] = (time.monotonic(), task)
         self.started += 1
         self._trim()

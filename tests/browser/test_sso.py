@@ -32,7 +32,7 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakProce
         server = KeycloakProcess(
             fetch(InfraSettings()), _free_port(), folder / "keycloak.log", secrets.token_urlsafe(16)
         )
-        server.start()
+        server.start(timeout=600)  # a loaded machine needs minutes for its first start
     except InfraError as error:
         cannot_start("Keycloak", error)  # fails under CI=true, like the broker and the database
         raise

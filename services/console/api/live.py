@@ -72,7 +72,7 @@ async def pop(page: SignedIn, call_id: str) -> Response:
     # fetched since the call reached the console (pop_cache.py), else now
     data = await app.pops.take(call_id, page.user.subject) if number else None
     if data is None:
-        data = await handlers.call_pop(app.apis, page.token, call_id, number)
+        data = await handlers.call_pop(app.apis, page.token, page.user.branch, call_id, number)
     fetched = time.perf_counter()
     now = app.clock.now().astimezone(app.zone)
     clocks = {

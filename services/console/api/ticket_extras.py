@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.console.api.deps import SignedIn, SignedInPost, console
+from services.console.area_notices import area_notices
 from services.console.clients import ApiFailure
 from services.console.handlers.ticket_extras import resolve_on_call
 
@@ -52,3 +53,14 @@ async def resolve(page: SignedInPost, ticket_id: str, answer: Annotated[str, For
     return page.render(
         "ticket16/_resolve.html", status=status, errors=errors, ticket_id=ticket_id, answer=answer, done=not errors
     )
+
+
+@router.get("/work-orders/area-notices")
+async def work_order_notices(page: SignedIn, district: str = "", community: str = "") -> Response:
+    """htmx: the hot spots and planned interruptions of the district the agent typed (issue 16)."""
+    notices = await area_notices(
+        console(page.request).apis, page.token, page.user.branch, district[:64], community[:64] or None
+    )
+    if not notices:
+        return Response("", media_type="text/html")
+    return page.render("notices16/_area_notices.html", notices=notices)

@@ -110,7 +110,7 @@ def new_request_context(values: dict[str, str] | None = None, errors: dict[str, 
     category = typed.get("new_category", "")
     return {
         "kinds": DESK_KINDS,
-        "values": typed,
+        "typed": typed,
         "errors": dict(errors or {}),
         "required": desk_required(category),
         "subtypes": subtypes_of(category),
