@@ -44,7 +44,7 @@ def clocks_of(ticket: Ticket, extensions: Sequence[Extension], ctx: DispatchCont
             provisional=v.provisional,
             extended=v.extended,
         )
-        for v in ticket_clocks(ticket, now, ctx.calendar, extensions=extensions)
+        for v in ticket_clocks(ticket, now, ctx.policies, extensions=extensions)
     ]
 
 
