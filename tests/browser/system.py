@@ -45,13 +45,15 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.harness import NANNING, EventLog
 
-# the demo people of the browser stories: (username, role, unit)
-PEOPLE = (
-    ("agent.li", "agent", None),
-    ("agent.wang", "agent", None),
-    ("center.zhou", "center_supervisor", None),
-    ("handler.qingxiu", "unit_handler", "U-QINGXIU"),
-    ("admin.demo", "admin", None),  # the branch's settings (single sign-on, issue 16)
+# the demo people of the browser stories: (username, role, scope claims); the unit's handler names its division
+# too, so what the unit drafts goes to its division's review (the knowledge base, RULES.md §7)
+PEOPLE: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("agent.li", "agent", {}),
+    ("agent.wang", "agent", {}),
+    ("center.zhou", "center_supervisor", {}),
+    ("handler.qingxiu", "unit_handler", {"unit": "U-QINGXIU", "division": "D-EAST"}),
+    ("division.east", "division_supervisor", {"division": "D-EAST"}),
+    ("admin.demo", "admin", {}),  # the branch's settings (single sign-on, issue 16)
 )
 folders: list[Path] = []  # the running systems' folders, for the failure hook
 
@@ -115,12 +117,12 @@ class BrowserSystem:
 
 def _add_people(env: dict[str, str]) -> dict[str, str]:
     passwords: dict[str, str] = {}
-    for username, role, unit in PEOPLE:
+    for username, role, claims in PEOPLE:
         password = f"Pw-{secrets.token_urlsafe(12)}"
         argv = [sys.executable, "-m", "hotline", "users", "add", "--branch", "demo", "--username", username]
         argv += ["--role", role, "--name", username, "--password-stdin"]
-        if unit:
-            argv += ["--unit", unit]
+        for claim, value in claims.items():
+            argv += [f"--{claim}", value]
         result = subprocess.run(argv, env=env, input=password + "\n", capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{username} not added: {result.stdout} {result.stderr}"
         passwords[username] = password
@@ -136,6 +138,7 @@ def _console_env(env: dict[str, str], names: Names, api_urls: dict[str, str], da
             "HOTLINE_CONSOLE_SLA_URL": api_urls["sla_monitor"],
             "HOTLINE_CONSOLE_CALLBACK_URL": api_urls["callback"],
             "HOTLINE_CONSOLE_IDENTITY_URL": api_urls["identity"],
+            "HOTLINE_CONSOLE_KNOWLEDGE_URL": api_urls["knowledge"],
             "HOTLINE_CONSOLE_TOPIC_TICKETS": names.topic(Topic.TICKETS),
             "HOTLINE_CONSOLE_TOPIC_SLA": names.topic(Topic.SLA),
             "HOTLINE_CONSOLE_TOPIC_NOTIFICATIONS": names.topic(Topic.NOTIFICATIONS),
