@@ -139,6 +139,7 @@ def _console_env(env: dict[str, str], names: Names, api_urls: dict[str, str], da
             "HOTLINE_CONSOLE_CALLBACK_URL": api_urls["callback"],
             "HOTLINE_CONSOLE_IDENTITY_URL": api_urls["identity"],
             "HOTLINE_CONSOLE_KNOWLEDGE_URL": api_urls["knowledge"],
+            "HOTLINE_CONSOLE_REPORTING_URL": api_urls["reporting"],
             "HOTLINE_CONSOLE_TOPIC_TICKETS": names.topic(Topic.TICKETS),
             "HOTLINE_CONSOLE_TOPIC_SLA": names.topic(Topic.SLA),
             "HOTLINE_CONSOLE_TOPIC_NOTIFICATIONS": names.topic(Topic.NOTIFICATIONS),
@@ -166,6 +167,7 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
 
     await _admin(database_url, [f'CREATE DATABASE "{name}"' for name in databases.values()])
     topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, Topic.KNOWLEDGE, "hotline.sla.ticks"]
+    topics.append(Topic.REPORTING)
     await create_topics(kafka_bootstrap, {names.topic(t): hotline_system.TOPIC_PARTITIONS for t in topics})
     events = EventLog(kafka_bootstrap, [names.topic(t) for t in (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)])
     await events.start()
@@ -182,6 +184,11 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
     env["HOTLINE_JWT_DEV_HS256"] = "false"
     # single sign-on returns the browser to the console (issue 16), which hands the code to identity
     env["HOTLINE_IDENTITY_OIDC_REDIRECT_BASE"] = f"http://127.0.0.1:{console_spec.port}"
+    # reporting (area notices) on the run's own topics and group, like the other services
+    env["HOTLINE_REPORTING_CONSUMER_GROUP"] = f"{names.prefix}-reporting"
+    env["HOTLINE_REPORTING_TICKETS_TOPIC"] = names.topic(Topic.TICKETS)
+    env["HOTLINE_REPORTING_SLA_TOPIC"] = names.topic(Topic.SLA)
+    env["HOTLINE_REPORTING_REPORTING_TOPIC"] = names.topic(Topic.REPORTING)
     # every story signs in afresh: more sign-ins per minute than one person makes (identity's limiter)
     env["HOTLINE_IDENTITY_RATE_PER_USERNAME"] = "1000"
     env["HOTLINE_IDENTITY_RATE_PER_ADDRESS"] = "1000"
