@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -69,3 +69,14 @@ class AreaNotice(BaseModel):
 class AreaNotices(BaseModel):
     branch: str = Field(description="the branch asked about: instants are on its wall clock")
     notices: list[AreaNotice]
+
+
+class FiguresPublic(BaseModel):
+    """The figures: one row per period and group (docs/reporting.md names every field)."""
+
+    branch: str
+    group_by: str
+    period: str
+    since: date | None
+    until: date | None
+    rows: list[dict[str, Any]]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from services.reporting.api.figures import router as figures_router
 from services.reporting.api.notices import router as notices_router
 from shared.auth import SecureRouter
 
 
 def routers() -> list[SecureRouter]:
-    return [notices_router()]
+    return [notices_router(), figures_router()]
