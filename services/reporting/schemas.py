@@ -80,3 +80,34 @@ class FiguresPublic(BaseModel):
     since: date | None
     until: date | None
     rows: list[dict[str, Any]]
+
+
+class BulletinCreate(Strict):
+    """Publish the bulletin of a finished week (from a Monday) or month (from its first day)."""
+
+    branch: Identifier
+    period: Literal["week", "month"]
+    period_start: date
+    scope: Literal["branch", "division"] = "branch"
+    division_id: Identifier | None = None
+
+
+class BulletinPublic(BaseModel):
+    bulletin_id: str
+    branch: str
+    scope: str
+    division_id: str | None
+    period: str
+    period_start: date
+    period_end: date
+    title: str
+    published_by: str
+    published_at: datetime
+    tickets: int
+    pdf_url: str
+    xlsx_url: str
+
+
+class BulletinList(BaseModel):
+    branch: str
+    bulletins: list[BulletinPublic]

@@ -225,7 +225,7 @@ async def project(session: AsyncSession, event: Event[Any]) -> None:
         case SlaBreached(clock=clock, unit_id=unit):
             state = breached(await t.clock(clock.value), unit, holder)
             await t.put(clock.value, state)
-            t.fact(f"breach:{clock.value}", state.unit)
+            t.fact(f"breach:{clock.value}", state.unit, int(p.late_by_seconds))  # the worst ones lead the bulletin
         case SlaEscalated(to_level=to_level, unit_id=unit, clock=clock):
             t.fact(f"escalation_{to_level}:{clock.value}", unit or holder)
         case TicketClosed(reason=reason):

@@ -1,6 +1,7 @@
 """The reporting service's tables and queries: area notices, the ticket read model, figures, bulletins."""
 
 from services.reporting.store.base import Base, Outbox, ProcessedEvent
+from services.reporting.store.bulletins import Bulletin
 from services.reporting.store.notices import (
     AreaCall,
     HotSpot,
@@ -15,6 +16,7 @@ from services.reporting.store.tickets import ReportClock, ReportFact, ReportTick
 __all__ = [
     "AreaCall",
     "Base",
+    "Bulletin",
     "HotSpot",
     "Outbox",
     "PlannedInterruption",
