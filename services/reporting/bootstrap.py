@@ -106,6 +106,7 @@ def build_api(
             "sessions": service.sessions,
             "clock": service.clock,
             "reporting_settings": service.reporting,
+            "branches": service.branches,
             "relay": relay,
         },
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import documents
 from services.reporting.handlers.errors import InvalidCommand, NotAllowed, NotFound
-from services.reporting.handlers.figures import CLOCKS, figures_of
+from services.reporting.handlers.figures import figures_of, overall_on_time
 from services.reporting.store import bulletins as store
 from services.reporting.store.bulletins import Bulletin
 from services.reporting.store.figures import FigureQuery, counts
@@ -45,13 +45,6 @@ def _title(request: BulletinRequest, end: date) -> str:
         return f"{who}{request.period_start.year}年{request.period_start.month}月 客服热线服务通报"
     week = request.period_start.isocalendar().week
     return f"{who}{request.period_start.year}年第{week}周（{request.period_start:%m-%d}至{end:%m-%d}）客服热线服务通报"
-
-
-def overall_on_time(row: dict[str, Any]) -> float | None:
-    """Every clock's met over met + breached: the single on-time rate a ranking sorts by."""
-    met = sum(row["on_time"].get(c, {}).get("met", 0) for c in CLOCKS)
-    late = sum(row["on_time"].get(c, {}).get("breached", 0) for c in CLOCKS)
-    return round(met / (met + late), 4) if met + late else None
 
 
 def ranked(units: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,6 +32,13 @@ def scoped(principal: Principal, query: FigureQuery) -> FigureQuery:
     return query
 
 
+def overall_on_time(row: dict[str, Any]) -> float | None:
+    """Every clock's met over met + breached: the one on-time rate a ranking and the assessment use."""
+    met = sum(row["on_time"].get(c, {}).get("met", 0) for c in CLOCKS)
+    late = sum(row["on_time"].get(c, {}).get("breached", 0) for c in CLOCKS)
+    return round(met / (met + late), 4) if met + late else None
+
+
 def figures_of(c: Counts) -> dict[str, Any]:
     """One row of figures from its counts (docs/reporting.md defines each)."""
     t, f = c.tickets, c.facts
