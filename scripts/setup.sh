@@ -14,6 +14,8 @@ fi
 # the web console's browser tests (Debian's chromium, CJK fonts for its Chinese pages)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+# WeasyPrint (reporting's PDF bulletins) lays text out with Pango
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0' || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} with apt-get"
