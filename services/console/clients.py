@@ -82,6 +82,16 @@ class Apis:
             return None
         return response.json()
 
+    async def download(self, service: ServiceName, path: str, token: str) -> tuple[bytes, str]:
+        """A file's bytes and media type (an attachment), else ApiFailure (issue 17: reply photos)."""
+        try:
+            response = await self._clients[service].get(path, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as error:
+            raise ApiFailure(503, f"{service} is not answering ({type(error).__name__})") from error
+        if response.status_code >= 400:
+            raise failure_of(response)
+        return response.content, response.headers.get("content-type", "application/octet-stream")
+
     async def close(self) -> None:
         for client in self._clients.values():
             await client.aclose()

@@ -52,6 +52,14 @@ PEOPLE = (
     ("center.zhou", "center_supervisor", None),
     ("handler.qingxiu", "unit_handler", "U-QINGXIU"),
 )
+# issue 17: the people who work tickets after dispatch: (username, roles, unit, division)
+WORK_PEOPLE = (
+    ("handler.xingning", ("unit_handler",), "U-XINGNING", None),
+    ("division.east", ("division_supervisor",), None, "D-EAST"),
+    ("division.west", ("division_supervisor",), None, "D-WEST"),
+    ("admin.org", ("admin",), None, None),
+    ("lead.chen", ("center_supervisor", "agent"), None, None),
+)
 folders: list[Path] = []  # the running systems' folders, for the failure hook
 
 
@@ -114,12 +122,15 @@ class BrowserSystem:
 
 def _add_people(env: dict[str, str]) -> dict[str, str]:
     passwords: dict[str, str] = {}
-    for username, role, unit in PEOPLE:
+    everyone = [(username, (role,), unit, None) for username, role, unit in PEOPLE] + list(WORK_PEOPLE)
+    for username, roles, unit, division in everyone:
         password = f"Pw-{secrets.token_urlsafe(12)}"
         argv = [sys.executable, "-m", "hotline", "users", "add", "--branch", "demo", "--username", username]
-        argv += ["--role", role, "--name", username, "--password-stdin"]
+        argv += [*(part for role in roles for part in ("--role", role)), "--name", username, "--password-stdin"]
         if unit:
             argv += ["--unit", unit]
+        if division:
+            argv += ["--division", division]
         result = subprocess.run(argv, env=env, input=password + "\n", capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{username} not added: {result.stdout} {result.stderr}"
         passwords[username] = password

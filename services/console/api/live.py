@@ -27,6 +27,8 @@ async def events(page: SignedIn, watch: str = "") -> Response:
         locale=page.language.code,
         extension=user.extension,
         watching=frozenset(t for t in watch.split(",") if t),
+        unit=user.unit,
+        division=user.division,
     )
     request = page.request
     await page.db.close()  # the stream lives long: give the database connection back now
