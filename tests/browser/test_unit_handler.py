@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from PIL import Image
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from tests.browser.steps import eventually
 from tests.browser.system import BrowserSystem
@@ -67,8 +67,9 @@ async def test_a_unit_handler_on_a_phone_accepts_contacts_asks_for_more_time_and
 
     # a second tap of the same Accept (the page as it was before) does nothing twice
     csrf = await phone.locator("body").get_attribute("data-csrf")
-    form = {"csrf_token": csrf or "", "expected_version": version or ""}
-    again = await phone.request.post(f"/unit/tickets/{ticket['ticket_id']}/accept", form=form)
+    form: dict[str, str | float | bool] = {"csrf_token": csrf or "", "expected_version": version or ""}
+    english = {"Accept-Language": "en-US"}
+    again = await phone.request.post(f"/unit/tickets/{ticket['ticket_id']}/accept", form=form, headers=english)
     assert "nothing was done twice" in await again.text()
     assert len(hotline.events.of(ticket["ticket_id"], "TicketAccepted")) == 1
 
@@ -96,7 +97,7 @@ async def test_a_unit_handler_on_a_phone_accepts_contacts_asks_for_more_time_and
     await phone.get_by_role("button", name="Reply").click()
     await phone.get_by_label("Result").fill("已上门更换点火针，灶具恢复正常")
     await phone.get_by_label("Attachments").set_input_files(
-        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}]
+        files=[FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"not a photo")]
     )
     await phone.get_by_role("button", name="Send reply").click()
     await expect(phone.locator("#field-attachments .error")).to_contain_text("not a photo")
@@ -104,7 +105,7 @@ async def test_a_unit_handler_on_a_phone_accepts_contacts_asks_for_more_time_and
 
     photo = camera_photo()
     await phone.get_by_label("Attachments").set_input_files(
-        files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+        files=[FilePayload(name="IMG_0001.jpg", mimeType="image/jpeg", buffer=photo)]
     )
     await phone.screenshot(path=str(DOCS / "unit-reply-phone.png"), full_page=True)
     await phone.get_by_role("button", name="Send reply").click()

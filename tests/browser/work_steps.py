@@ -6,12 +6,12 @@ import io
 from typing import Any
 
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 
 from tests.browser.steps import eventually, marker, mobile
 from tests.browser.system import BrowserSystem
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 HOMES = {
     "handler.qingxiu": "/unit",
     "handler.xingning": "/unit",
@@ -50,7 +50,7 @@ async def sign_in_as(page: Page, hotline: BrowserSystem, username: str) -> None:
 async def repair(hotline: BrowserSystem, district: str = "青秀区", description: str = "") -> dict[str, str]:
     """A repair created at intake by an agent, dispatched by the rules to the district's unit."""
     text = description or f"灶具打不着火 {marker()}"
-    body = {
+    body: dict[str, Any] = {
         "category": "repair",
         "description": text,
         "customer": {"name": "吴测试", "phone": mobile(), "address": ADDRESSES[district].format(n=len(text))},
