@@ -26,6 +26,7 @@ async def test_the_center_approves_a_reply_and_the_ticket_moves_to_the_callback_
 
     await sign_in_as(page, hotline, "center.zhou")
     await page.get_by_role("link", name="Review queue").first.click()
+    await page.wait_for_url("**/center/reviews")
     review = page.locator("article.review", has_text=ticket["number"])
     await expect(review).to_contain_text("已更换减压阀，试火正常")
     await expect(review.get_by_role("button", name="Reject")).to_be_visible()
@@ -79,8 +80,9 @@ async def test_a_return_re_dispatched_appears_live_in_the_other_units_inbox(
 
         await sign_in_as(page, hotline, "center.zhou")
         await page.get_by_role("link", name="Returns").first.click()
+        await page.wait_for_url("**/center/returns")
         item = page.locator("article.dispatch-item", has_text=ticket["number"])
-        await expect(item).to_contain_text("地址在兴宁区")
+        await expect(item).to_contain_text("地址在兴宁区", timeout=15_000)
         await expect(item.locator(".suggestion")).to_contain_text("U-QINGXIU")  # the rules' own suggestion
         await page.screenshot(path=str(DOCS / "center-returns.png"), full_page=True)
         await item.get_by_label("Dispatch to").select_option("U-XINGNING")
@@ -94,3 +96,21 @@ async def test_a_return_re_dispatched_appears_live_in_the_other_units_inbox(
         assert view["unit_id"] == "U-XINGNING" and view["status"] == "dispatched"
     finally:
         await other.close()
+
+
+async def test_a_person_with_two_roles_lands_on_the_first_and_switches_to_the_other(
+    page: Page, hotline: BrowserSystem
+) -> None:
+    await sign_in_as(page, hotline, "lead.chen")  # center supervisor first, hotline agent too
+    await expect(page.get_by_role("link", name="Review queue").first).to_be_visible()
+    await page.get_by_label("Act as").select_option("agent")
+    await page.get_by_role("button", name="Switch role").click()
+    await page.wait_for_url("**/home")
+    await expect(page.get_by_role("link", name="New work order").first).to_be_visible()
+    await expect(page.locator(".who")).to_contain_text("agent")
+    await page.goto("/center")
+    await expect(page.get_by_role("alert")).to_contain_text("for the center's supervisors")
+    await page.get_by_role("link", name="Roles", exact=True).click()
+    await page.get_by_label("Act as").select_option("center_supervisor")
+    await page.get_by_role("button", name="Switch role").click()
+    await page.wait_for_url("**/center")

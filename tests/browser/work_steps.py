@@ -82,9 +82,9 @@ async def dispatch_view(hotline: BrowserSystem, username: str, ticket_id: str) -
     return ticket
 
 
-def camera_photo(width: int = 4000, height: int = 3000) -> bytes:
-    """A JPEG as a phone's camera takes it (4000×3000, a few MB of noise-like detail)."""
+def camera_photo(width: int = 3000, height: int = 2250) -> bytes:
+    """A JPEG as a phone's camera takes it (3000×2250, about 4 MB of noise-like detail)."""
     image = Image.effect_noise((width, height), 64).convert("RGB")
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=95)
+    image.save(out, "JPEG", quality=85)
     return out.getvalue()

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
-from services.console.api.deps import SignedInPost, console
+from services.console.api.deps import SignedIn, SignedInPost, console
 from services.console.clients import ApiFailure
 from services.console.handlers import work
 
@@ -23,3 +23,10 @@ async def switch_role(page: SignedInPost, role: Annotated[str, Form()] = "") -> 
         return page.render("error.html", status=failure.status, message=failure.message)
     await page.db.commit()
     return RedirectResponse(work.home_of(page.user.role), status_code=303)
+
+
+@router.get("/role")
+async def roles_page(page: SignedIn) -> Response:
+    """The person's roles (from identity) and the switch between them."""
+    roles = await work.my_roles(console(page.request).apis, page.token)
+    return page.render("work/roles.html", roles=roles, home=work.home_of(page.user.role))
