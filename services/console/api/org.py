@@ -165,12 +165,13 @@ async def put_rule(
 @router.post("/preview")
 async def preview(
     page: SignedInPost,
-    category: Annotated[str, Form()] = "repair",
-    subtype: Annotated[str, Form()] = "",
-    district: Annotated[str, Form()] = "",
-    community: Annotated[str, Form()] = "",
-    address: Annotated[str, Form()] = "",
+    p_category: Annotated[str, Form()] = "repair",
+    p_subtype: Annotated[str, Form()] = "",
+    p_district: Annotated[str, Form()] = "",
+    p_community: Annotated[str, Form()] = "",
+    p_address: Annotated[str, Form()] = "",
 ) -> Response:
+    category, subtype, district, community, address = p_category, p_subtype, p_district, p_community, p_address
     """Where the rules would send a sample request (nothing is dispatched)."""
     values = {"p_category": category, "p_subtype": subtype, "p_district": district}
     values.update(p_community=community, p_address=address)
