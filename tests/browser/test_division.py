@@ -25,6 +25,8 @@ async def test_a_division_supervisor_cannot_open_another_divisions_ticket(page: 
     await page.get_by_role("button", name="Sign out").click()
 
     await sign_in_as(page, hotline, "division.east")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(DOCS / "division-home.png"), full_page=True)
     await page.get_by_role("link", name=ticket["number"]).first.click()
     await expect(page.locator("h1")).to_contain_text(ticket["number"])
     await page.get_by_label("Mark").select_option("spot_check")

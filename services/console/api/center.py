@@ -218,15 +218,3 @@ async def flag(
         return _back(tab, error="no_such_ticket")
     body = {"kind": kind if kind in ("supervision", "spot_check") else "supervision", "note": note.strip()}
     return await _post(page, target, "flags", body, tab, "flagged")
-
-
-@router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
-async def attachment(page: SignedIn, ticket_id: str, attachment_id: str) -> Response:
-    """A reply's photo or receipt as dispatch stored it (the reviewer looks at the evidence)."""
-    try:
-        data, media = await console(page.request).apis.download(
-            "dispatch", f"/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", page.token
-        )
-    except ApiFailure as failure:
-        return page.render("error.html", status=failure.status, message=failure.message)
-    return Response(data, media_type=media, headers={"Cache-Control": "private, no-store"})
