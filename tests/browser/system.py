@@ -55,6 +55,13 @@ PEOPLE: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("division.east", "division_supervisor", {"division": "D-EAST"}),
     ("admin.demo", "admin", {}),  # the branch's settings (single sign-on, issue 16)
 )
+# issue 17: the people who work tickets after dispatch: (username, roles, unit, division)
+WORK_PEOPLE = (
+    ("handler.xingning", ("unit_handler",), "U-XINGNING", None),
+    ("division.west", ("division_supervisor",), None, "D-WEST"),
+    ("admin.org", ("admin",), None, None),
+    ("lead.chen", ("center_supervisor", "agent"), None, None),
+)
 folders: list[Path] = []  # the running systems' folders, for the failure hook
 
 
@@ -117,12 +124,17 @@ class BrowserSystem:
 
 def _add_people(env: dict[str, str]) -> dict[str, str]:
     passwords: dict[str, str] = {}
-    for username, role, claims in PEOPLE:
+    people = {username for username, _, _ in PEOPLE}
+    everyone = [(username, (role,), claims.get("unit"), claims.get("division")) for username, role, claims in PEOPLE]
+    everyone += [person for person in WORK_PEOPLE if person[0] not in people]
+    for username, roles, unit, division in everyone:
         password = f"Pw-{secrets.token_urlsafe(12)}"
         argv = [sys.executable, "-m", "hotline", "users", "add", "--branch", "demo", "--username", username]
-        argv += ["--role", role, "--name", username, "--password-stdin"]
-        for claim, value in claims.items():
-            argv += [f"--{claim}", value]
+        argv += [*(part for role in roles for part in ("--role", role)), "--name", username, "--password-stdin"]
+        if unit:
+            argv += ["--unit", unit]
+        if division:
+            argv += ["--division", division]
         result = subprocess.run(argv, env=env, input=password + "\n", capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{username} not added: {result.stdout} {result.stderr}"
         passwords[username] = password
