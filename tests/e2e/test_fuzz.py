@@ -24,6 +24,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.failures import FailureGroup
 
 from shared.auth.roles import Role
 from tests.e2e.conftest import launch_system
@@ -88,7 +89,8 @@ def fuzz_operation(
         ran[0] += 1
         try:
             case.call_and_validate(base_url=base_url, headers=headers_of(who), checks=CHECKS, timeout=20)
-        except Exception as error:  # every failure is collected; the first would hide the others
+        # every failure is collected, the first would hide the others (schemathesis raises a BaseExceptionGroup)
+        except (Exception, FailureGroup) as error:
             if len(failures) < 40:
                 failures.append(f"{operation.label} as {who}: {str(error).strip()[:600]}")
 
