@@ -22,6 +22,7 @@ class Service(StrEnum):
     IDENTITY = "identity"
     CONSOLE = "console"  # the web console (one role: pages, event stream and its consumer together)
     KNOWLEDGE = "knowledge"
+    REPORTING = "reporting"
 
 
 class ProcessRole(StrEnum):
