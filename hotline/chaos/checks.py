@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from shared.events import Event, EventDecodeError, Payload, Topic, decode
+from shared.policy.limits import clocks_for
 
 READ_TOPICS = (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)
 
@@ -82,6 +83,7 @@ class Verdict:
     work_orders: int = 0
     not_dispatched: list[str] = field(default_factory=list)
     not_timed: list[str] = field(default_factory=list)
+    to_time: list[str] = field(default_factory=list)  # dispatched work orders whose category runs a clock
     not_received: list[str] = field(default_factory=list)
     duplicates: dict[str, int] = field(default_factory=dict)  # side effect -> extra copies
     duplicate_examples: list[str] = field(default_factory=list)
@@ -158,9 +160,11 @@ def judge(events: list[Event[Payload]], accepted: Iterable[str]) -> Verdict:
         if "TicketResolvedOnFirstContact" in types:
             continue
         verdict.work_orders += 1
+        received: Any = types["TicketReceived"][0].payload
         if "TicketDispatched" not in types and "ManualDispatchQueued" not in types:
             verdict.not_dispatched.append(ticket_id)
-        received: Any = types["TicketReceived"][0].payload
+        elif "TicketDispatched" in types and clocks_for(received.category):
+            verdict.to_time.append(ticket_id)  # a query runs no clock (RULES.md §14(一)): nothing to time
         wants_callback = str(getattr(received.callback, "mode", "")) == "required"
         if wants_callback and "ReplyApproved" in types:
             verdict.callbacks_due += 1
@@ -169,11 +173,6 @@ def judge(events: list[Event[Payload]], accepted: Iterable[str]) -> Verdict:
     return verdict
 
 
-def dispatched_ids(events: list[Event[Payload]], accepted: Iterable[str]) -> list[str]:
-    wanted = set(accepted)
-    return sorted({e.ticket_id for e in events if e.type == "TicketDispatched" and e.ticket_id in wanted})
-
-
-def check_timed(verdict: Verdict, dispatched: Iterable[str], timed: set[str]) -> None:
-    """A dispatched work order is timed when the SLA monitor's table held clocks for it."""
-    verdict.not_timed = [t for t in dispatched if t not in timed]
+def check_timed(verdict: Verdict, timed: set[str]) -> None:
+    """A dispatched work order whose category runs a clock is timed when the SLA monitor's table held its clocks."""
+    verdict.not_timed = [t for t in verdict.to_time if t not in timed]

@@ -101,7 +101,7 @@ class Injector:
     system: ChaosSystem
     pause_seconds: float = 30.0
     broker_down_seconds: float = 5.0
-    recovery_timeout: float = 180.0
+    recovery_timeout: float = 300.0
     outcomes: list[Outcome] = field(default_factory=list)
 
     def proc(self, name: str) -> Proc:

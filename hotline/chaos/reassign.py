@@ -9,13 +9,28 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.admin import AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest
 
 
 async def reassign_rotating(
-    bootstrap: str, topic: str, partition: int, within: float = 60.0
+    bootstrap: str, topic: str, partition: int, within: float = 120.0
 ) -> tuple[list[int], list[int]]:
-    """Rotate the partition's replica list by one; wait until no reassignment is in progress. (before, after)."""
+    """Rotate the partition's replica list by one; wait until no reassignment is in progress. (before, after).
+
+    A request that times out (a node still starting after an earlier fault) is asked again until `within` passes.
+    """
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            return await _reassign(bootstrap, topic, partition, deadline)
+        except (KafkaError, TimeoutError) as error:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise RuntimeError(f"reassignment of {topic}:{partition} not done: {error!r}") from error
+            await asyncio.sleep(2.0)
+
+
+async def _reassign(bootstrap: str, topic: str, partition: int, deadline: float) -> tuple[list[int], list[int]]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
@@ -30,12 +45,11 @@ async def reassign_rotating(
         )
         if errors:
             raise RuntimeError(f"reassignment of {topic}:{partition} refused: {errors}")
-        deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
             listed = await admin._send_to_controller(ListPartitionReassignmentsRequest(10_000, None, {}))
             if not listed.topics:
                 return before, after
             await asyncio.sleep(0.5)
-        raise RuntimeError(f"reassignment of {topic}:{partition} still in progress after {within:.0f} s")
+        raise RuntimeError(f"reassignment of {topic}:{partition} still in progress")
     finally:
         await admin.close()

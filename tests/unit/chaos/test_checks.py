@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hotline.chaos.checks import check_timed, dispatched_ids, judge
+from hotline.chaos.checks import check_timed, judge
 from shared.events import (
     CallbackScheduled,
     Event,
@@ -92,5 +92,12 @@ def test_two_tickets_forwarded_from_one_callback_request_are_a_duplicate() -> No
 def test_a_dispatched_work_order_without_clocks_is_not_timed() -> None:
     events = handled("T1") + handled("T2")
     verdict = judge(events, ["T1", "T2"])
-    check_timed(verdict, dispatched_ids(events, ["T1", "T2"]), {"T1"})
+    check_timed(verdict, {"T1"})
     assert verdict.not_timed == ["T2"] and verdict.lost == 1
+
+
+def test_a_dispatched_query_runs_no_clock_and_needs_none() -> None:
+    events = [event(TicketReceived, "Q1", category="query", complaint=None), event(TicketDispatched, "Q1")]
+    verdict = judge(events, ["Q1"])
+    check_timed(verdict, set())
+    assert verdict.to_time == [] and verdict.lost == 0
