@@ -7,6 +7,7 @@ loopback ports with a generated configuration in a temporary folder.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -230,13 +231,14 @@ class KannelProcess:
         with self._lock:
             return list(self._received)
 
-    def wait_for(self, count: int, timeout: float) -> list[FakeSms]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, count: int, seconds: float) -> list[FakeSms]:
+        """Every SMS so far once there are `count` (or after `seconds`), without blocking the event loop."""
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             got = self.received()
             if len(got) >= count:
                 return got
-            time.sleep(0.02)
+            await asyncio.sleep(0.02)
         return self.received()
 
     def stop(self) -> None:

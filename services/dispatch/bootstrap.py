@@ -37,7 +37,7 @@ from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
-from shared.sms import SmsSender, SmsSettings, build_gateways
+from shared.sms import SmsSender, SmsSettings, build_sender
 from shared.sms.api import sms_router
 from shared.storage import LocalDirectoryStorage
 from shared.topics import TopicSpec
@@ -228,16 +228,7 @@ def build(
     sms_settings, sender = None, None
     if dispatch.notifier == "sms":
         sms_settings = sms or SmsSettings()
-        sender = SmsSender(
-            SERVICE,
-            sessions,
-            SmsMessage,
-            build_gateways(sms_settings),
-            clock,
-            retry_delays=sms_settings.retry_delays,
-            claim_timeout=sms_settings.claim_timeout,
-            poll_interval=sms_settings.poll_interval,
-        )
+        sender = build_sender(SERVICE, sessions, SmsMessage, sms_settings, clock)
         notifier: Any = SmsNotifier(sessions, clock, sender.notify)
     else:
         notifier = load_notifier(dispatch.notifier)

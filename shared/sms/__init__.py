@@ -9,7 +9,7 @@ from shared.sms.gateways import (
 )
 from shared.sms.phones import InvalidPhone, mobile_number
 from shared.sms.queue import SmsMessage, SmsQueueMixin, SmsSender, SmsState, enqueue
-from shared.sms.settings import SmsSettings, build_gateways
+from shared.sms.settings import SmsSettings, build_gateways, build_sender
 
 __all__ = [
     "GatewayError",
@@ -24,6 +24,7 @@ __all__ = [
     "SmsState",
     "Submitted",
     "build_gateways",
+    "build_sender",
     "enqueue",
     "mobile_number",
 ]

@@ -27,8 +27,8 @@ def create_sms_table() -> None:
         sa.Column("gateway_ref", sa.String(length=120), nullable=True),
         sa.Column("report_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("message_key"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_messages")),
+        sa.UniqueConstraint("message_key", name=op.f("uq_sms_messages_message_key")),
     )
     op.create_index("ix_sms_messages_due", "sms_messages", ["state", "not_before"])
 

@@ -9,9 +9,12 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.branch_config import DEFAULT_BRANCH, config_dirs
+from shared.clock import Clock
 from shared.sms.gateways import GatewayError, KannelHttpGateway, SmppGateway, SmsGateway, Submitted
+from shared.sms.queue import SmsQueueMixin, SmsSender
 
 Adapter = Literal["kannel", "smpp"]
 
@@ -129,3 +132,23 @@ class Gateways:
 
 def build_gateways(settings: SmsSettings | None = None, env: Mapping[str, str] | None = None) -> Gateways:
     return Gateways(settings or SmsSettings(), env)
+
+
+def build_sender(
+    service: str,
+    sessions: async_sessionmaker[AsyncSession],
+    model: type[SmsQueueMixin],
+    settings: SmsSettings,
+    clock: Clock,
+) -> SmsSender:
+    """The sender loop of one service's SMS table, with the gateways and retry schedule of `settings`."""
+    return SmsSender(
+        service,
+        sessions,
+        model,
+        build_gateways(settings),
+        clock,
+        retry_delays=settings.retry_delays,
+        claim_timeout=settings.claim_timeout,
+        poll_interval=settings.poll_interval,
+    )

@@ -68,7 +68,7 @@ async def sms_kit(
     sender = SmsSender(
         "kit", sessions, KitSms, build_gateways(settings), clock, retry_delays=retry_delays, poll_interval=0.2
     )
-    auth = AuthSettings(jwt_secret=JWT_SECRET)
+    auth = AuthSettings(jwt_secret=JWT_SECRET)  # type: ignore[arg-type]
     app = create_app(
         "kit",
         HttpSettings(),

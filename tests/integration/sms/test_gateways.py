@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.infra.kannel import DriveSmpp, KannelProcess
 from hotline.infra.process import InfraError
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 def _center_token() -> str:
     return issue_token(
-        AuthSettings(jwt_secret=JWT_SECRET),
+        AuthSettings(jwt_secret=JWT_SECRET),  # type: ignore[arg-type]
         subject="center-1",
         role=Role.CENTER_SUPERVISOR,
         branch="default",
@@ -33,19 +34,20 @@ def _center_token() -> str:
     )
 
 
-async def _queue(kit_sessions: object, key: str, phone: str, text: str) -> None:
-    async with kit_sessions() as session, session.begin():  # type: ignore[operator]
+async def _queue(kit_sessions: async_sessionmaker[AsyncSession], key: str, phone: str, text: str) -> None:
+    async with kit_sessions() as session, session.begin():
         await enqueue(
             session, KitSms, key=key, branch="default", phone=phone, text=text, purpose="test", now=datetime.now(UTC)
         )
 
 
-async def _row(kit_sessions: object, key: str) -> KitSms:
-    async with kit_sessions() as session:  # type: ignore[operator]
-        return (await session.execute(select(KitSms).where(KitSms.message_key == key))).scalar_one()
+async def _row(kit_sessions: async_sessionmaker[AsyncSession], key: str) -> KitSms:
+    async with kit_sessions() as session:
+        row: KitSms = (await session.execute(select(KitSms).where(KitSms.message_key == key))).scalar_one()
+        return row
 
 
-async def _wait_state(kit_sessions: object, key: str, states: set[str]) -> KitSms:
+async def _wait_state(kit_sessions: async_sessionmaker[AsyncSession], key: str, states: set[str]) -> KitSms:
     async with asyncio.timeout(10):
         while True:
             row = await _row(kit_sessions, key)
