@@ -29,6 +29,7 @@ PRODUCT_TOPICS: Mapping[str, Mapping[str, str]] = {
     Topic.CTI_CALLS: {"retention.ms": str(30 * DAY_MS)},
     Topic.DEADLETTER: {"retention.ms": str(90 * DAY_MS)},  # long enough to fix the cause and replay
     Topic.KNOWLEDGE: {"retention.ms": "-1"},  # every article's workflow history, keyed by article
+    Topic.REPORTING: {"retention.ms": str(400 * DAY_MS)},  # hot spots and bulletins: a year and its comparison
 }
 
 

@@ -28,6 +28,7 @@ def api_paths() -> dict[int, set[str]]:
     from services.identity.sso_api import sso
     from services.intake.api import calls, customers, tickets
     from services.knowledge.api import routers as knowledge_routers
+    from services.reporting.api import routers as reporting_routers
     from services.sla_monitor.api import router as sla_router
 
     common = {"/health/live", "/health/ready", "/metrics", "/docs", "/openapi.json"}
@@ -38,6 +39,7 @@ def api_paths() -> dict[int, set[str]]:
         API_PORTS["callback"]: _routes_of(callback_routers()) | common,
         API_PORTS["identity"]: _routes_of([*identity_routers(), sso]) | common,
         API_PORTS["knowledge"]: _routes_of(knowledge_routers()) | common,
+        API_PORTS["reporting"]: _routes_of(reporting_routers()) | common,
         CONSOLE_PORT: _routes_of(console_routers) | common,
         **{port: common for service, port in WORKER_PORTS.items() if service != "sla_monitor"},
     }

@@ -16,6 +16,7 @@ from shared.events import (
     ArticleSentBack,
     ArticleSubmitted,
     Attachment,
+    BulletinPublished,
     CallAnswered,
     CallbackAbandoned,
     CallbackAttempted,
@@ -33,6 +34,7 @@ from shared.events import (
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
+    HotSpotDetected,
     KeyKind,
     Location,
     ManualDispatchQueued,
@@ -111,6 +113,31 @@ def _ticket_received() -> TicketReceived:
 
 
 SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
+    HotSpotDetected: lambda: HotSpotDetected(
+        hot_spot_id="HS-1",
+        category=Category.REPAIR,
+        district="青秀区",
+        community="凤岭小区",
+        count=5,
+        threshold=5,
+        window_minutes=120,
+        first_call_at=at(0),
+        last_call_at=at(50),
+        active_until=at(170),
+        message="青秀区凤岭小区近2小时内故障报修来电集中（5起）",
+    ),
+    BulletinPublished: lambda: BulletinPublished(
+        bulletin_id="B-GX-month-2026-11",
+        period="month",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        scope="division",
+        division_id="D-1",
+        title="2026年11月 服务通报",
+        published_by="center-1",
+        tickets=1234,
+        formats=("pdf",),
+    ),
     ArticleDrafted: lambda: ArticleDrafted(
         version=2,
         title="燃气表不走字怎么办",
@@ -332,7 +359,7 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
 }
 
 # sample fields left at their default on purpose: the alternative excludes them
-SAMPLE_KEYS = {KeyKind.TICKET: "GX-1", KeyKind.CALL: "call-1", KeyKind.ARTICLE: "KB-1"}
+SAMPLE_KEYS = {KeyKind.TICKET: "GX-1", KeyKind.CALL: "call-1", KeyKind.ARTICLE: "KB-1", KeyKind.REPORT: "HS-1"}
 
 LEFT_AT_DEFAULT: dict[type[Payload], frozenset[str]] = {
     TicketReceived: frozenset({"subtype"}),  # a complaint has no sub-type
