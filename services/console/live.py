@@ -7,6 +7,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -44,6 +45,9 @@ class Listener:
     locale: str
     extension: str | None = None
     watching: frozenset[str] = frozenset()  # the ticket ids on its page
+    # the person's access token while it is valid, to fetch a call's pop as soon as the call is offered
+    token: str = ""
+    token_expires_at: datetime | None = None
     queue: asyncio.Queue[Push] = field(default_factory=lambda: asyncio.Queue(maxsize=500))
 
 
@@ -77,6 +81,7 @@ def concerns(event: Event[Any], listener: Listener, owner: str | None) -> list[s
 
 
 Renderer = Callable[[str, Event[Any], Listener], dict[str, Any]]
+CallHook = Callable[[Listener, Event[Any]], None]
 
 
 class Hub:
@@ -90,6 +95,7 @@ class Hub:
         self._memory = memory
         self.published = 0
         self.dropped = 0
+        self.on_call: CallHook | None = None  # a call popped at a listener: start fetching its pop at once
 
     def add(self, listener: Listener) -> None:
         self.listeners.add(listener)
@@ -121,6 +127,11 @@ class Hub:
         sent = 0
         for listener in list(self.listeners):
             for kind in concerns(event, listener, owner):
+                if kind == "call" and self.on_call is not None:
+                    try:
+                        self.on_call(listener, event)
+                    except Exception:
+                        log.warning("console_pop_prefetch_failed", exc_info=True)
                 try:
                     listener.queue.put_nowait(Push(kind, self.render(kind, event, listener)))
                     sent += 1

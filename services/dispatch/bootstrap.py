@@ -13,21 +13,20 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.dispatch.api import AUDIT, build_router, conflict_handler, db_session
+from services.dispatch.api import conflict_handler, routers
 from services.dispatch.handlers import DispatchContext
 from services.dispatch.lifecycle import IllegalTransition, StaleVersion
 from services.dispatch.notify import load_notifier
 from services.dispatch.routing import load_org_file, org_branches, org_file_for
+from services.dispatch.settings import DispatchSettings
 from services.dispatch.sms import SmsNotifier
 from services.dispatch.store import Outbox, SmsMessage, has_org, save_org
-from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
+from services.dispatch.worker import DispatchWorker, TopicRoutingSender
 from shared import topics as shared_topics
-from shared.auth import AuthSettings, audit_router
+from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch, load_calendar
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
@@ -46,23 +45,6 @@ log = structlog.get_logger(__name__)
 
 SERVICE = "dispatch"
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class DispatchSettings(BaseSettings):
-    """HOTLINE_DISPATCH_*: what only dispatch needs."""
-
-    model_config = SettingsConfigDict(env_prefix="HOTLINE_DISPATCH_", extra="ignore")
-
-    attachments_dir: Path | None = None  # default: <state_dir>/dispatch-attachments
-    max_attachment_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    max_attachments_per_reply: int = Field(default=10, ge=1)
-    # "sms": urgent notices as SMS through the branch's gateway (HOTLINE_SMS_*, shared/sms); "logging";
-    # or "package.module:Class" (a plugin)
-    notifier: str = "logging"
-    consumer_group: str = GROUP_ID
-    topic_tickets: str = Topic.TICKETS.value
-    topic_notifications: str = Topic.NOTIFICATIONS.value
-    seed_orgs: bool = True  # load shared/config/orgs/<branch>.toml into a branch with no org tree
 
 
 @dataclass
@@ -108,10 +90,8 @@ class DispatchService:
         app = create_app(
             SERVICE,
             http.model_copy(update={"max_body_bytes": body_limit}),
-            build_router(),
+            *routers(),
             *self._sms_routers(),
-            # RULES.md §6: every reveal is audited, and auditors read the records here
-            audit_router(AUDIT, db_session),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import Query
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 
+from services.identity import store
 from services.identity.api import Address, Db, Ident
 from services.identity.handlers import sso as handlers
 from services.identity.schemas import TokenPair
@@ -29,3 +31,15 @@ async def finish_sign_on(
 ) -> TokenPair:
     """The provider's redirect back: the code is exchanged, the ID token verified, the person's roles mapped."""
     return await handlers.callback(db, ident, code=code, state=state, address=address)
+
+
+class SsoAvailability(BaseModel):
+    branch: str
+    configured: bool
+
+
+@sso.get("/{branch}", response_model=SsoAvailability)
+async def sign_on_available(branch: str, db: Db) -> SsoAvailability:
+    """Whether the branch signs people in through its provider (the console's sign-in page shows the button)."""
+    row = await store.branch_sign_in(db, branch)
+    return SsoAvailability(branch=branch, configured=bool(row and row.oidc_issuer and row.oidc_client_id))

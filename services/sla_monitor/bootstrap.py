@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from services.sla_monitor.api import router
 from services.sla_monitor.policies import PolicyBook
-from services.sla_monitor.worker import SERVICE, MonitorSettings, SlaMonitor
+from services.sla_monitor.settings import SERVICE, MonitorSettings
+from services.sla_monitor.worker import SlaMonitor
 from shared import topics as shared_topics
 from shared.auth.settings import AuthSettings
 from shared.branch_config import is_configured_branch

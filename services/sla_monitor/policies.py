@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import structlog
 
-from services.sla_monitor.timers import PolicyView
+from services.sla_monitor.handlers import PolicyView
 from shared.branch_config import load_branch, load_calendar, org_center_id
 from shared.policy import BranchConfigError, BranchPolicy, WorkingDayCalendar
 

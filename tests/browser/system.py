@@ -51,6 +51,7 @@ PEOPLE = (
     ("agent.wang", "agent", None),
     ("center.zhou", "center_supervisor", None),
     ("handler.qingxiu", "unit_handler", "U-QINGXIU"),
+    ("admin.demo", "admin", None),  # the branch's settings (single sign-on, issue 16)
 )
 folders: list[Path] = []  # the running systems' folders, for the failure hook
 
@@ -176,6 +177,8 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
     # people's tokens come from identity and are verified against its JWKS, as under `hotline up`
     env["HOTLINE_JWKS_URL"] = f"{api_urls['identity']}/.well-known/jwks.json"
     env["HOTLINE_JWT_DEV_HS256"] = "false"
+    # single sign-on returns the browser to the console (issue 16), which hands the code to identity
+    env["HOTLINE_IDENTITY_OIDC_REDIRECT_BASE"] = f"http://127.0.0.1:{console_spec.port}"
     # every story signs in afresh: more sign-ins per minute than one person makes (identity's limiter)
     env["HOTLINE_IDENTITY_RATE_PER_USERNAME"] = "1000"
     env["HOTLINE_IDENTITY_RATE_PER_ADDRESS"] = "1000"

@@ -20,7 +20,9 @@ from services.console.api.deps import (
     console,
     set_cookie,
 )
+from services.console.api.sso import branch_of as sso_branch
 from services.console.clients import ApiFailure
+from services.console.handlers.sso import sso_available
 from services.console.i18n import LOCALES
 
 router = APIRouter()
@@ -30,7 +32,9 @@ router = APIRouter()
 async def sign_in_page(page: AnyPage) -> Response:
     if page.session is not None:
         return RedirectResponse("/home", status_code=303)
-    return page.render("sign_in.html")
+    # the single sign-on button where the branch has it (issue 16)
+    sso = await sso_available(console(page.request).apis, sso_branch(page))
+    return page.render("sign_in.html", sso=sso)
 
 
 @router.post("/sign-in")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.sla_monitor.policies import PolicyBook
-from services.sla_monitor.worker import RECOMPUTE, TICK, MonitorSettings, SlaMonitor
+from services.sla_monitor.settings import MonitorSettings
+from services.sla_monitor.worker import RECOMPUTE, TICK, SlaMonitor
 from shared.branch_config import load_branch, load_calendar
 from shared.clock import FixedClock
 from shared.events import Event, Payload, SlaBreached, SlaDeadlineMoved, Topic, decode, encode
