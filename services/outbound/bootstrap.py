@@ -16,6 +16,7 @@ from services.outbound.handlers import SERVICE, OutboundContext
 from services.outbound.settings import OutboundSettings
 from services.outbound.store import Outbox, SmsMessage
 from services.outbound.templates import NoticeCatalog
+from services.outbound.webhooks import WebhookDeliverer
 from services.outbound.worker import OutboundWorker, RenamingSender
 from shared.auth import AuthSettings
 from shared.branch_config import BranchPolicies, branch_codes, is_configured_branch
@@ -108,7 +109,13 @@ class OutboundService:
             auth=auth or AuthSettings(),
         )
 
+    @property
+    def webhooks(self) -> WebhookDeliverer:
+        assert self.ctx.webhooks is not None
+        return self.ctx.webhooks
+
     async def close(self) -> None:
+        await self.webhooks.close()
         await self.sender.close()
         await self.engine.dispose()
 
@@ -129,6 +136,18 @@ def build(
     engine = make_engine(url)
     sessions = make_sessions(engine)
     clock = clock or settings.clock()
-    ctx = OutboundContext(clock=clock, policies=BranchPolicies(), notices=NoticeCatalog(outbound.templates_dir))
+    ctx = OutboundContext(
+        clock=clock,
+        policies=BranchPolicies(),
+        notices=NoticeCatalog(outbound.templates_dir),
+        webhook_allow_private=outbound.webhook_allow_private,
+    )
+    ctx.webhooks = WebhookDeliverer(
+        sessions,
+        clock,
+        retry_delays=outbound.webhook_retry_delays,
+        allow_private=outbound.webhook_allow_private,
+        poll_interval=outbound.webhook_poll_interval,
+    )
     sender = build_sender(SERVICE, sessions, SmsMessage, sms, clock)
     return OutboundService(settings, outbound, sms, url, engine, sessions, ctx, sender)

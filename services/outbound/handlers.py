@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbound.store import OptOut, Outbox, ProcessedEvent, SmsMessage, TicketContact, is_opted_out
 from services.outbound.templates import NoticeCatalog
+from services.outbound.webhooks import WebhookDeliverer, stage_deliveries
 from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.events import (
@@ -44,6 +45,8 @@ class OutboundContext:
     clock: Clock
     policies: BranchPolicies
     notices: NoticeCatalog
+    webhook_allow_private: bool = False
+    webhooks: WebhookDeliverer | None = None  # nudged after a batch staged deliveries or a replay
 
 
 def _contact_from(event: Event[TicketReceived], now: datetime) -> TicketContact:
@@ -144,6 +147,7 @@ async def handle_ticket_events(
     """One batch in the caller's transaction: contacts, queued SMS and their history events, once per event id."""
     now = ctx.clock.now()
     fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], now)
+    await stage_deliveries(session, [e for e in events if e.event_id in fresh], now)
     emitted: list[Event[Any]] = []
     for event in events:
         if event.event_id not in fresh or event.ticket_id is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events import Topic
@@ -20,3 +21,8 @@ class OutboundSettings(BaseSettings):
     # a branch's templates: $HOTLINE_CONFIG_DIR/notices/<branch>.toml, else this folder's <branch>.toml,
     # else its default.toml
     templates_dir: Path = PACKAGED_TEMPLATES
+    # webhooks: a loopback, link-local or private URL is refused unless this allows it (SSRF)
+    webhook_allow_private: bool = False
+    # seconds before each retry of a failed delivery; the last one past 24 h marks it failed (an alert)
+    webhook_retry_delays: tuple[float, ...] = (10, 60, 300, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
+    webhook_poll_interval: float = Field(default=1.0, gt=0)

@@ -32,6 +32,8 @@ class OutboundWorker:
     async def handle(self, events: Sequence[Event[Payload]]) -> None:
         async with transaction(self._sessions) as session:
             emitted = await handle_ticket_events(session, events, self._ctx)
+        if self._ctx.webhooks is not None:
+            self._ctx.webhooks.notify()  # the batch may have staged deliveries
         if emitted:
             if self._relay is not None:
                 self._relay.notify()
