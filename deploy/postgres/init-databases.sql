@@ -5,4 +5,5 @@ CREATE DATABASE sla_monitor;
 CREATE DATABASE callback;
 CREATE DATABASE identity;
 CREATE DATABASE knowledge;
+CREATE DATABASE reporting;
 CREATE DATABASE console;

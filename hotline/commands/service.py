@@ -22,6 +22,8 @@ class Service(StrEnum):
     IDENTITY = "identity"
     CONSOLE = "console"  # the web console (one role: pages, event stream and its consumer together)
     KNOWLEDGE = "knowledge"
+    REPORTING = "reporting"
+    OUTBOUND = "outbound"  # customer status SMS (issue 21)
 
 
 class ProcessRole(StrEnum):

@@ -41,7 +41,8 @@ Rules of the contract
 - Keys: ticket events (every topic but `hotline.cti.calls`) carry `ticket_id` and are keyed by
   it, so one ticket's history stays in order on one partition; telephony events know no ticket
   and carry `call_id` instead, keyed by it; knowledge-base events (`hotline.knowledge`) carry
-  `article_id` and are keyed by it. `Event.key` gives whichever applies.
+  `article_id` and are keyed by it; reporting events (`hotline.reporting`) carry `report_id` (a hot
+  spot's or a bulletin's id) and are keyed by it. `Event.key` gives whichever applies.
 - Category, sub-type, clock, complaint level, callback kind and grading / failure reasons are the
   policy engine's enums (`shared.policy`): their values are the keys of RULES.md §1-§5 and are
   the wire format, so changing a value there is a breaking change here.
@@ -61,6 +62,8 @@ hotline.tickets                TicketReceived             customer.name, custome
 hotline.cti.calls              CallOffered                caller_number
 hotline.notifications          UrgentNoticeRequested      address, contact_phone
 hotline.knowledge              (none: articles and feedback carry no personal data)
+hotline.reporting              HotSpotDetected,           (none: areas, counts and periods only)
+                               BulletinPublished
 hotline.deadletter             (any, as original bytes)   whatever the original held
 =============================  =========================  ===================================
 
@@ -84,6 +87,7 @@ from shared.events.base import (
     NotificationPayload,
     Payload,
     Recipient,
+    ReportingPayload,
     SlaPayload,
     TicketPayload,
     Topic,
@@ -130,6 +134,7 @@ from shared.events.knowledge import (
     ArticleSentBack,
     ArticleSubmitted,
 )
+from shared.events.reporting import BulletinPublished, HotSpotDetected
 from shared.events.sla import (
     SlaBreached,
     SlaDeadlineMoved,
@@ -144,6 +149,7 @@ from shared.events.tickets import (
     CallbackScheduled,
     ComplaintGraded,
     CustomerContacted,
+    CustomerNotified,
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
@@ -174,6 +180,7 @@ __all__ = [
     "ArticleSentBack",
     "ArticleSubmitted",
     "Attachment",
+    "BulletinPublished",
     "CallAnswered",
     "CallEnded",
     "CallOffered",
@@ -188,6 +195,7 @@ __all__ = [
     "ComplaintGraded",
     "CustomerContacted",
     "CustomerDetails",
+    "CustomerNotified",
     "DeadLetter",
     "DeadLetterReason",
     "Event",
@@ -195,6 +203,7 @@ __all__ = [
     "ExtensionDenied",
     "ExtensionGranted",
     "ExtensionRequested",
+    "HotSpotDetected",
     "InvalidEvent",
     "KeyKind",
     "KnowledgePayload",
@@ -206,6 +215,7 @@ __all__ = [
     "Recipient",
     "ReplyApproved",
     "ReplyRejected",
+    "ReportingPayload",
     "SlaBreached",
     "SlaDeadlineMoved",
     "SlaEscalated",

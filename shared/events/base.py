@@ -32,6 +32,7 @@ class Topic(StrEnum):
     CTI_CALLS = "hotline.cti.calls"
     DEADLETTER = "hotline.deadletter"
     KNOWLEDGE = "hotline.knowledge"
+    REPORTING = "hotline.reporting"
 
 
 class KeyKind(StrEnum):
@@ -40,6 +41,7 @@ class KeyKind(StrEnum):
     TICKET = "ticket"
     CALL = "call"
     ARTICLE = "article"
+    REPORT = "report"  # a reporting product: a hot spot or a bulletin (hotline.reporting)
 
 
 # --------------------------------------------------------------------------- field types
@@ -128,6 +130,13 @@ class KnowledgePayload(Payload):
 
     topic = Topic.KNOWLEDGE
     keyed_by = KeyKind.ARTICLE
+
+
+class ReportingPayload(Payload):
+    """A reporting event on hotline.reporting, keyed by report id (the hot spot's or the bulletin's)."""
+
+    topic = Topic.REPORTING
+    keyed_by = KeyKind.REPORT
 
 
 # --------------------------------------------------------------------------- value objects

@@ -41,6 +41,7 @@ from shared.events.knowledge import (
     ArticleSentBack,
     ArticleSubmitted,
 )
+from shared.events.reporting import BulletinPublished, HotSpotDetected
 from shared.events.sla import (
     SlaBreached,
     SlaDeadlineMoved,
@@ -55,6 +56,7 @@ from shared.events.tickets import (
     CallbackScheduled,
     ComplaintGraded,
     CustomerContacted,
+    CustomerNotified,
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
@@ -107,6 +109,7 @@ _PAYLOADS: tuple[type[Payload], ...] = (
     CallbackAbandoned,
     TicketReopened,
     TicketClosed,
+    CustomerNotified,
     CallOffered,
     CallAnswered,
     CallEnded,
@@ -118,6 +121,8 @@ _PAYLOADS: tuple[type[Payload], ...] = (
     ArticlePublished,
     ArticleRetired,
     ArticleFeedbackRecorded,
+    HotSpotDetected,
+    BulletinPublished,
 )
 
 
@@ -186,6 +191,7 @@ class Event(BaseModel, Generic[P]):
     ticket_id: Identifier | None = None
     call_id: Identifier | None = None
     article_id: Identifier | None = None  # knowledge events only (KeyKind.ARTICLE)
+    report_id: Identifier | None = None  # reporting events only (KeyKind.REPORT)
     branch: Identifier
     occurred_at: Instant
     producer: Identifier
@@ -204,7 +210,12 @@ class Event(BaseModel, Generic[P]):
                 f"type/version {self.type}/{self.version} do not match the payload "
                 f"{cls.__name__} ({cls.event_type}/{cls.event_version})"
             )
-        ids = {KeyKind.TICKET: self.ticket_id, KeyKind.CALL: self.call_id, KeyKind.ARTICLE: self.article_id}
+        ids = {
+            KeyKind.TICKET: self.ticket_id,
+            KeyKind.CALL: self.call_id,
+            KeyKind.ARTICLE: self.article_id,
+            KeyKind.REPORT: self.report_id,
+        }
         if ids[cls.keyed_by] is None or any(v is not None for k, v in ids.items() if k is not cls.keyed_by):
             others = ", ".join(f"no {k.value}_id" for k in ids if k is not cls.keyed_by)
             raise ValueError(f"{self.type} is keyed by {cls.keyed_by.value}: {cls.keyed_by.value}_id only, {others}")
@@ -212,9 +223,10 @@ class Event(BaseModel, Generic[P]):
 
     @property
     def key(self) -> str:
-        """The message key: the ticket id, the call id for telephony events, the article id for knowledge."""
+        """The message key: the ticket id, the call id for telephony, the article id for knowledge, the report id."""
         keyed_by = self.payload.keyed_by
-        key = {KeyKind.CALL: self.call_id, KeyKind.ARTICLE: self.article_id}.get(keyed_by, self.ticket_id)
+        others = {KeyKind.CALL: self.call_id, KeyKind.ARTICLE: self.article_id, KeyKind.REPORT: self.report_id}
+        key = others.get(keyed_by, self.ticket_id)
         if key is None:  # guaranteed by _consistent
             raise ValueError(f"{self.type} has no message key")
         return key
@@ -236,6 +248,7 @@ def new_event(
     call_id: str | None = None,
     event_id: uuid.UUID | None = None,
     article_id: str | None = None,
+    report_id: str | None = None,
 ) -> Event[P]:
     """Wrap a payload in its envelope, with a fresh uuid4 unless an `event_id` is given.
 
@@ -258,6 +271,7 @@ def new_event(
             ticket_id=ticket_id,
             call_id=call_id,
             article_id=article_id,
+            report_id=report_id,
             branch=branch,
             occurred_at=occurred_at,
             producer=producer,

@@ -8,10 +8,12 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.policy.assessment import AssessmentConfigError, AssessmentWeights, assessment_weights_from_mapping
 from shared.policy.calendar import DateOverride, YearSchedule
 from shared.policy.callbacks import QuietWindow, RetryRule
 from shared.policy.categories import DEFAULT_RANK, Category
 from shared.policy.grading import GradingRules
+from shared.policy.hot_spots import HotSpotConfigError, HotSpotRules, hot_spot_rules_from_mapping
 from shared.policy.limits import (
     COMPLAINT_HANDLE,
     REGULATION_LIMITS,
@@ -39,6 +41,8 @@ class BranchPolicy:
     calendar_overrides: Mapping[date, DateOverride] = field(default_factory=dict)
     warning_ratio: float = 0.8  # RULES.md §8 policy default: warn at 80 % of a limit
     strict_calendar: bool = False  # RULES.md §3: refuse deadlines in a year with no schedule
+    hot_spots: HotSpotRules = field(default_factory=HotSpotRules)  # RULES.md §7 policy defaults
+    assessment: AssessmentWeights = field(default_factory=AssessmentWeights)  # RULES.md §7 policy defaults
 
 
 class BranchConfigError(ValueError):
@@ -152,6 +156,11 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
             raise BranchConfigError("rank: lists category keys, highest first") from None
         if set(rank) != set(Category) or len(rank) != len(Category):
             raise BranchConfigError("rank: must list every category exactly once")
+    try:
+        hot_spots = hot_spot_rules_from_mapping(data.get("hot_spots", {}))
+        assessment = assessment_weights_from_mapping(data.get("assessment", {}))
+    except (HotSpotConfigError, AssessmentConfigError) as error:
+        raise BranchConfigError(str(error)) from None
     return BranchPolicy(
         code=code,
         name=str(data.get("name", code)),
@@ -164,6 +173,8 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
         calendar_overrides=overrides,
         warning_ratio=warning_ratio,
         strict_calendar=bool(data.get("strict_calendar", False)),
+        hot_spots=hot_spots,
+        assessment=assessment,
     )
 
 

@@ -34,9 +34,20 @@ def _context(form: WorkOrderForm, errors: dict[str, str] | None = None, **extra:
 
 @router.get("/work-orders/new")
 async def new_work_order(
-    page: SignedIn, category: str = "", call_id: str = "", phone: str = "", knowledge_article_id: str = ""
+    page: SignedIn,
+    category: str = "",
+    call_id: str = "",
+    phone: str = "",
+    parent_ticket_id: str = "",
+    knowledge_article_id: str = "",
 ) -> Response:
-    form = WorkOrderForm(category=category, call_id=call_id, phone=phone, knowledge_article_id=knowledge_article_id)
+    form = WorkOrderForm(
+        category=category,
+        call_id=call_id,
+        phone=phone,
+        parent_ticket_id=parent_ticket_id[:128],
+        knowledge_article_id=knowledge_article_id,
+    )
     if call_id and not phone:
         # the call pop's one click: the caller's number, kept server-side since the call rang
         call = console(page.request).hub.call(call_id)

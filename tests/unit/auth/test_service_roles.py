@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from services.callback.bootstrap import build_api as build_callback_api
 from services.callback.bootstrap import build_service as build_callback
-from services.dispatch.bootstrap import DispatchSettings
 from services.dispatch.bootstrap import build as build_dispatch
+from services.dispatch.settings import DispatchSettings
 from services.intake.bootstrap import build as build_intake
 from shared.auth import Role
 from shared.auth.deps import iter_http_routes
@@ -102,14 +102,28 @@ async def knowledge_app(tmp: Path) -> AsyncIterator[FastAPI]:
     await service.close()
 
 
+async def reporting_app(tmp: Path) -> AsyncIterator[FastAPI]:
+    from services.reporting.bootstrap import build_api as build_reporting_api
+    from services.reporting.bootstrap import build_service as build_reporting
+    from services.reporting.store import Base
+    from shared.db import create_schema
+
+    service = build_reporting(
+        ServiceSettings(state_dir=tmp), database_url=f"sqlite+aiosqlite:///{tmp / 'r.db'}", clock=FixedClock(NOW)
+    )
+    await create_schema(service.engine, Base.metadata)
+    yield build_reporting_api(service, auth=AUTH)
+    await service.close()
+
+
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x", path)
 
 
 @pytest.mark.parametrize(
     "factory",
-    [intake_app, dispatch_app, callback_app, knowledge_app],
-    ids=["intake", "dispatch", "callback", "knowledge"],
+    [intake_app, dispatch_app, callback_app, knowledge_app, reporting_app],
+    ids=["intake", "dispatch", "callback", "knowledge", "reporting"],
 )
 async def test_every_route_refuses_anonymous_callers_and_undeclared_roles(factory: AppFactory, tmp_path: Path) -> None:
     async for app in factory(tmp_path):

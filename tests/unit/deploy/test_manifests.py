@@ -14,7 +14,7 @@ import yaml
 from hotline.cli import app
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
-SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "console")
+SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting", "console")
 
 
 def resolve(argv: list[str]) -> Any:

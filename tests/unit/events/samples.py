@@ -16,6 +16,7 @@ from shared.events import (
     ArticleSentBack,
     ArticleSubmitted,
     Attachment,
+    BulletinPublished,
     CallAnswered,
     CallbackAbandoned,
     CallbackAttempted,
@@ -28,10 +29,12 @@ from shared.events import (
     ComplaintGraded,
     CustomerContacted,
     CustomerDetails,
+    CustomerNotified,
     Event,
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
+    HotSpotDetected,
     KeyKind,
     Location,
     ManualDispatchQueued,
@@ -110,6 +113,31 @@ def _ticket_received() -> TicketReceived:
 
 
 SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
+    HotSpotDetected: lambda: HotSpotDetected(
+        hot_spot_id="HS-1",
+        category=Category.REPAIR,
+        district="青秀区",
+        community="凤岭小区",
+        count=5,
+        threshold=5,
+        window_minutes=120,
+        first_call_at=at(0),
+        last_call_at=at(50),
+        active_until=at(170),
+        message="青秀区凤岭小区近2小时内故障报修来电集中（5起）",
+    ),
+    BulletinPublished: lambda: BulletinPublished(
+        bulletin_id="B-GX-month-2026-11",
+        period="month",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        scope="division",
+        division_id="D-1",
+        title="2026年11月 服务通报",
+        published_by="center-1",
+        tickets=1234,
+        formats=("pdf",),
+    ),
     ArticleDrafted: lambda: ArticleDrafted(
         version=2,
         title="燃气表不走字怎么办",
@@ -311,6 +339,12 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         agent_id="agent-8",
     ),
     TicketClosed: lambda: TicketClosed(reason="callback_abandoned", reason_text="unreachable", closed_by="agent-8"),
+    CustomerNotified: lambda: CustomerNotified(
+        kind="dispatched",
+        text="【燃气热线】您的故障报修工单GX-20261201-000123已派至维修单位",
+        scheduled_for=datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        message_key="status:6f1c",
+    ),
     CallOffered: lambda: CallOffered(
         caller_number="13800138000", dialled_number="0771-96877", queue="gas", extension="8001"
     ),
@@ -325,7 +359,7 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
 }
 
 # sample fields left at their default on purpose: the alternative excludes them
-SAMPLE_KEYS = {KeyKind.TICKET: "GX-1", KeyKind.CALL: "call-1", KeyKind.ARTICLE: "KB-1"}
+SAMPLE_KEYS = {KeyKind.TICKET: "GX-1", KeyKind.CALL: "call-1", KeyKind.ARTICLE: "KB-1", KeyKind.REPORT: "HS-1"}
 
 LEFT_AT_DEFAULT: dict[type[Payload], frozenset[str]] = {
     TicketReceived: frozenset({"subtype"}),  # a complaint has no sub-type

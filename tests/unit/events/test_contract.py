@@ -17,8 +17,10 @@ from shared.events import (
     REGISTRY,
     TOPIC_BY_TYPE,
     ArticlePublished,
+    BulletinPublished,
     CallOffered,
     Event,
+    HotSpotDetected,
     InvalidEvent,
     KeyKind,
     Payload,
@@ -83,6 +85,8 @@ EXPECTED_TOPIC = {
     "CallAnswered": Topic.CTI_CALLS,
     "CallEnded": Topic.CTI_CALLS,
     **{name: Topic.KNOWLEDGE for name in TOPIC_BY_TYPE if name.startswith("Article")},
+    "HotSpotDetected": Topic.REPORTING,
+    "BulletinPublished": Topic.REPORTING,
 }
 
 # Who may carry structured personal data, and which fields (RULES.md §6; module docstring).
@@ -111,6 +115,7 @@ def test_topic_names() -> None:
         "hotline.cti.calls",
         "hotline.deadletter",
         "hotline.knowledge",
+        "hotline.reporting",
     }
 
 
@@ -160,11 +165,12 @@ def test_topic_and_key(cls: type[Payload]) -> None:
     assert topic_for(event) is event.topic
     assert topic_for(event.payload) is event.topic
     assert TOPIC_BY_TYPE[cls.event_type] is event.topic
-    expected_key = {Topic.CTI_CALLS: "call-1", Topic.KNOWLEDGE: "KB-1"}.get(cls.topic, "GX-1")
+    expected_key = {Topic.CTI_CALLS: "call-1", Topic.KNOWLEDGE: "KB-1", Topic.REPORTING: "HS-1"}.get(cls.topic, "GX-1")
     assert event.key == expected_key
     assert message_key(event) == expected_key.encode()
     assert (cls.keyed_by is KeyKind.CALL) == (cls.topic is Topic.CTI_CALLS)
     assert (cls.keyed_by is KeyKind.ARTICLE) == (cls.topic is Topic.KNOWLEDGE)
+    assert (cls.keyed_by is KeyKind.REPORT) == (cls.topic is Topic.REPORTING)
 
 
 def test_nothing_is_published_to_the_dead_letter_topic_as_an_event() -> None:
@@ -207,6 +213,7 @@ def test_wire_format_of_the_envelope() -> None:
         "ticket_id": "GX-1",
         "call_id": None,
         "article_id": None,
+        "report_id": None,
         "branch": "GX",
         "occurred_at": "2026-11-28T09:30:00+08:00",
         "producer": "dispatch",
@@ -291,6 +298,22 @@ def test_knowledge_event_needs_an_article_id_only() -> None:
         sample_event(ArticlePublished, ticket_id="GX-1")
     with pytest.raises(InvalidEvent, match="keyed by ticket"):
         sample_event(TicketAccepted, article_id="KB-1")
+
+
+def test_reporting_event_needs_a_report_id_only() -> None:
+    assert sample_event(HotSpotDetected).key == "HS-1"
+    assert sample_event(HotSpotDetected).topic == "hotline.reporting"
+    with pytest.raises(InvalidEvent, match="keyed by report"):
+        sample_event(BulletinPublished, report_id=None)
+    with pytest.raises(InvalidEvent, match="keyed by report"):
+        sample_event(HotSpotDetected, ticket_id="GX-1")
+    with pytest.raises(InvalidEvent, match="keyed by ticket"):
+        sample_event(TicketAccepted, report_id="HS-1")
+
+
+def test_a_division_bulletin_names_its_division() -> None:
+    with pytest.raises(ValueError, match="division_id"):
+        BulletinPublished.model_validate({**SAMPLES[BulletinPublished]().model_dump(), "division_id": None})
 
 
 def test_envelope_type_must_match_the_payload() -> None:

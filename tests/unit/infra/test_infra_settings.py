@@ -68,6 +68,8 @@ def test_a_database_per_service_plus_development_and_tests():
         "callback",
         "identity",
         "knowledge",
+        "reporting",
+        "outbound",
         "console",
     }
     assert set(SERVICE_DATABASES) < set(DATABASES)

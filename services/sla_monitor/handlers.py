@@ -1,14 +1,16 @@
-"""Pure timer logic: a ticket's lifecycle events in, its SLA clocks and the SLA events they owe out."""
+"""What the monitor does with a ticket's lifecycle events and with time: start, stop and move its SLA clocks, and
+announce the warnings, breaches, escalations and notices they owe (RULES.md §2, §3, §8). Pure: no I/O."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
+from services.sla_monitor.store import BREACHED, TO_CENTER, TO_DIVISION, WARNED, ClockTimer, TicketTimers
+from shared.branch_config import BranchPolicies
 from shared.events import (
     CallbackAttempted,
     ComplaintGraded,
@@ -36,13 +38,10 @@ from shared.events import (
 )
 from shared.policy import BranchPolicy, Category, ComplaintLevel, Limit, SlaClock, WorkingDayCalendar
 from shared.policy.deadlines import apply_limit, deadline_for, warning_for
-from shared.policy.escalation import Level, Reason, after_further_limit, at_breach, is_urgent
+from shared.policy.escalation import Level, Reason, after_further_limit, at_breach
 from shared.policy.limits import SERVICE_REQUEST_REFUSAL, UNIT_CLOCKS, LimitUnit, callback_kind, clocks_for, limit_for
 
 PRODUCER = "sla_monitor"
-
-# what a clock has already announced; each kind goes out at most once per ticket and clock
-WARNED, BREACHED, TO_DIVISION, TO_CENTER = "w", "b", "d", "c"
 REFUSED_LATE = "refused_late"  # a refusal replied after its limit: running only until its breach is out
 
 
@@ -54,128 +53,6 @@ def _instant(epoch: float, policy: BranchPolicy) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC).astimezone(policy.timezone)
 
 
-@dataclass
-class ClockTimer:
-    """One running (or stopped) clock of a ticket; instants are UTC epoch seconds to keep state small."""
-
-    clock: SlaClock
-    start: float
-    deadline: float
-    warn_at: float
-    center_at: float  # RULES.md §8: one more full limit after the deadline
-    limit: str  # the policy's limit as written ('5min', '3wd'), kept to re-apply it
-    provisional: bool = False
-    running: bool = True
-    stopped_by: str | None = None  # the step that stopped it: 'returned' and 'replied' can be undone
-    extended: bool = False
-    emitted: str = ""  # letters of WARNED, BREACHED, TO_DIVISION, TO_CENTER
-
-    def to_json(self) -> list[Any]:
-        return [
-            self.clock.value,
-            self.start,
-            self.deadline,
-            self.warn_at,
-            self.center_at,
-            self.limit,
-            self.provisional,
-            self.running,
-            self.stopped_by,
-            self.extended,
-            self.emitted,
-        ]
-
-    @classmethod
-    def from_json(cls, raw: list[Any]) -> ClockTimer:
-        return cls(SlaClock(raw[0]), *raw[1:])
-
-    def next_due(self) -> float | None:
-        """The next instant at which this clock owes an announcement, if any."""
-        if not self.running:
-            return None
-        if BREACHED not in self.emitted:
-            return self.warn_at if WARNED not in self.emitted else self.deadline
-        if TO_CENTER not in self.emitted:
-            return self.center_at
-        return None
-
-
-@dataclass
-class TicketTimers:
-    """Everything the monitor knows of one ticket: its classification, its unit and its clocks."""
-
-    ticket_id: str
-    branch: str
-    category: Category
-    partition: int = 0
-    level: ComplaintLevel | None = None
-    unit_id: str | None = None
-    division_id: str | None = None
-    closed: bool = False
-    callback_mode: str = "required"
-    callback_requested_at: float | None = None
-    clocks: dict[SlaClock, ClockTimer] = field(default_factory=dict)
-    indexed_bucket: int | None = None  # the due-index bucket this ticket is listed in
-    center_id: str | None = None  # the branch's center as dispatch's org tree names it (RULES.md §8)
-    external_deadline: float | None = None  # a 12345 task's stricter government deadline: caps every clock
-
-    # -------------------------------------------------------------- storage
-
-    def to_bytes(self) -> bytes:
-        data = {
-            "t": self.ticket_id,
-            "b": self.branch,
-            "k": self.category.value,
-            "p": self.partition,
-            "l": None if self.level is None else int(self.level),
-            "u": self.unit_id,
-            "d": self.division_id,
-            "x": self.closed,
-            "m": self.callback_mode,
-            "r": self.callback_requested_at,
-            "c": [timer.to_json() for timer in self.clocks.values()],
-            "i": self.indexed_bucket,
-            "cn": self.center_id,
-            "g": self.external_deadline,
-        }
-        return json.dumps(data, separators=(",", ":")).encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> TicketTimers:
-        data = json.loads(raw)
-        timers = [ClockTimer.from_json(item) for item in data["c"]]
-        return cls(
-            ticket_id=data["t"],
-            branch=data["b"],
-            category=Category(data["k"]),
-            partition=data["p"],
-            level=None if data["l"] is None else ComplaintLevel(data["l"]),
-            unit_id=data["u"],
-            division_id=data["d"],
-            closed=data["x"],
-            callback_mode=data["m"],
-            callback_requested_at=data["r"],
-            clocks={timer.clock: timer for timer in timers},
-            indexed_bucket=data["i"],
-            center_id=data.get("cn"),  # absent from timers stored before issue 13
-            external_deadline=data.get("g"),
-        )
-
-    # -------------------------------------------------------------- queries
-
-    @property
-    def urgent(self) -> bool:
-        """RULES.md §8: alarms and level-1 complaints go to the center at once."""
-        return is_urgent(self.category, self.level)
-
-    def running(self) -> list[ClockTimer]:
-        return [timer for timer in self.clocks.values() if timer.running]
-
-    def next_due(self) -> float | None:
-        dues = [due for timer in self.clocks.values() if (due := timer.next_due()) is not None]
-        return min(dues) if dues else None
-
-
 @dataclass(frozen=True)
 class PolicyView:
     """The branch policy and the working-day calendar that deadlines are computed with."""
@@ -183,6 +60,11 @@ class PolicyView:
     branch: BranchPolicy
     calendar: WorkingDayCalendar
     center_id: str | None = None  # the center of the branch's org file, until dispatch names it on the ticket
+
+
+def view_of(policies: BranchPolicies, branch: str) -> PolicyView:
+    """The policy a ticket of `branch` is timed with (a branch without a file: the default's, shared.branch_config)."""
+    return PolicyView(policies.for_event(branch), policies.calendar, policies.center_id(branch))
 
 
 # ------------------------------------------------------------------ starting and moving clocks
@@ -554,8 +436,3 @@ def _urgent_notice(ticket: TicketTimers, timer: ClockTimer, now: datetime, cente
         message=f"{what}: the {timer.clock.value} deadline has passed",
     )
     return Announcement("notice", timer.clock, timer.deadline, _event(ticket, notice, now, timer.clock, "notice"))
-
-
-def bucket_of(epoch: float, width: float = 1.0) -> int:
-    """The due-index bucket of an instant: whole `width`-second slots."""
-    return math.floor(epoch / width)

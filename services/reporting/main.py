@@ -1,0 +1,63 @@
+"""Entry point of `hotline service run reporting`: the API, the worker, or both in one process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.reporting.bootstrap import (
+    SERVICE,
+    build_api,
+    build_consumer,
+    build_relay,
+    build_schedule,
+    build_service,
+    build_worker_health,
+    migrate,
+)
+from shared.bus import make_producer
+from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.topics import TopicSpec, ensure_topics
+
+
+async def run(role: Role, settings: ServiceSettings) -> None:
+    service = build_service(settings)
+    # migrations use their own event loop (asyncio.run inside Alembic's env): run them in a thread
+    await asyncio.to_thread(migrate, service.database_url)
+    host = settings.http_host
+    if role is Role.API:
+        await serve(SERVICE, build_api(service), host, settings.port_for(SERVICE, role), on_stop=service.close)
+        return
+    # the relay publishes hot spots and bulletins on the reporting topic: make it before sending
+    topic = service.reporting.reporting_topic
+    await ensure_topics(settings.kafka_bootstrap, {topic: TopicSpec()}, default_partitions=settings.partitions)
+    producer = make_producer(settings.kafka_bootstrap, f"{SERVICE}-worker")
+    await producer.start()
+    relay = build_relay(service, producer)
+    consumer = build_consumer(service, producer, relay)
+    app = build_api(service, relay=relay) if role is Role.ALL else build_worker_health(service, consumer)
+
+    async def stop_all() -> None:
+        await producer.stop()
+        await service.close()
+
+    await serve(
+        SERVICE,
+        app,
+        host,
+        settings.port_for(SERVICE, Role.API if role is Role.ALL else Role.WORKER),
+        tasks=[consumer.run, relay.run, build_schedule(service, relay).run],
+        on_stop=stop_all,
+    )
+
+
+def main(role: str = "all") -> None:
+    """Run the reporting service in `role` (api, worker or all), configured from the environment."""
+    settings = ServiceSettings()
+    start_logging(SERVICE, settings, role)
+    asyncio.run(run(Role(role), settings))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1] if len(sys.argv) > 1 else "all")
