@@ -152,7 +152,7 @@ async def test_a_unit_drafts_the_division_approves_the_center_publishes_and_an_a
     await expect(agent.locator("input[name=knowledge_article_id]")).to_have_value(article_id)
     # a question nobody has answered yet is kept as a knowledge need
     form_panel = agent.locator("#kb-panel-form")
-    missing = f"壁挂炉显示E{word}代码"
+    missing = f"壁挂炉显示故障代码 {marker()}"  # its own marker: the article's would find the article
     await form_panel.get_by_label("Search the knowledge base").fill(missing)
     await form_panel.get_by_role("button", name="Search").click()
     await expect(form_panel.locator(".kb-none")).to_contain_text("recorded as a knowledge need")
