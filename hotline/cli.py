@@ -16,6 +16,7 @@ from hotline.commands import (
     keys,
     knowledge,
     policy,
+    reporting,
     service,
     simulate,
     topics,
@@ -38,6 +39,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(topics.app, name="topics")
 app.add_typer(users.app, name="users")
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(reporting.app, name="reporting")
 app.add_typer(deadletter.app, name="deadletter")
 app.add_typer(keys.app, name="keys")
 

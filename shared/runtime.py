@@ -22,13 +22,14 @@ from shared.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 
-SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting")
-# API ports 8101-8107, worker health/metrics ports 8111-8117 (overridable per process).
+SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting", "outbound")
+# API ports 8101-8108, worker health/metrics ports 8111-8118 (overridable per process).
 API_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
 WORKER_PORTS = {name: 8111 + i for i, name in enumerate(SERVICES)}
 # the port plan gives knowledge 8106/8116 whatever its place in SERVICES (identity has 8105/8115)
 API_PORTS["knowledge"], WORKER_PORTS["knowledge"] = 8106, 8116
 API_PORTS["reporting"], WORKER_PORTS["reporting"] = 8107, 8117
+API_PORTS["outbound"], WORKER_PORTS["outbound"] = 8108, 8118  # customer SMS notices (issue 21)
 # the web console (services/console) is one process (pages, event streams and their consumer) on its own port
 CONSOLE_PORT = 8100
 
