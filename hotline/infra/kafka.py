@@ -261,6 +261,9 @@ class KafkaServer:
             "broker.heartbeat.interval.ms": 1000,
             # a reassignment's new preferred leader takes over within seconds, not the default 5 min
             "leader.imbalance.check.interval.seconds": 10,
+            # three JVMs starting together on a loaded machine: the default 60 s to register with the quorum was
+            # not enough (the second short run's brokers gave up and exited)
+            "initial.broker.registration.timeout.ms": 300_000,
         }
 
     def _write_config(self) -> None:
