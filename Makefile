@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup lock format test unit lint typecheck pytest infra-up infra-down infra-status bench clean
+.PHONY: setup lock format test unit lint typecheck pytest chaos infra-up infra-down infra-status bench clean
 
 setup:            ## install system packages, the virtualenv and the Kafka jars
 	bash scripts/setup.sh
@@ -33,6 +33,9 @@ pytest:           ## every test: the unit and integration tiers on two processes
 
 unit:
 	$(BIN)/pytest -m unit
+
+chaos:            ## the short fault-injection run (20 faults, tests/chaos); `hotline chaos --faults 100` is the long one
+	$(BIN)/pytest -m chaos
 
 infra-up:
 	$(BIN)/hotline infra up

@@ -24,8 +24,8 @@ from hotline.infra.settings import InfraSettings
 from hotline.infra.topics import create_topics, delete_topics, unique_topic_name
 
 TESTS_DIR = Path(__file__).parent
-MARKER_BY_FOLDER = {"unit": "unit", "integration": "integration", "e2e": "e2e", "browser": "browser"}
-SERVER_TIERS = ("integration", "e2e", "browser")
+MARKER_BY_FOLDER = {"unit": "unit", "integration": "integration", "e2e": "e2e", "browser": "browser", "chaos": "chaos"}
+SERVER_TIERS = ("integration", "e2e", "browser", "chaos")
 
 
 def in_ci() -> bool:

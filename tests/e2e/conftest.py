@@ -298,7 +298,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 COLD_STARTS = "test_cold_start.py"
-RUN_LAST = frozenset({"test_chaos.py", "test_fuzz.py"})
+RUN_LAST = frozenset({"test_fuzz.py"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
