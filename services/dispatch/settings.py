@@ -20,7 +20,9 @@ class DispatchSettings(BaseSettings):
     attachments_dir: Path | None = None  # default: <state_dir>/dispatch-attachments
     max_attachment_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_attachments_per_reply: int = Field(default=10, ge=1)
-    notifier: str = "logging"  # or "package.module:Class" (an SMS gateway plugin)
+    # "sms": urgent notices as SMS through the branch's gateway (HOTLINE_SMS_*, shared/sms); "logging";
+    # or "package.module:Class" (a plugin)
+    notifier: str = "logging"
     consumer_group: str = GROUP_ID
     topic_tickets: str = Topic.TICKETS.value
     topic_notifications: str = Topic.NOTIFICATIONS.value

@@ -19,6 +19,7 @@ from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import ComplaintLevel
+from shared.sms.queue import SmsQueueMixin
 
 SHORT = 128
 TEXT = 2_000
@@ -38,6 +39,10 @@ class ProcessedEvent(InboxMixin, Base):
 
 class AuditRecord(AuditRecordMixin, Base):
     __tablename__ = "audit_log"
+
+
+class SmsMessage(SmsQueueMixin, Base):
+    """The urgent-notice SMS queue (shared/sms; services/dispatch/sms.py fills it)."""
 
 
 class Ticket(Base):

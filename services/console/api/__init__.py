@@ -4,6 +4,7 @@ from services.console.api import (
     callbacks,
     center,
     division,
+    knowledge,
     live,
     new_requests,
     org,
@@ -19,4 +20,5 @@ from services.console.api import (
 routers = [pages.router, work_orders.router, tickets.router, live.router, callbacks.router]
 # issue 16: the ticket page's attachments and actions; SSO; the desk's new requests
 routers += [ticket_extras.router, sso.router, new_requests.router]
+routers.append(knowledge.router)  # issue 19: the knowledge base pages
 routers += [roles.router, unit.router, center.router, division.router, org.router]  # issue 17
