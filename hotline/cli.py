@@ -9,12 +9,14 @@ import typer
 from hotline.commands import (
     auth,
     bench,
+    chaos,
     customers,
     deadletter,
     infra,
     keys,
     knowledge,
     policy,
+    reporting,
     service,
     simulate,
     topics,
@@ -37,6 +39,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(topics.app, name="topics")
 app.add_typer(users.app, name="users")
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(reporting.app, name="reporting")
 app.add_typer(deadletter.app, name="deadletter")
 app.add_typer(keys.app, name="keys")
 
@@ -45,6 +48,7 @@ app.command("down")(system_commands.down)
 app.command("status")(system_commands.status)
 app.command("bench")(bench.bench)
 app.command("simulate")(simulate.simulate)
+app.command("chaos")(chaos.chaos)
 
 
 def main() -> None:

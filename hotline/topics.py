@@ -65,14 +65,14 @@ def _stream_apps(partitions: int) -> list:  # type: ignore[type-arg]
     from services.intake.app import ComplaintGrading
     from services.intake.handlers import Policies
     from services.intake.settings import IntakeSettings
-    from services.sla_monitor.policies import PolicyBook
     from services.sla_monitor.settings import MonitorSettings
     from services.sla_monitor.worker import SlaMonitor
+    from shared.branch_config import BranchPolicies
 
     folder = tempfile.mkdtemp(prefix="hotline-topics-")
     clock = SystemClock()
     bootstrap = "127.0.0.1:1"  # never connected: the apps are only built
-    monitor = SlaMonitor(MonitorSettings(), bootstrap, clock, PolicyBook(), partitions=partitions, datadir=folder)
+    monitor = SlaMonitor(MonitorSettings(), bootstrap, clock, BranchPolicies(), partitions=partitions, datadir=folder)
     grading = ComplaintGrading(
         IntakeSettings().grading(), bootstrap, clock, Policies(), partitions=partitions, datadir=folder
     )

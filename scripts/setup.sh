@@ -14,6 +14,8 @@ fi
 # the web console's browser tests (Debian's chromium, CJK fonts for its Chinese pages)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+# WeasyPrint (reporting's PDF bulletins) lays text out with Pango
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0' || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 # SMS (shared/sms): the tests run a real Kannel (bearerbox, smsbox) with its fake SMSC and SMPP driver (kannel-extras)
 [ -x /usr/sbin/bearerbox ] || need_apt+=(kannel)
 [ -x /usr/lib/kannel/test/fakesmsc ] || need_apt+=(kannel-extras)

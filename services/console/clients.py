@@ -9,7 +9,7 @@ import httpx
 
 from services.console.settings import ConsoleSettings
 
-ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity", "reporting"]
+ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity", "knowledge", "reporting"]
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Apis:
             "callback": settings.callback_url,
             "identity": settings.identity_url,
             "reporting": settings.reporting_url,
+            "knowledge": settings.knowledge_url,
         }
         timeout = httpx.Timeout(settings.api_timeout_seconds)
         self._clients = {

@@ -27,7 +27,7 @@ from services.dispatch.store import Outbox, SmsMessage, has_org, save_org
 from services.dispatch.worker import DispatchWorker, TopicRoutingSender
 from shared import topics as shared_topics
 from shared.auth import AuthSettings
-from shared.branch_config import is_configured_branch, load_calendar
+from shared.branch_config import BranchPolicies, is_configured_branch
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
@@ -214,7 +214,7 @@ def build(
         notifier = load_notifier(dispatch.notifier)
     ctx = DispatchContext(
         clock=clock,
-        calendar=load_calendar(),
+        policies=BranchPolicies(),
         storage=LocalDirectoryStorage(attachments),
         notifier=notifier,
         max_attachment_bytes=dispatch.max_attachment_bytes,

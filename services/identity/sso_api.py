@@ -11,17 +11,18 @@ from services.identity.api import Address, Db, Ident
 from services.identity.handlers import sso as handlers
 from services.identity.schemas import TokenPair
 from shared.auth import SecureRouter, public
+from shared.http.openapi import answers
 
 sso = SecureRouter(prefix="/api/v1/auth/oidc", tags=["single sign-on"], dependencies=[public()])
 
 
-@sso.get("/{branch}/start", status_code=302, response_class=RedirectResponse)
+@sso.get("/{branch}/start", status_code=302, response_class=RedirectResponse, responses=answers(404, 503))
 async def start_sign_on(branch: str, db: Db, ident: Ident) -> RedirectResponse:
     """Send the browser to the branch's OpenID Connect provider (authorization code + PKCE)."""
     return RedirectResponse(await handlers.start(db, ident, branch), status_code=302)
 
 
-@sso.get("/callback", response_model=TokenPair)
+@sso.get("/callback", response_model=TokenPair, responses=answers(400, 401, 403, 409, 503))
 async def finish_sign_on(
     db: Db,
     ident: Ident,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.reporting.api import routers
 from services.reporting.settings import ReportingSettings
 from services.reporting.store import Outbox
-from services.reporting.worker import RenamedTopics, ReportingEventsHandler
+from services.reporting.worker import BulletinSchedule, RenamedTopics, ReportingEventsHandler
 from shared.auth import AuthSettings
 from shared.branch_config import BranchPolicies, is_configured_branch
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
@@ -106,6 +106,7 @@ def build_api(
             "sessions": service.sessions,
             "clock": service.clock,
             "reporting_settings": service.reporting,
+            "branches": service.branches,
             "relay": relay,
         },
     )
@@ -125,6 +126,10 @@ def build_consumer(service: ReportingService, producer: AIOKafkaProducer, relay:
     )
     handler = ReportingEventsHandler(service.sessions, service.clock, service.hot_spot_rules, relay)
     return EventConsumer(SERVICE, settings, handler, producer, service.clock)
+
+
+def build_schedule(service: ReportingService, relay: OutboxRelay | None) -> BulletinSchedule:
+    return BulletinSchedule(service.sessions, service.clock, relay, service.reporting.bulletin_check_seconds)
 
 
 def build_worker_health(service: ReportingService, consumer: EventConsumer) -> FastAPI:

@@ -9,6 +9,7 @@ from services.reporting.bootstrap import (
     build_api,
     build_consumer,
     build_relay,
+    build_schedule,
     build_service,
     build_worker_health,
     migrate,
@@ -44,7 +45,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
         app,
         host,
         settings.port_for(SERVICE, Role.API if role is Role.ALL else Role.WORKER),
-        tasks=[consumer.run, relay.run],
+        tasks=[consumer.run, relay.run, build_schedule(service, relay).run],
         on_stop=stop_all,
     )
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -69,3 +69,45 @@ class AreaNotice(BaseModel):
 class AreaNotices(BaseModel):
     branch: str = Field(description="the branch asked about: instants are on its wall clock")
     notices: list[AreaNotice]
+
+
+class FiguresPublic(BaseModel):
+    """The figures: one row per period and group (docs/reporting.md names every field)."""
+
+    branch: str
+    group_by: str
+    period: str
+    since: date | None
+    until: date | None
+    rows: list[dict[str, Any]]
+
+
+class BulletinCreate(Strict):
+    """Publish the bulletin of a finished week (from a Monday) or month (from its first day)."""
+
+    branch: Identifier
+    period: Literal["week", "month"]
+    period_start: date
+    scope: Literal["branch", "division"] = "branch"
+    division_id: Identifier | None = None
+
+
+class BulletinPublic(BaseModel):
+    bulletin_id: str
+    branch: str
+    scope: str
+    division_id: str | None
+    period: str
+    period_start: date
+    period_end: date
+    title: str
+    published_by: str
+    published_at: datetime
+    tickets: int
+    pdf_url: str
+    xlsx_url: str
+
+
+class BulletinList(BaseModel):
+    branch: str
+    bulletins: list[BulletinPublic]

@@ -20,5 +20,7 @@ class ReportingSettings(BaseSettings):
     reporting_topic: str = Topic.REPORTING.value
     # bulletin files (PDF, Excel); default <state dir>/reporting-bulletins
     bulletins_dir: Path | None = None
+    # how often the worker looks for finished weeks and months whose bulletins are not published yet
+    bulletin_check_seconds: float = Field(default=3600.0, gt=0)
     # a planned interruption may be registered at most this many days ahead and last at most this long
     max_notice_days: int = Field(default=90, ge=1, le=366)

@@ -27,7 +27,7 @@ def _monitor(request: Request) -> SlaMonitor:
 
 
 def _instant(epoch: float, ticket: TicketTimers, request: Request) -> datetime:
-    zone = _monitor(request).policies.view(ticket.branch).branch.timezone
+    zone = _monitor(request).policies.for_event(ticket.branch).timezone
     return datetime.fromtimestamp(epoch, tz=UTC).astimezone(zone)
 
 

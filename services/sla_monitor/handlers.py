@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from services.sla_monitor.store import BREACHED, TO_CENTER, TO_DIVISION, WARNED, ClockTimer, TicketTimers
+from shared.branch_config import BranchPolicies
 from shared.events import (
     CallbackAttempted,
     ComplaintGraded,
@@ -59,6 +60,11 @@ class PolicyView:
     branch: BranchPolicy
     calendar: WorkingDayCalendar
     center_id: str | None = None  # the center of the branch's org file, until dispatch names it on the ticket
+
+
+def view_of(policies: BranchPolicies, branch: str) -> PolicyView:
+    """The policy a ticket of `branch` is timed with (a branch without a file: the default's, shared.branch_config)."""
+    return PolicyView(policies.for_event(branch), policies.calendar, policies.center_id(branch))
 
 
 # ------------------------------------------------------------------ starting and moving clocks

@@ -18,10 +18,10 @@ from faust.types import TP
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 
 from services.sla_monitor.app import build_streams
-from services.sla_monitor.handlers import Announcement, apply_event, fire_due, recompute_deadlines
-from services.sla_monitor.policies import PolicyBook
+from services.sla_monitor.handlers import Announcement, apply_event, fire_due, recompute_deadlines, view_of
 from services.sla_monitor.settings import SERVICE, MonitorSettings
 from services.sla_monitor.store import DueIndex, TicketTimers, bucket_of
+from shared.branch_config import BranchPolicies
 from shared.bus import DEAD_LETTERED, LAG, count_dead_letters_of
 from shared.clock import Clock
 from shared.events import (
@@ -102,7 +102,7 @@ class SlaMonitor:
         settings: MonitorSettings,
         kafka_bootstrap: str,
         clock: Clock,
-        policies: PolicyBook,
+        policies: BranchPolicies,
         *,
         partitions: int,
         datadir: str,
@@ -189,7 +189,7 @@ class SlaMonitor:
         raw = self.timers_by_ticket.get(event.ticket_id.encode())
         known = TicketTimers.from_bytes(raw) if raw is not None else None
         opened = _open_count(known)
-        ticket = apply_event(known, event, self.policies.view(event.branch))
+        ticket = apply_event(known, event, view_of(self.policies, event.branch))
         if ticket is None:
             return
         ticket.partition = partition
@@ -246,7 +246,7 @@ class SlaMonitor:
                     continue
                 if due <= allowed_until:
                     opened = _open_count(ticket)
-                    announcements = fire_due(ticket, now, self.policies.view(ticket.branch))
+                    announcements = fire_due(ticket, now, view_of(self.policies, ticket.branch))
                     for announcement in announcements:
                         await self._announce(announcement, now_epoch)
                     made += len(announcements)
@@ -322,7 +322,7 @@ class SlaMonitor:
             ticket = TicketTimers.from_bytes(raw)
             if ticket.partition != partition or ticket.closed or not ticket.running():
                 continue
-            view = self.policies.view(ticket.branch)
+            view = view_of(self.policies, ticket.branch)
             moved = recompute_deadlines(ticket, view)
             if not moved:
                 continue

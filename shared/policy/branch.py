@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.policy.assessment import AssessmentConfigError, AssessmentWeights, assessment_weights_from_mapping
 from shared.policy.calendar import DateOverride, YearSchedule
 from shared.policy.callbacks import QuietWindow, RetryRule
 from shared.policy.categories import DEFAULT_RANK, Category
@@ -41,6 +42,7 @@ class BranchPolicy:
     warning_ratio: float = 0.8  # RULES.md §8 policy default: warn at 80 % of a limit
     strict_calendar: bool = False  # RULES.md §3: refuse deadlines in a year with no schedule
     hot_spots: HotSpotRules = field(default_factory=HotSpotRules)  # RULES.md §7 policy defaults
+    assessment: AssessmentWeights = field(default_factory=AssessmentWeights)  # RULES.md §7 policy defaults
 
 
 class BranchConfigError(ValueError):
@@ -156,7 +158,8 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
             raise BranchConfigError("rank: must list every category exactly once")
     try:
         hot_spots = hot_spot_rules_from_mapping(data.get("hot_spots", {}))
-    except HotSpotConfigError as error:
+        assessment = assessment_weights_from_mapping(data.get("assessment", {}))
+    except (HotSpotConfigError, AssessmentConfigError) as error:
         raise BranchConfigError(str(error)) from None
     return BranchPolicy(
         code=code,
@@ -171,6 +174,7 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
         warning_ratio=warning_ratio,
         strict_calendar=bool(data.get("strict_calendar", False)),
         hot_spots=hot_spots,
+        assessment=assessment,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -37,7 +38,17 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakProce
         cannot_start("Keycloak", error)  # fails under CI=true, like the broker and the database
         raise
     try:
-        server.import_realm(realm(USERS))
+        for attempt in range(4):
+            try:  # a JVM just started on a loaded machine may not answer its first admin calls within 30 s
+                server.import_realm(realm(USERS))
+                break
+            except httpx.TimeoutException:
+                if attempt == 3:
+                    raise
+            except InfraError as refused:
+                if "409" not in str(refused):  # a timed-out earlier import did create the realm
+                    raise
+                break
         yield server
     finally:
         server.stop()

@@ -30,6 +30,8 @@ async def events(page: SignedIn, watch: str = "") -> Response:
         watching=frozenset(t for t in watch.split(",") if t),
         token=user.access_token,
         token_expires_at=user.access_expires_at,
+        unit=user.unit,
+        division=user.division,
     )
     request = page.request
     await page.db.close()  # the stream lives long: give the database connection back now

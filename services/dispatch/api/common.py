@@ -30,6 +30,11 @@ Supervisor = Annotated[Principal, require_roles(Role.CENTER_SUPERVISOR, Role.DIV
 TicketReader = Annotated[
     Principal, require_roles(Role.UNIT_HANDLER, Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR, Role.ADMIN)
 ]
+# the unit's photos and receipts: also for the center's agents, who call the customer back about the reply
+AttachmentReader = Annotated[
+    Principal,
+    require_roles(Role.AGENT, Role.UNIT_HANDLER, Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR, Role.ADMIN),
+]
 OrgReader = Annotated[
     Principal,
     require_roles(

@@ -25,7 +25,8 @@ from services.dispatch.schemas import (
 )
 from services.dispatch.store import AttachmentRecord, Extension, Ticket, extensions_by_ticket, ticket_records
 from shared.auth import Role
-from shared.policy.priority import inbox_order
+from shared.policy.limits import ComplaintLevel
+from shared.policy.priority import priority_score, work_order
 
 
 def clocks_of(ticket: Ticket, extensions: Sequence[Extension], ctx: DispatchContext) -> list[ClockOut]:
@@ -43,7 +44,7 @@ def clocks_of(ticket: Ticket, extensions: Sequence[Extension], ctx: DispatchCont
             provisional=v.provisional,
             extended=v.extended,
         )
-        for v in ticket_clocks(ticket, now, ctx.calendar, extensions=extensions)
+        for v in ticket_clocks(ticket, now, ctx.policies, extensions=extensions)
     ]
 
 
@@ -79,14 +80,17 @@ async def summaries(
 ) -> list[TicketSummary]:
     extensions = await extensions_by_ticket(session, [t.ticket_id for t in tickets])
     out = [TicketSummary(**summary_fields(t, clocks_of(t, extensions[t.ticket_id], ctx), role)) for t in tickets]
-    # RULES.md §9: nearest deadline first; then priority (hazard, urgency, key customer); then age
+    # RULES.md §9: nearest deadline first; then priority (importance, hazard, urgency, grade); then age
     out.sort(
-        key=lambda s: inbox_order(
-            nearest_deadline=s.nearest_deadline,
-            hazardous=s.hazardous,
-            urgent=s.urgent,
-            key_customer=s.key_customer,
-            received_at=s.received_at,
+        key=lambda s: work_order(
+            deadline=s.nearest_deadline,
+            priority=priority_score(
+                key_customer=s.key_customer,
+                urgent=s.urgent,
+                hazardous=s.hazardous,
+                complaint_level=ComplaintLevel(s.complaint_level) if s.complaint_level is not None else None,
+            ),
+            since=s.received_at,
         )
     )
     return out

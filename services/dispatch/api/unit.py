@@ -7,7 +7,15 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import handlers
-from services.dispatch.api.common import TicketReader, UnitHandler, act, context, in_transaction, role_of, sessions
+from services.dispatch.api.common import (
+    AttachmentReader,
+    UnitHandler,
+    act,
+    context,
+    in_transaction,
+    role_of,
+    sessions,
+)
 from services.dispatch.api.present import attachment_out, detail, extension_out
 from services.dispatch.handlers import DispatchContext, decode_base64
 from services.dispatch.schemas import (
@@ -131,7 +139,7 @@ async def upload_attachment(
     responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
 )
 async def download_attachment(
-    ticket_id: str, attachment_id: str, request: Request, principal: TicketReader
+    ticket_id: str, attachment_id: str, request: Request, principal: AttachmentReader
 ) -> Response:
     ctx = context(request)
     async with sessions(request)() as session:

@@ -14,11 +14,11 @@ from services.dispatch.notify import Notifier
 from services.dispatch.routing import OrgTree
 from services.dispatch.store import Outbox, Ticket, load_org
 from shared.auth import Principal, Role, ensure_in_scope
+from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.events import Event, Payload, new_event
 from shared.http.errors import ApiError
 from shared.outbox import stage
-from shared.policy import WorkingDayCalendar
 from shared.storage import AttachmentStorage
 
 PRODUCER = "dispatch"
@@ -26,10 +26,10 @@ PRODUCER = "dispatch"
 
 @dataclass
 class DispatchContext:
-    """What the use cases need besides the session: the clock, the calendar, storage, the notifier."""
+    """What the use cases need besides the session: the clock, the branch policies, storage, the notifier."""
 
     clock: Clock
-    calendar: WorkingDayCalendar
+    policies: BranchPolicies
     storage: AttachmentStorage | None = None
     notifier: Notifier | None = None
     max_attachment_bytes: int = 5 * 1024 * 1024

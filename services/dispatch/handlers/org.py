@@ -13,6 +13,7 @@ from services.dispatch.routing import (
     OrgTree,
     RoutingDecision,
     RoutingInput,
+    check_new_rule,
     describe_rule,
     route,
     rule_from_mapping,
@@ -73,9 +74,11 @@ async def put_unit(
 async def put_rule(
     session: AsyncSession, branch: str, rule_id: str, definition: Mapping[str, Any], *, position: int | None
 ) -> OrgTree:
-    await org_or_404(session, branch)
+    org = await org_or_404(session, branch)
     try:
         rule = rule_from_mapping(rule_id, definition)
+        # an area overlapping another unit's, or a rule to nowhere, is refused (shared/policy/service_areas.py)
+        check_new_rule(org, rule)
     except OrgConfigError as error:
         raise field_error(error.field.rsplit(".", 1)[-1], error.message) from None
     row = await session.get(RuleRow, (branch, rule_id))

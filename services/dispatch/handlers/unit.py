@@ -138,7 +138,7 @@ async def request_extension(
         raise field_error("clock", f"extensions apply to the unit clocks: {', '.join(c.value for c in UNIT_CLOCKS)}")
     now = ctx.clock.now()
     extensions = await extensions_of(session, ticket.ticket_id)
-    views = {v.clock: v for v in ticket_clocks(ticket, now, ctx.calendar, extensions=extensions, clocks=UNIT_CLOCKS)}
+    views = {v.clock: v for v in ticket_clocks(ticket, now, ctx.policies, extensions=extensions, clocks=UNIT_CLOCKS)}
     view = views.get(clock)
     if view is None or not view.running:
         raise field_error("clock", f"the {clock.value} clock is not running for this ticket", 409)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.handlers.hot_spots import record_call
+from services.reporting.handlers.readmodel import project
 from services.reporting.store import ProcessedEvent
 from shared.clock import Clock
 from shared.events import Event
@@ -27,5 +28,6 @@ async def apply_events(
         if event.event_id not in fresh:
             continue
         fresh.discard(event.event_id)  # a twin later in the same batch is a duplicate too
+        await project(session, event)
         emitted += await record_call(session, event, rules_of(event.branch))
     return emitted

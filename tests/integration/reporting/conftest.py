@@ -23,7 +23,7 @@ from shared.bus import EventConsumer, make_producer
 from shared.clock import SystemClock
 from shared.runtime import ServiceSettings
 from tests.conftest import TopicFactory
-from tests.unit.reporting.conftest import auth
+from tests.unit.knowledge.conftest import auth
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The reporting service's tables (area calls, hot spots, planned interruptions, the ticket read model) and queries."""
+"""Area-notice tables (area calls, hot spots, planned interruptions) and their queries."""
 
 from __future__ import annotations
 
@@ -7,26 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Index, Integer, String, Text, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
-from shared.db import AwareDateTime, service_metadata
-from shared.inbox import InboxMixin
-from shared.outbox import OutboxMixin
-
-SERVICE = "reporting"
-
-
-class Base(DeclarativeBase):
-    metadata = service_metadata()
-
-
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class ProcessedEvent(InboxMixin, Base):
-    pass
-
+from services.reporting.store.base import Base
+from shared.db import AwareDateTime
 
 # --------------------------------------------------------------------------- area notices
 
