@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.outbound.handlers import OutboundContext, set_opt_out
 from services.outbound.schemas import (
     DeliveryPublic,
+    GovernmentReportPublic,
     OptOutChange,
     OptOutPublic,
     TemplatesPublic,
     WebhookCreate,
     WebhookPublic,
 )
-from services.outbound.store import WebhookDelivery, WebhookSubscription
+from services.outbound.store import GovernmentReport, WebhookDelivery, WebhookSubscription
 from services.outbound.webhooks import UnsafeUrl, check_url, new_secret
 from shared.auth import Principal, Role, SecureRouter, require_roles
 from shared.http.errors import ApiError
@@ -135,6 +136,36 @@ def build_router() -> SecureRouter:
             result = DeliveryPublic.model_validate(row, from_attributes=True)
         if ctx.webhooks is not None:
             ctx.webhooks.notify()
+        return result
+
+    @router.get("/government/reports", response_model=list[GovernmentReportPublic], tags=["12345"])
+    async def government_reports(
+        request: Request, principal: Admin, state: str | None = None, ticket_id: str | None = None
+    ) -> list[GovernmentReportPublic]:
+        """What went back to the 12345 platform, newest first; `state=failed` is what the center must see to."""
+        query = select(GovernmentReport).where(GovernmentReport.branch == principal.branch)
+        if state is not None:
+            query = query.where(GovernmentReport.state == state)
+        if ticket_id is not None:
+            query = query.where(GovernmentReport.ticket_id == ticket_id)
+        async with _sessions(request)() as session:
+            rows = await session.execute(query.order_by(GovernmentReport.id.desc()).limit(500))
+            return [GovernmentReportPublic.model_validate(row, from_attributes=True) for row in rows.scalars()]
+
+    @router.post("/government/reports/{report_id}/retry", response_model=GovernmentReportPublic, tags=["12345"])
+    async def retry_government_report(request: Request, principal: Admin, report_id: int) -> GovernmentReportPublic:
+        """Send a failed report again (its retries start over)."""
+        ctx = _context(request)
+        async with _sessions(request)() as session, session.begin():
+            row = await session.get(GovernmentReport, report_id)
+            if row is None or row.branch != principal.branch:
+                raise ApiError(404, f"no 12345 report {report_id} in branch {principal.branch}", code="not_found")
+            if row.state != "failed":
+                raise ApiError(409, f"12345 report {report_id} is {row.state}", code="conflict")
+            row.state, row.attempts, row.next_attempt_at = "pending", 0, ctx.clock.now()
+            result = GovernmentReportPublic.model_validate(row, from_attributes=True)
+        if ctx.government is not None:
+            ctx.government.notify()
         return result
 
     return router

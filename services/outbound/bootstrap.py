@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.outbound.api import build_router
+from services.outbound.government import GovernmentReporter, HttpGovernmentPlatform
 from services.outbound.handlers import SERVICE, OutboundContext
 from services.outbound.settings import OutboundSettings
 from services.outbound.store import Outbox, SmsMessage
@@ -110,12 +111,18 @@ class OutboundService:
         )
 
     @property
+    def government(self) -> GovernmentReporter:
+        assert self.ctx.government is not None
+        return self.ctx.government
+
+    @property
     def webhooks(self) -> WebhookDeliverer:
         assert self.ctx.webhooks is not None
         return self.ctx.webhooks
 
     async def close(self) -> None:
         await self.webhooks.close()
+        await self.government.close()
         await self.sender.close()
         await self.engine.dispose()
 
@@ -148,6 +155,18 @@ def build(
         retry_delays=outbound.webhook_retry_delays,
         allow_private=outbound.webhook_allow_private,
         poll_interval=outbound.webhook_poll_interval,
+    )
+    platform = (
+        HttpGovernmentPlatform(outbound.government_url, outbound.government_token.get_secret_value())
+        if outbound.government_url
+        else None
+    )
+    ctx.government = GovernmentReporter(
+        sessions,
+        platform,
+        clock,
+        retry_delays=outbound.government_retry_delays,
+        poll_interval=outbound.government_poll_interval,
     )
     sender = build_sender(SERVICE, sessions, SmsMessage, sms, clock)
     return OutboundService(settings, outbound, sms, url, engine, sessions, ctx, sender)

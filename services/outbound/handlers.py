@@ -11,6 +11,7 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.outbound.government import GovernmentReporter, stage_reports
 from services.outbound.store import OptOut, Outbox, ProcessedEvent, SmsMessage, TicketContact, is_opted_out
 from services.outbound.templates import NoticeCatalog
 from services.outbound.webhooks import WebhookDeliverer, stage_deliveries
@@ -47,6 +48,7 @@ class OutboundContext:
     notices: NoticeCatalog
     webhook_allow_private: bool = False
     webhooks: WebhookDeliverer | None = None  # nudged after a batch staged deliveries or a replay
+    government: GovernmentReporter | None = None  # the 12345 reply loop
 
 
 def _contact_from(event: Event[TicketReceived], now: datetime) -> TicketContact:
@@ -148,6 +150,7 @@ async def handle_ticket_events(
     now = ctx.clock.now()
     fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], now)
     await stage_deliveries(session, [e for e in events if e.event_id in fresh], now)
+    await stage_reports(session, [e for e in events if e.event_id in fresh], now)
     emitted: list[Event[Any]] = []
     for event in events:
         if event.event_id not in fresh or event.ticket_id is None:

@@ -26,7 +26,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     await producer.start()
     relay = service.relay(producer)
     consumer = service.consumer(producer, relay, client_id=f"{SERVICE}-{role.value}")
-    tasks: list[Task] = [consumer.run, relay.run, service.sender.run, service.webhooks.run]
+    tasks: list[Task] = [consumer.run, relay.run, service.sender.run, service.webhooks.run, service.government.run]
     app = service.api_app() if role is Role.ALL else service.worker_app(consumer)
 
     async def stop() -> None:

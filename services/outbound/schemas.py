@@ -83,3 +83,18 @@ class DeliveryPublic(BaseModel):
     delivered_at: datetime | None
     last_status: int | None
     last_error: str | None
+
+
+class GovernmentReportPublic(BaseModel):
+    """One 12345 report as the center sees it."""
+
+    id: int
+    ticket_id: str
+    action: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    acknowledged_at: datetime | None
+    ack_id: str | None
+    last_error: str | None
+    body: dict[str, object]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events import Topic
@@ -26,3 +26,8 @@ class OutboundSettings(BaseSettings):
     # seconds before each retry of a failed delivery; the last one past 24 h marks it failed (an alert)
     webhook_retry_delays: tuple[float, ...] = (10, 60, 300, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
     webhook_poll_interval: float = Field(default=1.0, gt=0)
+    # the 12345 reply loop: the government platform's HTTP endpoint and token (none: reports fail, visibly)
+    government_url: str | None = None
+    government_token: SecretStr = SecretStr("")
+    government_retry_delays: tuple[float, ...] = (10, 60, 300, 1800, 3600, 7200)
+    government_poll_interval: float = Field(default=1.0, gt=0)

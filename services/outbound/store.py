@@ -95,5 +95,37 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
+class GovernmentTask(Base):
+    """A ticket that came from a 12345 task: its results go back to the government platform."""
+
+    __tablename__ = "government_tasks"
+
+    ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str] = mapped_column(String(128))
+    ticket_number: Mapped[str] = mapped_column(String(128))
+
+
+class GovernmentReport(Base):
+    """One result (replied, approved, extended, returned, closed) for the platform: pending, acknowledged or failed."""
+
+    __tablename__ = "government_reports"
+    __table_args__ = (UniqueConstraint("event_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(128))
+    branch: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    ack_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
 async def is_opted_out(session: AsyncSession, branch: str, phone: str) -> bool:
     return await session.get(OptOut, (branch, phone)) is not None

@@ -32,8 +32,9 @@ class OutboundWorker:
     async def handle(self, events: Sequence[Event[Payload]]) -> None:
         async with transaction(self._sessions) as session:
             emitted = await handle_ticket_events(session, events, self._ctx)
-        if self._ctx.webhooks is not None:
-            self._ctx.webhooks.notify()  # the batch may have staged deliveries
+        for loop in (self._ctx.webhooks, self._ctx.government):
+            if loop is not None:
+                loop.notify()  # the batch may have staged deliveries or 12345 reports
         if emitted:
             if self._relay is not None:
                 self._relay.notify()

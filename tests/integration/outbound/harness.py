@@ -122,6 +122,7 @@ async def running(service: OutboundService, port: int) -> AsyncIterator[httpx.As
         asyncio.create_task(relay.run(stop)),
         asyncio.create_task(service.sender.run(stop)),
         asyncio.create_task(service.webhooks.run(stop)),
+        asyncio.create_task(service.government.run(stop)),
     ]
     try:
         await asyncio.wait_for(consumer.ready.wait(), 60)
