@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -81,6 +81,22 @@ class Sender(Protocol):
     """What the relay needs of a Kafka producer (aiokafka's AIOKafkaProducer fits)."""
 
     async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any: ...
+
+
+class RenamingSender:
+    """The one sender of every relay: each row to its topic's real name (tests and side-by-side deployments
+    rename the contract topics); a topic not renamed passes through."""
+
+    def __init__(self, producer: Sender, rename: Mapping[str, str] | Callable[[str], str]) -> None:
+        self._producer = producer
+        if callable(rename):
+            self._rename = rename
+        else:
+            names = dict(rename)
+            self._rename = lambda topic: names.get(topic, topic)
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any:
+        return await self._producer.send(self._rename(topic), value=value, key=key)
 
 
 class OutboxRelay:

@@ -16,7 +16,7 @@ from services.callback.handlers import Policies
 from services.callback.new_tickets import IntakeForwarder
 from services.callback.settings import CallbackSettings
 from services.callback.store import Outbox
-from services.callback.worker import TicketEventsHandler, TopicRenamingSender
+from services.callback.worker import TicketEventsHandler
 from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
@@ -25,7 +25,7 @@ from shared.db import make_engine, make_sessions
 from shared.events import Topic
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, count_pending
+from shared.outbox import OutboxRelay, RenamingSender, count_pending
 from shared.runtime import ServiceSettings
 
 SERVICE = "callback"
@@ -108,7 +108,7 @@ def build_api(
 
 
 def build_relay(service: CallbackService, producer: AIOKafkaProducer) -> OutboxRelay:
-    sender = TopicRenamingSender(producer, {Topic.TICKETS.value: service.callback.tickets_topic})
+    sender = RenamingSender(producer, {Topic.TICKETS.value: service.callback.tickets_topic})
     return OutboxRelay(SERVICE, service.sessions, Outbox, sender, service.clock)
 
 

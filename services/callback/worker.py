@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,7 +10,7 @@ from services.callback.handlers import Policies, handle_ticket_events
 from shared.clock import Clock
 from shared.db import transaction
 from shared.events import Event, Payload
-from shared.outbox import OutboxRelay, Sender
+from shared.outbox import OutboxRelay
 
 
 class TicketEventsHandler:
@@ -34,14 +33,3 @@ class TicketEventsHandler:
             emitted = await handle_ticket_events(session, events, self._clock, self._policies)
         if emitted and self._relay is not None:
             self._relay.notify()
-
-
-class TopicRenamingSender:
-    """Sends to renamed topics (tests, side-by-side deployments); names not in the map pass through."""
-
-    def __init__(self, producer: Sender, renames: Mapping[str, str]) -> None:
-        self._producer = producer
-        self._renames = dict(renames)
-
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any:
-        return await self._producer.send(self._renames.get(topic, topic), value=value, key=key)

@@ -24,7 +24,7 @@ from services.dispatch.routing import load_org_file, org_branches, org_file_for
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.sms import SmsNotifier
 from services.dispatch.store import Outbox, SmsMessage, has_org, save_org
-from services.dispatch.worker import DispatchWorker, TopicRoutingSender
+from services.dispatch.worker import DispatchWorker
 from shared import topics as shared_topics
 from shared.auth import AuthSettings
 from shared.branch_config import BranchPolicies, is_configured_branch
@@ -34,7 +34,7 @@ from shared.db import make_engine, make_sessions, transaction, upgrade_database
 from shared.events import Topic
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, count_pending
+from shared.outbox import OutboxRelay, RenamingSender, count_pending
 from shared.runtime import ServiceSettings, Task
 from shared.sms import SmsSender, SmsSettings, build_sender
 from shared.sms.api import sms_router
@@ -118,7 +118,7 @@ class DispatchService:
         ]
 
     def relay(self, producer: AIOKafkaProducer) -> OutboxRelay:
-        sender = TopicRoutingSender(producer, self.topic_names)
+        sender = RenamingSender(producer, self.topic_names)
         return OutboxRelay(SERVICE, self.sessions, Outbox, sender, self.ctx.clock)
 
     def consumer(

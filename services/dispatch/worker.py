@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -20,20 +20,9 @@ from shared.db import transaction
 from shared.events import Event, Payload, TicketReceived, Topic, UrgentNoticeRequested
 from shared.http.guard import strip_control_characters
 from shared.inbox import unseen
-from shared.outbox import OutboxRelay, Sender, stage
+from shared.outbox import OutboxRelay, stage
 
 log = structlog.get_logger(__name__)
-
-
-class TopicRoutingSender:
-    """Sends each contract topic to the name configured for it (tests and side-by-side deployments)."""
-
-    def __init__(self, producer: Sender, names: Mapping[str, str]) -> None:
-        self._producer = producer
-        self._names = dict(names)
-
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any:
-        return await self._producer.send(self._names.get(topic, topic), value=value, key=key)
 
 
 async def deliver_notices(

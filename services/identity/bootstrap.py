@@ -12,11 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.identity.api import routers
-from services.identity.handlers.common import Identity
+from services.identity.handlers.common import Identity, sign_in_limiter
 from services.identity.keys import KeyRing
 from services.identity.metrics import HousekeepingMetrics, SignInMetrics
 from services.identity.passwords import Passwords
-from services.identity.ratelimit import SlidingWindowLimiter
 from services.identity.settings import IdentitySettings
 from services.identity.worker import Housekeeper
 from shared.auth import AuthSettings
@@ -90,8 +89,8 @@ def build(
         keys=ring,
         # token instants must be the verifiers' wall clock: never the demo's simulated clock
         clock=clock or SystemClock(),
-        by_username=SlidingWindowLimiter(ids.rate_per_username),
-        by_address=SlidingWindowLimiter(ids.rate_per_address),
+        by_username=sign_in_limiter(ids.rate_per_username),
+        by_address=sign_in_limiter(ids.rate_per_address),
     )
     return IdentityService(settings, url, engine, sessions, identity)
 

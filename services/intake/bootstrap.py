@@ -19,7 +19,7 @@ from services.intake.handlers import Policies
 from services.intake.references import Directory, DispatchDirectory
 from services.intake.settings import GradingSettings, IntakeSettings, TopicNames
 from services.intake.store import AUDIT, SERVICE, Outbox
-from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, ViewBuilder
+from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, ViewBuilder
 from shared import topics as shared_topics
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
 from shared.branch_config import is_configured_branch, load_calendar
@@ -29,7 +29,7 @@ from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, count_pending
+from shared.outbox import OutboxRelay, RenamingSender, count_pending
 from shared.runtime import ServiceSettings, Task
 from shared.streams import run_stream_app
 from shared.topics import TopicSpec
@@ -120,7 +120,7 @@ class Intake:
         """The producer, outbox relay and consumer (started by the tasks)."""
         producer = make_producer(self.settings.kafka_bootstrap, f"{SERVICE}-worker")
         self.producer = producer
-        self.relay = OutboxRelay(SERVICE, self.sessions, Outbox, RenamedTopicsSender(producer, self.topics), self.clock)
+        self.relay = OutboxRelay(SERVICE, self.sessions, Outbox, RenamingSender(producer, self.topics), self.clock)
         self.consumer = EventConsumer(
             SERVICE,
             ConsumerSettings(

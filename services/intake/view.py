@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.store import CLOSED_STATUSES, Ticket, TicketClock, TicketHistory
+from shared.branch_config import BranchPolicies
 from shared.events import (
     CallbackAbandoned,
     CallbackAttempted,
@@ -39,9 +40,6 @@ from shared.events import (
 from shared.policy.categories import Category, PolicyError
 from shared.policy.deadlines import deadline_for
 from shared.policy.limits import UNIT_CLOCKS, ComplaintLevel, SlaClock, clocks_for
-
-if TYPE_CHECKING:
-    from services.intake.handlers import Policies
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +89,7 @@ async def _clock(session: AsyncSession, ticket_id: str, clock: SlaClock) -> Tick
 
 
 def _deadline(
-    ticket: Ticket, clock: SlaClock, start: datetime, policies: Policies, level: int | None = None
+    ticket: Ticket, clock: SlaClock, start: datetime, policies: BranchPolicies, level: int | None = None
 ) -> tuple[datetime | None, bool]:
     try:
         category = Category(ticket.category)
@@ -105,7 +103,7 @@ def _deadline(
 
 
 async def _start_clock(
-    session: AsyncSession, ticket: Ticket, clock: SlaClock, start: datetime, policies: Policies
+    session: AsyncSession, ticket: Ticket, clock: SlaClock, start: datetime, policies: BranchPolicies
 ) -> None:
     """(Re)start a clock of the view from `start` with the policy's deadline (RULES.md §2)."""
     if clock not in clocks_for(Category(ticket.category)):
@@ -161,7 +159,7 @@ def _history(event: Event[Any]) -> TicketHistory:
     )
 
 
-async def apply_to_view(session: AsyncSession, event: Event[Any], policies: Policies) -> None:
+async def apply_to_view(session: AsyncSession, event: Event[Any], policies: BranchPolicies) -> None:
     """Apply one event of hotline.tickets or hotline.sla to its ticket (the caller dedupes by event id)."""
     payload = event.payload
     if event.ticket_id is None:
@@ -195,7 +193,7 @@ def _status(ticket: Ticket, status: str) -> None:
     ticket.status = status
 
 
-async def _apply(session: AsyncSession, ticket: Ticket, event: Event[Any], policies: Policies) -> None:
+async def _apply(session: AsyncSession, ticket: Ticket, event: Event[Any], policies: BranchPolicies) -> None:
     payload = event.payload
     at = event.occurred_at
     tid = ticket.ticket_id

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.intake.handlers import Policies, record_call_event
-from services.intake.settings import TopicNames
 from services.intake.store import ProcessedEvent
 from services.intake.view import apply_to_view
 from shared.clock import Clock
@@ -23,17 +20,6 @@ log = structlog.get_logger(__name__)
 
 GROUP_ID = "hotline-intake"
 CONSUMED_TOPICS = (Topic.TICKETS, Topic.SLA, Topic.CTI_CALLS)
-
-
-class RenamedTopicsSender:
-    """Sends each outbox row to its topic's real name (the relay's Sender)."""
-
-    def __init__(self, producer: AIOKafkaProducer, topics: TopicNames) -> None:
-        self._producer = producer
-        self._topics = topics
-
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Any:
-        return await self._producer.send(self._topics(topic), value=value, key=key)
 
 
 @dataclass

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,12 +16,12 @@ from services.identity import store
 from services.identity.keys import KeyRing
 from services.identity.metrics import SignInMetrics
 from services.identity.passwords import Passwords
-from services.identity.ratelimit import SlidingWindowLimiter
 from services.identity.schemas import TokenPair
 from services.identity.settings import IdentitySettings
 from shared.auth import AuthSettings, Principal, Role
 from shared.clock import Clock
 from shared.http.errors import ApiError
+from shared.http.ratelimit import RateLimiter, RateLimitSettings
 
 # Roles a person may hold; `integration` belongs to machine keys only.
 PERSON_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.INTEGRATION)
@@ -55,6 +54,15 @@ class IdentityAction:
     BRANCH_SETTINGS = "branch_sign_in_changed"
 
 
+def sign_in_limiter(per_minute: int) -> RateLimiter:
+    """Sign-in attempts per key (a username, a client address): the shared token bucket, `per_minute` a minute.
+
+    Each API process counts on its own: with N replicas an attacker gets N times the budget, which the
+    account lockout (kept in the database) still bounds.
+    """
+    return RateLimiter(RateLimitSettings(defaults={"sign_in": f"{per_minute}/minute"}))
+
+
 @dataclass
 class Identity:
     """The dependencies of every handler (built once in bootstrap)."""
@@ -64,9 +72,8 @@ class Identity:
     passwords: Passwords
     keys: KeyRing
     clock: Clock
-    by_username: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(10))
-    by_address: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
-    monotonic: Callable[[], float] = time.monotonic
+    by_username: RateLimiter = field(default_factory=lambda: sign_in_limiter(10))
+    by_address: RateLimiter = field(default_factory=lambda: sign_in_limiter(30))
     metrics: SignInMetrics | None = None
 
     def count(self, outcome: str, *, refresh: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, tzinfo
 
 import pyotp
@@ -42,11 +43,10 @@ def _unauthorised(message: str = BAD_CREDENTIALS, code: str = "bad_credentials")
 
 
 def _rate_limit(ident: Identity, username: str, address: str | None) -> None:
-    now = ident.monotonic()
-    waits = [ident.by_username.retry_after(username.casefold(), now)]
+    waits = [ident.by_username.hit("sign_in", username.casefold())]
     if address:
-        waits.append(ident.by_address.retry_after(address, now))
-    wait = max((w for w in waits if w is not None), default=None)
+        waits.append(ident.by_address.hit("sign_in", address))
+    wait = max((math.ceil(w) for w in waits if w is not None), default=None)
     if wait is not None:
         ident.count("rate_limited")
         raise ApiError(

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from services.intake.bootstrap import Intake
 from services.intake.settings import TopicNames
 from services.intake.store import Outbox, ProcessedEvent, TicketHistory
-from services.intake.worker import RenamedTopicsSender
 from shared.auth import Role
 from shared.events import (
     CallAnswered,
@@ -35,7 +34,7 @@ from shared.events import (
     encode,
     new_event,
 )
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, RenamingSender
 from shared.policy.categories import Category
 from shared.policy.limits import CallbackKind, SlaClock
 from tests.integration.intake.conftest import eventually
@@ -85,7 +84,7 @@ async def test_exactly_one_ticket_received_whatever_the_publisher_crash(
     ticket_id = response.json()["ticket_id"]
     assert await intake.relay.pending() == 1
     # the restarted publisher is killed again, after sending and before marking the row sent
-    sender = RenamedTopicsSender(intake.producer, intake.topics)
+    sender = RenamingSender(intake.producer, intake.topics)
     dying = KilledAfterSend("intake", intake.sessions, Outbox, sender, intake.clock)
     try:
         await dying.relay_once()

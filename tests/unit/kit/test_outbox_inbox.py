@@ -17,7 +17,7 @@ from shared.clock import FixedClock, ScaledClock
 from shared.db import create_schema, make_engine, make_sessions, sqlite_url, transaction
 from shared.events import TicketAccepted, decode, new_event
 from shared.inbox import first_delivery, unseen
-from shared.outbox import OutboxRelay, stage
+from shared.outbox import OutboxRelay, RenamingSender, stage
 from tests.kit_models import KitBase, KitInbox, KitOutbox
 
 pytestmark = pytest.mark.unit
@@ -145,3 +145,12 @@ def test_naive_datetimes_are_refused_by_the_database_type() -> None:
 
     with pytest.raises(ValueError, match="naive"):
         AwareDateTime().process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]  # noqa: DTZ001
+
+
+async def test_the_one_sender_renames_the_topics_it_is_told_and_passes_the_others() -> None:
+    by_map, by_function = RecordingSender(), RecordingSender()
+    await RenamingSender(by_map, {"hotline.tickets": "run1.tickets"}).send("hotline.tickets", b"v", b"T1")
+    await RenamingSender(by_map, {"hotline.tickets": "run1.tickets"}).send("hotline.sla", b"v", b"T1")
+    await RenamingSender(by_function, lambda topic: f"x.{topic}").send("hotline.sla", b"v", b"T2")
+    assert [t for t, _, _ in by_map.sent] == ["run1.tickets", "hotline.sla"]
+    assert by_function.sent == [("x.hotline.sla", b"T2", b"v")]
