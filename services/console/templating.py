@@ -83,6 +83,11 @@ STATUS_LABELS = {
     "awaiting_dispatch": "Awaiting dispatch",
     "queued": "Awaiting dispatch",  # dispatch's name of it (issue 17's pages read dispatch)
     "approved": "Reply approved",
+    # intake's view names of the states after dispatch (services/intake/view.py)
+    "dispatch_queued": "Awaiting dispatch",
+    "callback": "Callback due",
+    "reply_rejected": "Reply rejected",
+    "resolved_on_first_contact": "Resolved on the call",
 }
 OUTCOME_LABELS = {
     "reached": "Reached",
