@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from services.console.api.deps import Page, SignedIn, SignedInPost, console
+from services.console.api.downloads import passed_on
 from services.console.clients import ApiFailure
 from services.console.handlers import knowledge
 from services.console.handlers.knowledge import ArticleForm, StepRefused
@@ -231,6 +232,13 @@ async def step(
     if action == "new_version":
         return RedirectResponse(f"/knowledge/{article_id}/edit", status_code=303)
     return RedirectResponse(f"/knowledge/{article_id}?done={action}", status_code=303)
+
+
+@router.get("/{article_id}/files/{attachment_id}")
+async def article_file(page: SignedIn, article_id: str, attachment_id: str) -> Response:
+    """A file uploaded to an article, read from the knowledge service with the person's token."""
+    path = f"/api/v1/articles/{article_id}/files/{attachment_id}"
+    return await passed_on(page, "knowledge", path, attachment_id)
 
 
 @router.get("/{article_id}/history")

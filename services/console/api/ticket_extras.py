@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Form
-from fastapi.responses import Response, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from services.console.api.deps import SignedIn, SignedInPost, console
+from services.console.api.downloads import passed_on
 from services.console.area_notices import area_notices
-from services.console.clients import ApiFailure
 from services.console.handlers.ticket_extras import resolve_on_call
 
 router = APIRouter()
-
-# what the browser may be told about the file: its type and length as the owning service stored them
-PASSED_HEADERS = ("content-type", "content-length")
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
 async def attachment(page: SignedIn, ticket_id: str, attachment_id: str) -> Response:
     """The file as dispatch stores it, read with the person's token (dispatch checks the scope), passed on."""
-    app = console(page.request)
-    try:
-        upstream = await app.apis.stream(
-            "dispatch", f"/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", page.token
-        )
-    except ApiFailure as failure:
-        return page.render("error.html", status=failure.status, message=failure.message)
-
-    async def body() -> AsyncIterator[bytes]:
-        async for chunk in upstream.aiter_bytes():
-            yield chunk
-
-    headers = {name: upstream.headers[name] for name in PASSED_HEADERS if name in upstream.headers}
-    # always a download, never rendered in the console's origin (a PDF or image from outside)
-    headers["Content-Disposition"] = f'attachment; filename="{attachment_id}"'
-    headers["Cache-Control"] = "private, no-store"
-    return StreamingResponse(body(), headers=headers, background=BackgroundTask(upstream.aclose))
+    return await passed_on(page, "dispatch", f"/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", attachment_id)
 
 
 @router.post("/tickets/{ticket_id}/resolve-on-call")
