@@ -26,9 +26,10 @@ format:
 typecheck:
 	$(BIN)/mypy
 
-pytest:           ## every test: the unit tier on two processes, then the tiers that start real servers
+pytest:           ## every test: the unit and integration tiers on two processes, then the whole-system tiers
 	$(BIN)/pytest -m unit -n 2
-	$(BIN)/pytest -m "integration or e2e or browser"
+	$(BIN)/pytest -m integration -n 2
+	$(BIN)/pytest -m "e2e or browser"
 
 unit:
 	$(BIN)/pytest -m unit

@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 from hotline.infra.harness import server_for_session
 from hotline.infra.settings import InfraSettings
 from services.callback.bootstrap import MIGRATIONS, build_service
-from services.callback.config import CallbackSettings
 from services.callback.handlers import Conflict, Policies, claim_callback
+from services.callback.settings import CallbackSettings
 from services.callback.store import CallbackTask, due_callbacks
 from services.callback.worker import TicketEventsHandler
 from shared.clock import FixedClock

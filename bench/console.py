@@ -3,6 +3,7 @@ an event on Kafka to its arrival in connected browsers' event streams (p50/p99, 
 
     python -m bench.console                                  # ~40 pages each, 50 streams, 100 events; < 60 s of load
     python -m bench.console --pages 100 --streams 50 --events 200
+    python -m bench.console --only pop --calls 40               # the call pop alone (p50/p99), and in chromium
 
 It starts the whole system like `hotline up` (tests/browser/system.py: every service, identity and the console
 as real processes on the broker and PostgreSQL server of `hotline infra`, with topics and databases of their
@@ -13,6 +14,12 @@ own), signs in a demo agent through identity, then measures over loopback only:
   events for the agent's extension are produced to the run's hotline.cti.calls, each stamped with the wall
   clock; the delay of one arrival is its receipt time minus the stamp (Kafka -> console consumer -> hub ->
   every stream), taken for every stream and event.
+- call pop: one agent's event stream is open, as in a browser tab; for each of `--calls` CallOffered events
+  (one at a time, stamped with the wall clock) it does what app.js does on the `call` push: GET
+  /calls/{id}/pop. The pop delay is the pop's last byte minus the stamp (Kafka -> consumer -> hub -> stream ->
+  the browser's request -> intake's APIs -> rendered); its parts: the push's arrival, and the pop request
+  with the console's Server-Timing (the APIs' wait and the rendering); then the same calls in Debian's
+  chromium, to the moment the pop enters the page.
 Bounded in count and time; the system is stopped at the end.
 """
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import sys
@@ -163,6 +171,136 @@ async def live_delay(
     return {"streams": streams, "events": events, "expected": streams * events, **quantiles(delays)}
 
 
+def _timing(header: str) -> dict[str, float]:
+    """`apis;dur=12.3, render;dur=1.2` -> {"apis": 12.3, "render": 1.2} (milliseconds)."""
+    found: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        if rest:
+            found[name] = float(rest) / 1000
+    return found
+
+
+async def offer_call(producer: AIOKafkaProducer, topic: str, extension: str, i: int) -> tuple[str, datetime]:
+    """The i-th CallOffered of a pop scenario, stamped with the wall clock: its call id and stamp."""
+    call = f"pop-{uuid.uuid4().hex[:10]}"
+    # callers with a customer record, open tickets and history (the demo customers and the bench's repairs)
+    caller = "13800001001" if i % 2 == 0 else f"139{10_000_000 + i % 4:08d}"
+    stamp = datetime.now(UTC)
+    event = new_event(
+        CallOffered(caller_number=caller, dialled_number="0771-96877", extension=extension),
+        branch="demo",
+        producer="bench",
+        call_id=call,
+        correlation_id=call,
+        occurred_at=stamp,
+    )
+    await producer.send_and_wait(topic, event.model_dump_json().encode(), key=message_key(event))
+    return call, stamp
+
+
+async def pop_delay(
+    base: str, client: httpx.AsyncClient, csrf: str, bootstrap: str, topic: str, calls: int
+) -> dict[str, Any]:
+    """CallOffered on Kafka -> the pop's HTML in the browser (what app.js does on the push), one call at a time."""
+    extension = f"8{uuid.uuid4().int % 1000:03d}"
+    await client.post("/extension", data={"extension": extension, "csrf_token": csrf})
+    pushed: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+    opened = asyncio.Event()
+
+    async def stream() -> None:
+        async with httpx.AsyncClient(
+            base_url=base, cookies=client.cookies, timeout=httpx.Timeout(30.0, read=None)
+        ) as own:
+            async with own.stream("GET", "/events") as response:
+                opened.set()
+                async for line in response.aiter_lines():
+                    if line.startswith("data: "):
+                        data = json.loads(line[6:])
+                        if "call_id" in data:
+                            await pushed.put((data["call_id"], time.time()))
+
+    listener = asyncio.create_task(stream())
+    await asyncio.wait_for(opened.wait(), 30)
+    await asyncio.sleep(1.0)
+    total: list[float] = []
+    push: list[float] = []
+    request: list[float] = []
+    parts: dict[str, list[float]] = {}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        for i in range(calls):
+            call, stamp = await offer_call(producer, topic, extension, i)
+            got, arrived = await asyncio.wait_for(pushed.get(), 30)
+            if got != call:
+                raise RuntimeError(f"pushed {got}, expected {call}")
+            started = time.perf_counter()
+            answer = await client.get(f"/calls/{call}/pop", headers={"HX-Request": "true"})
+            done = time.time()
+            expect(answer, 200)
+            request.append(time.perf_counter() - started)
+            push.append(arrived - stamp.timestamp())
+            total.append(done - stamp.timestamp())
+            for name, seconds in _timing(answer.headers.get("server-timing", "")).items():
+                parts.setdefault(name, []).append(seconds)
+            await asyncio.sleep(0.2)
+    finally:
+        await producer.stop()
+        listener.cancel()
+    return {
+        "calls": calls,
+        "pop_delay": quantiles(total),
+        "push_arrival": quantiles(push),
+        "pop_request": quantiles(request),
+        **{f"server_{name}": quantiles(values) for name, values in parts.items()},
+    }
+
+
+async def pop_in_browser(system: Any, calls: int) -> dict[str, Any]:
+    """The same in Debian's chromium: CallOffered on Kafka -> the pop shown in the page (a MutationObserver
+    notes the moment `#pop-<call>` enters the document; the browser and the bench share the wall clock)."""
+    from playwright.async_api import async_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    shown: list[float] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await (await browser.new_context(base_url=system.console_url, locale="en-US")).new_page()
+            await page.goto("/")
+            await page.fill("#username", "agent.wang")
+            await page.fill("#password", system.passwords["agent.wang"])
+            await page.click("form[action='/sign-in'] button")
+            await page.wait_for_url("**/home")
+            extension = f"7{uuid.uuid4().int % 1000:03d}"
+            await page.fill("#extension", extension)
+            await page.click("form[action='/extension'] button")
+            await page.wait_for_url("**/home")
+            await page.evaluate(
+                """() => { window.popSeen = {}; new MutationObserver(() => {
+                  document.querySelectorAll('#call-pop .pop').forEach(el => {
+                    if (!(el.id in window.popSeen)) { window.popSeen[el.id] = Date.now(); } }); })
+                  .observe(document.body, {childList: true, subtree: true}); }"""
+            )
+            await page.wait_for_timeout(1000)  # the page's event stream is open
+            producer = AIOKafkaProducer(bootstrap_servers=system.bootstrap, linger_ms=0)
+            await producer.start()
+            try:
+                for i in range(calls):
+                    call, stamp = await offer_call(producer, system.cti_topic, extension, i)
+                    await page.wait_for_selector(f"#pop-{call}", timeout=10_000)
+                    seen = await page.evaluate(f"() => window.popSeen['pop-{call}']")
+                    shown.append(float(seen) / 1000 - stamp.timestamp())
+                    await page.wait_for_timeout(300)
+            finally:
+                await producer.stop()
+        finally:
+            await browser.close()
+    return {"calls": calls, "pop_shown_in_browser": quantiles(shown)}
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from tests.browser.system import running_system
 
@@ -172,14 +310,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-console-") as folder:
         async with running_system(bootstrap, database_url, Path(folder)) as system:
             client, csrf = await signed_in(system.console_url, "agent.li", system.passwords["agent.li"])
+            result: dict[str, Any] = {"scenario": "console"}
             try:
-                pages = await page_times(client, csrf, args.pages)
-                live = await live_delay(
-                    system.console_url, client, csrf, bootstrap, system.cti_topic, args.streams, args.events
-                )
+                if args.only in ("all", "pages", "pop"):
+                    # the pop's callers need tickets of their own: the page scenario's repairs make them
+                    result["pages"] = await page_times(client, csrf, args.pages if args.only != "pop" else 8)
+                if args.only in ("all", "live"):
+                    result["live"] = await live_delay(
+                        system.console_url, client, csrf, bootstrap, system.cti_topic, args.streams, args.events
+                    )
+                if args.only in ("all", "pop"):
+                    result["pop"] = await pop_delay(
+                        system.console_url, client, csrf, bootstrap, system.cti_topic, args.calls
+                    )
+                    result["pop_browser"] = await pop_in_browser(system, args.calls)
             finally:
                 await client.aclose()
-    return {"scenario": "console", "pages": pages, "live": live}
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    return result
 
 
 if __name__ == "__main__":
@@ -187,6 +335,8 @@ if __name__ == "__main__":
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--streams", type=int, default=50)
     parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument("--only", choices=("all", "pages", "live", "pop"), default="all")
     result = asyncio.run(main(parser.parse_args()))
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

@@ -35,7 +35,8 @@ from hotline.infra.harness import server_for_session
 from hotline.infra.postgres import TEST_DATABASE
 from hotline.infra.settings import InfraSettings
 from hotline.infra.topics import create_topics, delete_topics, unique_topic_name
-from services.dispatch.bootstrap import DispatchSettings, build
+from services.dispatch.bootstrap import build
+from services.dispatch.settings import DispatchSettings
 from shared.bus import make_producer
 from shared.events import CustomerDetails, Location, TicketReceived, decode, encode, message_key, new_event
 from shared.policy.categories import Category

@@ -9,6 +9,7 @@ import typer
 from hotline.commands import (
     auth,
     bench,
+    chaos,
     customers,
     deadletter,
     infra,
@@ -47,6 +48,7 @@ app.command("down")(system_commands.down)
 app.command("status")(system_commands.status)
 app.command("bench")(bench.bench)
 app.command("simulate")(simulate.simulate)
+app.command("chaos")(chaos.chaos)
 
 
 def main() -> None:

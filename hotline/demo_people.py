@@ -28,7 +28,11 @@ def demo_people(org: Mapping[str, Any], branch: str) -> list[tuple[str, str, dic
     divisions = org.get("divisions", [])
     people: list[tuple[str, str, dict[str, str]]] = [("agent", "demo.agent", {})]
     if units:
-        people.append(("unit_handler", "demo.handler", {"unit": str(units[0]["id"])}))
+        # the unit's division too: what the unit drafts for the knowledge base goes to its division's review
+        handler = {"unit": str(units[0]["id"])} | (
+            {"division": str(units[0]["division"])} if units[0].get("division") else {}
+        )
+        people.append(("unit_handler", "demo.handler", handler))
     if divisions:
         people.append(("division_supervisor", "demo.division", {"division": str(divisions[0]["id"])}))
     people += [("center_supervisor", "demo.center", {}), ("auditor", "demo.auditor", {}), ("admin", "demo.admin", {})]

@@ -149,7 +149,7 @@ def demo_secret(folder: Path) -> str:
 
 async def ensure_topics(bootstrap: str, partitions: int = TOPIC_PARTITIONS) -> dict[str, int]:
     """Every product topic with `partitions` partitions (a topic auto-created smaller is grown)."""
-    from services.sla_monitor.worker import MonitorSettings
+    from services.sla_monitor.settings import MonitorSettings
 
     # the SLA monitor's tick topic must be co-partitioned with hotline.tickets
     names = [str(topic) for topic in Topic] + [MonitorSettings().tick_topic]

@@ -49,7 +49,7 @@ def declared_topics(partitions: int, replication_factor: int = 1) -> dict[str, T
         str(name): TopicSpec(partitions, {**config, **extra}, exact=False) for name, config in PRODUCT_TOPICS.items()
     }
     from services.sla_monitor.bootstrap import TICK_RETENTION_MS
-    from services.sla_monitor.worker import MonitorSettings
+    from services.sla_monitor.settings import MonitorSettings
 
     # the SLA monitor's clock ticks: co-partitioned with hotline.tickets, worthless after a minute
     wanted[MonitorSettings().tick_topic] = TopicSpec(partitions, {"retention.ms": str(TICK_RETENTION_MS), **extra})
@@ -62,16 +62,17 @@ def declared_topics(partitions: int, replication_factor: int = 1) -> dict[str, T
 
 def _stream_apps(partitions: int) -> list:  # type: ignore[type-arg]
     """The product's Faust apps, built (not started) as their workers build them, to read their topics."""
-    from services.intake.bootstrap import IntakeSettings
-    from services.intake.grading import ComplaintGrading
+    from services.intake.app import ComplaintGrading
     from services.intake.handlers import Policies
-    from services.sla_monitor.policies import PolicyBook
-    from services.sla_monitor.worker import MonitorSettings, SlaMonitor
+    from services.intake.settings import IntakeSettings
+    from services.sla_monitor.settings import MonitorSettings
+    from services.sla_monitor.worker import SlaMonitor
+    from shared.branch_config import BranchPolicies
 
     folder = tempfile.mkdtemp(prefix="hotline-topics-")
     clock = SystemClock()
     bootstrap = "127.0.0.1:1"  # never connected: the apps are only built
-    monitor = SlaMonitor(MonitorSettings(), bootstrap, clock, PolicyBook(), partitions=partitions, datadir=folder)
+    monitor = SlaMonitor(MonitorSettings(), bootstrap, clock, BranchPolicies(), partitions=partitions, datadir=folder)
     grading = ComplaintGrading(
         IntakeSettings().grading(), bootstrap, clock, Policies(), partitions=partitions, datadir=folder
     )

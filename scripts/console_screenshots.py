@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import struct
 import sys
 import tempfile
+import zlib
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Page, async_playwright
 
@@ -70,8 +75,19 @@ async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
     await page.locator("#timeline li[data-type=TicketAccepted]").wait_for()
     await page.locator("#ticket-status", has_text="已接单" if locale_is_chinese(page) else "Accepted").wait_for()
     await shoot(page, out, "04-ticket-page-live")
+    await attachments_and_callback(system, page, out, ticket_id)
 
-    # the call pop
+    # the call pop, with a planned interruption of the caller's district (reporting)
+    now = system.now()
+    notice = {
+        "branch": "demo",
+        "district": "青秀区",
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+        "message": "民族大道管网改造，12月2日 9:00–17:00 停气，请提前关闭燃气阀门",
+    }
+    answer = await system.api("center.zhou", "reporting", "POST", "/api/v1/planned-interruptions", json=notice)
+    assert answer.status_code == 201, answer.text
     await page.goto("/home")
     await page.wait_for_timeout(800)
     await system.ring("13800001001", "8001")
@@ -81,6 +97,12 @@ async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
     # alarm form and its result
     await page.goto("/work-orders/new?category=alarm")
     await shoot(page, out, "05-alarm-form")
+    # the district typed on a new work order: the area's notice beside it
+    await page.goto("/work-orders/new?category=repair")
+    await page.locator("#district").fill("青秀区")
+    await page.locator("#district").press("Tab")
+    await page.locator("#area-notices .area-notices").wait_for()
+    await shoot(page, out, "11-work-order-area-notice")
     # several requests of one call
     await page.goto("/work-orders/new?category=repair")
     await page.locator("#description").fill("热水器点不着")
@@ -102,6 +124,63 @@ async def tour(system: BrowserSystem, page: Page, out: Path) -> None:
     await shoot(page, out, "07-search")
     await page.goto("/callbacks")
     await shoot(page, out, "08-callback-desk")
+
+
+def png() -> bytes:
+    """A small real PNG (dispatch checks a file's type by its content)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\x30\x80\xc0" * 8 for _ in range(8))
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+async def attachments_and_callback(system: BrowserSystem, page: Page, out: Path, ticket_id: str) -> None:
+    """The unit replies with a photo (the ticket page's attachments), the center approves, the desk calls back
+    and a new request without its address is refused beside the input; then the rejected list."""
+
+    async def act(who: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = await system.api(who, "dispatch", "POST", f"/api/v1/tickets/{ticket_id}/{path}", json=body)
+        assert answer.status_code in (200, 201), answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    await act("handler.qingxiu", "contact", {"method": "phone", "note": "已电话联系"})
+    photo = base64.b64encode(png()).decode()
+    stored = await act(
+        "handler.qingxiu",
+        "attachments",
+        {"filename": "灶具点火针.png", "media_type": "image/png", "content_base64": photo},
+    )
+    await act("handler.qingxiu", "reply", {"result": "已上门更换点火针", "attachment_ids": [stored["attachment_id"]]})
+    await system.events.wait_for(ticket_id, "TicketReplied")
+    for _ in range(40):
+        await page.reload()
+        if await page.locator("#attachments tr[data-attachment]").count():
+            break
+        await page.wait_for_timeout(500)
+    await shoot(page, out, "09-ticket-attachments")
+    await act("center.zhou", "review", {"decision": "approve"})
+    for _ in range(60):
+        await page.goto("/callbacks")
+        row = page.locator("#due-queue tbody tr[data-callback]")
+        if await row.count():
+            break
+        await page.wait_for_timeout(1000)
+    await row.first.locator("button").click()
+    await page.locator("#outcome").select_option("reached")
+    await page.locator("#problem_solved").select_option("yes")
+    await page.locator("#satisfaction").select_option("5")
+    await page.locator("#new_category").select_option("repair")
+    await page.locator("#new-request[data-category=repair]").wait_for()
+    await page.locator("#new_description").fill("厨房热水器也打不着火")
+    await page.locator("#outcome-form button[type=submit]").click()
+    await page.locator("#new_address-error").wait_for()
+    await shoot(page, out, "10-callback-new-request-refused")
+    await page.goto("/new-requests")
+    await shoot(page, out, "12-rejected-new-requests")
 
 
 async def main(locale: str, out: Path) -> None:

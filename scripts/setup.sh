@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the product and its tests need on a fresh Debian machine:
-# system packages (Java 17, Maven, PostgreSQL, npm) when absent, the virtualenv, the npm assets, the Kafka jars.
+# system packages (Java 17, Maven, PostgreSQL, npm, Kannel) when absent, the virtualenv, the npm assets, the Kafka jars.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 # WeasyPrint (reporting's PDF bulletins) lays text out with Pango
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0' || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+# SMS (shared/sms): the tests run a real Kannel (bearerbox, smsbox) with its fake SMSC and SMPP driver (kannel-extras)
+[ -x /usr/sbin/bearerbox ] || need_apt+=(kannel)
+[ -x /usr/lib/kannel/test/fakesmsc ] || need_apt+=(kannel-extras)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} with apt-get"

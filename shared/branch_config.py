@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from shared.policy.branch import (
     BranchConfigError,
@@ -19,6 +22,7 @@ from shared.policy.calendar import WorkingDayCalendar, YearSchedule, national_sc
 
 PACKAGED_DIR = Path(__file__).parent / "config"
 DEFAULT_BRANCH = "default"
+_log = structlog.get_logger(__name__)
 
 
 def config_dirs(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -101,11 +105,28 @@ def load_calendar(env: Mapping[str, str] | None = None) -> WorkingDayCalendar:
 
 
 class BranchPolicies:
-    """Each branch's policy file read once, and the national calendar: what a service computes rules with."""
+    """The one cache of branch policies every service computes rules with, and the national calendar.
 
-    def __init__(self, calendar: WorkingDayCalendar | None = None) -> None:
-        self._calendar = calendar if calendar is not None else load_calendar()
+    Each branch's file is read once and kept until `reload()` (a year file or an override was added: the
+    SLA monitor reloads on its calendar endpoint, every service can). One rule for an unknown branch:
+    `branch()` refuses it (BranchConfigError: the HTTP edge answers 404 `unknown_branch` or a 422 naming the
+    field, never a silent fallback); `for_event()`, for a ticket already in the system whose branch has no
+    (or a bad) file, uses the default branch's policy and says so once per branch at WARNING.
+    """
+
+    def __init__(
+        self,
+        calendar: WorkingDayCalendar | None = None,
+        *,
+        branch_loader: Callable[[str], BranchPolicy] = load_branch,
+        calendar_loader: Callable[[], WorkingDayCalendar] = load_calendar,
+    ) -> None:
+        self._load_branch = branch_loader
+        self._load_calendar = calendar_loader
+        self._calendar = calendar if calendar is not None else calendar_loader()
         self._branches: dict[str, BranchPolicy] = {}
+        self._fallbacks: dict[str, BranchPolicy] = {}
+        self._centers: dict[str, str | None] = {}
 
     @property
     def calendar(self) -> WorkingDayCalendar:
@@ -115,11 +136,33 @@ class BranchPolicies:
         """The branch's policy; BranchConfigError for a branch with no (or a bad) file."""
         cached = self._branches.get(code)
         if cached is None:
-            cached = self._branches[code] = load_branch(code)
+            cached = self._branches[code] = self._load_branch(code)
         return cached
+
+    def for_event(self, code: str) -> BranchPolicy:
+        """The branch's policy for work already accepted (a consumed event): the default branch's when it has none."""
+        try:
+            return self.branch(code)
+        except BranchConfigError as error:
+            fallback = self._fallbacks.get(code)
+            if fallback is None:
+                _log.warning("branch_policy_missing_using_default", branch=code, error=str(error))
+                fallback = self._fallbacks[code] = replace(self._load_branch(DEFAULT_BRANCH), code=code)
+            return fallback
+
+    def center_id(self, code: str) -> str | None:
+        """The center of the branch's org file (None without one), read once."""
+        if code not in self._centers:
+            try:
+                self._centers[code] = org_center_id(code)
+            except (BranchConfigError, OSError, ValueError):
+                self._centers[code] = None
+        return self._centers[code]
 
     def reload(self) -> tuple[int, ...]:
         """Read the calendar and the branch files again (a year or an override was added)."""
-        self._calendar = load_calendar()
+        self._calendar = self._load_calendar()
         self._branches.clear()
+        self._fallbacks.clear()
+        self._centers.clear()
         return self._calendar.years

@@ -150,6 +150,8 @@ class OutboxRelay:
         """Relay until `stop` is set; errors are logged and retried with backoff, never dropped."""
         backoff = self._poll_interval
         while not stop.is_set():
+            # cleared before the batch, not after: a commit nudging us while the batch runs is kept
+            self._wake.clear()
             try:
                 sent = await self.relay_once()
                 backoff = self._poll_interval
@@ -159,7 +161,6 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
             if sent >= self._batch_size:
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
             except TimeoutError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -21,13 +22,14 @@ from shared.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 
-SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting")
-# API ports 8101-8107, worker health/metrics ports 8111-8117 (overridable per process).
+SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting", "outbound")
+# API ports 8101-8108, worker health/metrics ports 8111-8118 (overridable per process).
 API_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
 WORKER_PORTS = {name: 8111 + i for i, name in enumerate(SERVICES)}
 # the port plan gives knowledge 8106/8116 whatever its place in SERVICES (identity has 8105/8115)
 API_PORTS["knowledge"], WORKER_PORTS["knowledge"] = 8106, 8116
 API_PORTS["reporting"], WORKER_PORTS["reporting"] = 8107, 8117
+API_PORTS["outbound"], WORKER_PORTS["outbound"] = 8108, 8118  # customer SMS notices (issue 21)
 # the web console (services/console) is one process (pages, event streams and their consumer) on its own port
 CONSOLE_PORT = 8100
 
@@ -69,6 +71,10 @@ class ServiceSettings(BaseSettings):
     # the outbox relay runs in the worker; with PostgreSQL, API processes may run one too
     relay_in_api: bool = False
     partitions: int = Field(default=6, ge=1)
+    # several API processes of one service on one port (SO_REUSEPORT: the kernel spreads the connections, and
+    # takes a killed one out at once); each then also listens on its own port, for its own health and metrics
+    http_reuse_port: bool = False
+    http_own_port: int | None = None
 
     def database_url_for(self, service: str, env: Mapping[str, str] | None = None) -> str:
         """HOTLINE_<SERVICE>_DATABASE_URL, else the server URL with the service's database, else SQLite."""
@@ -114,10 +120,11 @@ async def serve(
         loop.add_signal_handler(signum, stop.set)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
+    sockets = listening_sockets(host, port, ServiceSettings())
     running: list[asyncio.Task[None]] = [
         asyncio.create_task(task(stop), name=f"{service}-task-{i}") for i, task in enumerate(tasks)
     ]
-    web = asyncio.create_task(server.serve(), name=f"{service}-http")
+    web = asyncio.create_task(server.serve(sockets), name=f"{service}-http")
     log.info("service_started", service=service, port=port, tasks=len(running))
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, web, *running], return_when=asyncio.FIRST_COMPLETED)
@@ -135,6 +142,27 @@ async def serve(
     failed = [t for t in done if t is not waiter and t.exception() is not None]
     if failed:
         raise SystemExit(1)
+
+
+def listening_sockets(host: str, port: int, settings: ServiceSettings) -> list[socket.socket] | None:
+    """None (uvicorn binds `port` itself), or the shared port bound with SO_REUSEPORT plus the process's own."""
+    if not settings.http_reuse_port:
+        return None
+
+    def bind(at: int, reuse_port: bool) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, at))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        return sock
+
+    sockets = [bind(port, True)]
+    if settings.http_own_port is not None:
+        sockets.append(bind(settings.http_own_port, False))
+    return sockets
 
 
 def start_logging(service: str, settings: ServiceSettings, role: str = "all") -> None:

@@ -11,11 +11,13 @@ PartitionsMismatch, agent restart after agent restart, while the process looks a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, cast
 
 import faust
 import structlog
-from faust.types import TP, AgentT
+from faust.transport.drivers.aiokafka import Producer as FaustKafkaProducer
+from faust.types import TP, AgentT, ProducerT
 from mode.supervisors import CrashingSupervisor
 
 from shared.topics import TopicSpec, ensure_topics
@@ -27,14 +29,31 @@ class StreamAppCrashed(RuntimeError):
     """An agent of a stream processor raised: the process must end (non-zero) so that its supervisor restarts it."""
 
 
-class StreamApp(faust.App):
-    """A Faust app whose crashed agent is not restarted inside the process but recorded for `run_stream_app`."""
+class IdempotentProducer(FaustKafkaProducer):
+    """Faust's Kafka producer with acks=all and idempotence outside transactions too (Faust turns idempotence on
+    only for exactly-once): a send retried across a broker failover is written to its partition once."""
 
-    def __init__(self, id: str, **options: Any) -> None:
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class StreamApp(faust.App):
+    """A Faust app whose crashed agent is not restarted inside the process but recorded for `run_stream_app`.
+
+    `idempotent_producer` (default on) gives it an `IdempotentProducer`, like `shared.bus.make_producer`'s.
+    """
+
+    def __init__(self, id: str, *, idempotent_producer: bool = True, **options: Any) -> None:
         options.setdefault("agent_supervisor", CrashingSupervisor)
+        self.idempotent_producer = idempotent_producer
         super().__init__(id, **options)
         self.failure: BaseException | None = None
         self._caught_up: frozenset[TP] | None = None
+
+    def _new_producer(self) -> ProducerT:
+        if not self.idempotent_producer:
+            return super()._new_producer()
+        return IdempotentProducer(self.transport, loop=self.loop, beacon=self.beacon)
 
     async def _on_agent_error(self, agent: AgentT[Any], exc: BaseException) -> None:
         # an agent restarted in place would fail again on the same message, forever (the issue-13 crash loop)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hotline.infra.harness import ServerName, server_for_session
+from hotline.infra.kannel import KannelProcess
 from hotline.infra.postgres import TEST_DATABASE
 from hotline.infra.process import InfraError
 from hotline.infra.runner import run_coroutine
@@ -142,3 +143,20 @@ def new_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator[
 
     yield make
     run_coroutine(delete_topics(kafka_bootstrap, created))
+
+
+@pytest.fixture(scope="session")
+def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KannelProcess]:
+    """A real Kannel (bearerbox + smsbox) whose fake SMSC records every SMS it is sent (`.received()`)."""
+
+    process = KannelProcess(tmp_path_factory.mktemp("kannel"))
+    try:
+        process.start()
+    except InfraError as error:
+        process.stop()
+        cannot_start("Kannel", error)
+        raise
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -23,6 +23,7 @@ class Service(StrEnum):
     CONSOLE = "console"  # the web console (one role: pages, event stream and its consumer together)
     KNOWLEDGE = "knowledge"
     REPORTING = "reporting"
+    OUTBOUND = "outbound"  # customer status SMS (issue 21)
 
 
 class ProcessRole(StrEnum):

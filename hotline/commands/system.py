@@ -145,6 +145,8 @@ def start_system(
             # every service verifies people's tokens against identity's JWKS; HS256 only as a dev option
             "HOTLINE_JWKS_URL": f"http://127.0.0.1:{API_PORTS['identity']}/.well-known/jwks.json",
             "HOTLINE_JWT_DEV_HS256": "true" if dev_hs256 else "false",
+            # single sign-on returns the browser to the console, which hands the code to identity
+            "HOTLINE_IDENTITY_OIDC_REDIRECT_BASE": f"http://127.0.0.1:{CONSOLE_PORT}",
             "HOTLINE_LOG_JSON": "true",
             **clock,
         }

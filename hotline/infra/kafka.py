@@ -77,6 +77,18 @@ def new_cluster_id() -> str:
 
 
 @dataclass(frozen=True)
+class ClusterNode:
+    """This broker as one node of a local multi-node cluster (hotline.infra.cluster): every node is broker and
+    controller, the quorum is static (`voters`: "1@host:port,2@host:port,..."), topics get `replication` replicas."""
+
+    node_id: int
+    voters: str
+    cluster_id: str
+    replication: int = 3
+    min_insync: int = 2
+
+
+@dataclass(frozen=True)
 class KafkaStatus:
     running: bool
     pid: int | None
@@ -89,9 +101,10 @@ class KafkaStatus:
 class KafkaServer:
     """Fetches, formats, starts and stops the local broker; its files live in settings.kafka_dir."""
 
-    def __init__(self, settings: InfraSettings, version: str = KAFKA_VERSION) -> None:
+    def __init__(self, settings: InfraSettings, version: str = KAFKA_VERSION, node: ClusterNode | None = None) -> None:
         self.settings = settings
         self.version = version
+        self.node = node
         self.home = settings.kafka_dir
         self.data_dir = self.home / "data"
         self.config_file = self.home / "server.properties"
@@ -224,7 +237,31 @@ class KafkaServer:
             "log.retention.hours": 24,
             "log.segment.bytes": 64 * 1024 * 1024,
         }
-        return "".join(f"{key}={value}\n" for key, value in settings.items())
+        if self.node is not None:
+            settings.update(self._cluster_properties(self.node))
+        return "".join(f"{key}={value}\n" for key, value in settings.items() if value is not None)
+
+    @staticmethod
+    def _cluster_properties(node: ClusterNode) -> dict[str, Any]:
+        """A node of a replicated cluster: a static quorum, and every topic (internal ones too) replicated."""
+        return {
+            "node.id": node.node_id,
+            "controller.quorum.bootstrap.servers": None,
+            "controller.quorum.voters": node.voters,
+            "default.replication.factor": node.replication,
+            "min.insync.replicas": node.min_insync,
+            "offsets.topic.replication.factor": node.replication,
+            "transaction.state.log.replication.factor": node.replication,
+            "transaction.state.log.min.isr": node.min_insync,
+            "share.coordinator.state.topic.replication.factor": node.replication,
+            "share.coordinator.state.topic.min.isr": node.min_insync,
+            "unclean.leader.election.enable": "false",
+            # a killed node is noticed within seconds, not the default 9 s / 18 s
+            "broker.session.timeout.ms": 6000,
+            "broker.heartbeat.interval.ms": 1000,
+            # a reassignment's new preferred leader takes over within seconds, not the default 5 min
+            "leader.imbalance.check.interval.seconds": 10,
+        }
 
     def _write_config(self) -> None:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
@@ -232,11 +269,13 @@ class KafkaServer:
         self.log4j_file.write_text(LOG4J2_PROPERTIES.format(log_file=self.log_file))
 
     def _format_if_needed(self) -> None:
-        wanted = {
+        wanted: dict[str, Any] = {
             "version": self.version,
             "host": self.settings.host,
             "controller_port": self.settings.kafka_controller_port,
         }
+        if self.node is not None:
+            wanted |= {"cluster_id": self.node.cluster_id, "voters": self.node.voters}
         meta = self.data_dir / "meta.properties"
         if meta.is_file() and self.format_file.is_file():
             if json.loads(self.format_file.read_text()) == wanted:
@@ -245,7 +284,9 @@ class KafkaServer:
             log.info("kafka.reformat", reason="controller address or version changed")
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
-        cluster_id = new_cluster_id()
+        cluster_id = new_cluster_id() if self.node is None else self.node.cluster_id
+        # one node elects itself (--standalone); a cluster's nodes share the static quorum of their config
+        quorum = ["--standalone"] if self.node is None else []
         command = [
             self._java(),
             "-cp",
@@ -253,7 +294,7 @@ class KafkaServer:
             f"-Dlog4j2.configurationFile={self.log4j_file}",
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            *quorum,
             "-t",
             cluster_id,
             "-c",
@@ -276,6 +317,14 @@ class KafkaServer:
         if self.is_running():
             self.wait_ready(self.is_running)
             return False
+        process = self.launch()
+        # poll(), not the command line: right after fork it is still Python's, not java's.
+        self.wait_ready(lambda: process.poll() is None)
+        log.info("kafka.ready", pid=process.pid, bootstrap=self.bootstrap)
+        return True
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the JVM without waiting for it (a cluster's nodes wait for each other's quorum)."""
         s = self.settings
         for port in (s.kafka_port, s.kafka_controller_port):
             if port_open(s.host, port):
@@ -312,10 +361,7 @@ class KafkaServer:
         _children.append(process)
         self.pid_file.write_text(f"{process.pid}\n")
         log.info("kafka.starting", pid=process.pid, bootstrap=self.bootstrap)
-        # poll(), not the command line: right after fork it is still Python's, not java's.
-        self.wait_ready(lambda: process.poll() is None)
-        log.info("kafka.ready", pid=process.pid, bootstrap=self.bootstrap)
-        return True
+        return process
 
     def _log_tail(self) -> str:
         return "\n".join(part for part in (tail(self.log_file), tail(self.console_file, 15)) if part)

@@ -18,7 +18,17 @@ from hotline.infra.settings import InfraSettings
 log = structlog.get_logger(__name__)
 
 # One database per service (no service reads another's tables), one for development, one for tests.
-SERVICE_DATABASES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting", "console")
+SERVICE_DATABASES = (
+    "intake",
+    "dispatch",
+    "sla_monitor",
+    "callback",
+    "identity",
+    "knowledge",
+    "reporting",
+    "outbound",
+    "console",
+)
 DEFAULT_DATABASE = "hotline"
 TEST_DATABASE = "hotline_test"
 DATABASES = (DEFAULT_DATABASE, *SERVICE_DATABASES, TEST_DATABASE)

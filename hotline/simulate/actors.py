@@ -51,6 +51,8 @@ class Api:
     client: httpx.AsyncClient
     tokens: Mapping[str, str]  # who -> bearer token
     concurrency: int = 16
+    # base URL per service (`hotline chaos` runs on ports of its own); the port plan of `hotline up` by default
+    urls: Mapping[str, str] = field(default_factory=lambda: {s: f"http://127.0.0.1:{p}" for s, p in API_PORTS.items()})
     statuses: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
@@ -60,7 +62,7 @@ class Api:
     async def call(
         self, method: str, service: str, path: str, who: str, *, json: Any = None, params: Any = None
     ) -> httpx.Response | None:
-        url = f"http://127.0.0.1:{API_PORTS[service]}/api/v1{path}"
+        url = f"{self.urls[service]}/api/v1{path}"
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
         for attempt in range(4):
             try:

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.callback.api import routers
-from services.callback.config import CallbackSettings
 from services.callback.handlers import Policies
 from services.callback.new_tickets import IntakeForwarder
+from services.callback.settings import CallbackSettings
 from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler, TopicRenamingSender
 from shared.auth import AuthSettings

@@ -12,7 +12,7 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.callback.config import CallbackSettings
+from services.callback.settings import CallbackSettings
 from services.callback.store import NewTicketRequest, pending_new_requests
 from shared.auth.client_credentials import ClientTokenError, ClientTokenSource
 from shared.clock import Clock

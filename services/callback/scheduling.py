@@ -192,5 +192,6 @@ def check_answers(
         raise OutcomeError("satisfaction", "satisfaction is rated from 1 to 5")
 
 
-# RULES.md §9: importance, hazard and urgency order the queue after deadlines (shared.policy.priority)
+# RULES.md §9: the one priority orders the queue after deadlines (shared.policy.priority.work_order;
+# the store sorts by due_at, priority desc, scheduled_for in SQL: the same key)
 priority_of = priority_score

@@ -25,6 +25,7 @@ from services.console.api.deps import CsrfRejected, SignInRequired, language_for
 from services.console.clients import Apis
 from services.console.i18n import load_catalogs
 from services.console.live import Hub
+from services.console.pop_cache import PopPrefetch
 from services.console.settings import ConsoleSettings
 from services.console.worker import ConsoleMetrics, LiveConsumer
 from shared.branch_config import BranchPolicies
@@ -68,6 +69,7 @@ class Console:
     hub: Hub
     metrics: ConsoleMetrics
     request_metrics: RequestMetrics
+    pops: PopPrefetch
     consumer: LiveConsumer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -122,13 +124,16 @@ def build_console(
     catalogs = load_catalogs()
     console: Console
     hub = Hub(lambda kind, event, listener: templating.push_data(console, kind, event, listener))
+    apis = Apis(settings)
+    pops = PopPrefetch(apis)
+    hub.on_call = pops.start
     console = Console(
         settings=settings,
         service=service,
         engine=engine,
         sessions=make_sessions(engine),
         clock=service.clock(),
-        apis=Apis(settings),
+        apis=apis,
         catalogs=catalogs,
         templates=templates,
         zone=zone,
@@ -136,6 +141,7 @@ def build_console(
         hub=hub,
         metrics=metrics,
         request_metrics=request_metrics,
+        pops=pops,
     )
     return console
 

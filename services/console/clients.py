@@ -9,7 +9,7 @@ import httpx
 
 from services.console.settings import ConsoleSettings
 
-ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity"]
+ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity", "knowledge", "reporting"]
 
 
 @dataclass
@@ -50,6 +50,8 @@ class Apis:
             "sla": settings.sla_url,
             "callback": settings.callback_url,
             "identity": settings.identity_url,
+            "reporting": settings.reporting_url,
+            "knowledge": settings.knowledge_url,
         }
         timeout = httpx.Timeout(settings.api_timeout_seconds)
         self._clients = {
@@ -81,6 +83,33 @@ class Apis:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    async def redirect(self, service: ServiceName, path: str) -> str:
+        """Where an open route sends the browser (its 302's Location), else ApiFailure."""
+        try:
+            response = await self._clients[service].get(path)
+        except httpx.HTTPError as error:
+            raise ApiFailure(503, f"{service} is not answering ({type(error).__name__})") from error
+        if response.status_code >= 400:
+            raise failure_of(response)
+        location = response.headers.get("location")
+        if response.status_code not in (301, 302, 303, 307) or not location:
+            raise ApiFailure(502, f"{service} did not redirect ({response.status_code})")
+        return str(location)
+
+    async def stream(self, service: ServiceName, path: str, token: str) -> httpx.Response:
+        """A GET whose body is read as it comes (a file to pass on); the caller closes it. ApiFailure on 4xx/5xx."""
+        client = self._clients[service]
+        request = client.build_request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise ApiFailure(503, f"{service} is not answering ({type(error).__name__})") from error
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise failure_of(response)
+        return response
 
     async def close(self) -> None:
         for client in self._clients.values():

@@ -7,6 +7,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -44,6 +45,11 @@ class Listener:
     locale: str
     extension: str | None = None
     watching: frozenset[str] = frozenset()  # the ticket ids on its page
+    # the person's access token while it is valid, to fetch a call's pop as soon as the call is offered
+    token: str = ""
+    token_expires_at: datetime | None = None
+    unit: str | None = None  # issue 17: a unit handler's unit, a division supervisor's division
+    division: str | None = None
     queue: asyncio.Queue[Push] = field(default_factory=lambda: asyncio.Queue(maxsize=500))
 
 
@@ -73,10 +79,13 @@ def concerns(event: Event[Any], listener: Listener, owner: str | None) -> list[s
         kinds.append("notice")
     if event.type in CALLBACK_EVENTS and listener.role in CENTER_ROLES:
         kinds.append("callbacks")
+    if work_concerns(event, listener):
+        kinds.append("work")
     return kinds
 
 
 Renderer = Callable[[str, Event[Any], Listener], dict[str, Any]]
+CallHook = Callable[[Listener, Event[Any]], None]
 
 
 class Hub:
@@ -90,6 +99,7 @@ class Hub:
         self._memory = memory
         self.published = 0
         self.dropped = 0
+        self.on_call: CallHook | None = None  # a call popped at a listener: start fetching its pop at once
 
     def add(self, listener: Listener) -> None:
         self.listeners.add(listener)
@@ -121,6 +131,11 @@ class Hub:
         sent = 0
         for listener in list(self.listeners):
             for kind in concerns(event, listener, owner):
+                if kind == "call" and self.on_call is not None:
+                    try:
+                        self.on_call(listener, event)
+                    except Exception:
+                        log.warning("console_pop_prefetch_failed", exc_info=True)
                 try:
                     listener.queue.put_nowait(Push(kind, self.render(kind, event, listener)))
                     sent += 1
@@ -130,3 +145,36 @@ class Hub:
                     log.warning("console_push_failed", kind=kind, event_type=event.type, exc_info=True)
         self.published += sent
         return sent
+
+
+# --------------------------------------------------------------------------- issue 17: work after dispatch
+
+# what lands in a unit's inbox (or changes it): new and re-dispatched tickets, decisions of the center
+UNIT_EVENTS = frozenset(
+    {"TicketDispatched", "ReplyRejected", "TicketReturnRefused", "ExtensionGranted", "ExtensionDenied"}
+    | {"TicketReopened"}
+)
+# what the center's queues receive: replies to review, returns, unroutable tickets, extension requests
+CENTER_EVENTS = frozenset({"TicketReplied", "TicketReturned", "ManualDispatchQueued", "ExtensionRequested"})
+ESCALATIONS = frozenset({"SlaBreached", "SlaEscalated"})
+
+
+def work_concerns(event: Event[Any], listener: Listener) -> bool:
+    """Whether the event changes a list of the listener's work (branch already checked by `concerns`).
+
+    - a unit handler: events of tickets sent to (or decided for) their unit;
+    - the center: what arrives in its queues, and escalations that reached the center;
+    - a division supervisor: breaches and escalations of tickets of its division (RULES.md §7).
+    """
+    payload = event.payload
+    unit = getattr(payload, "unit_id", None)
+    if listener.role == "unit_handler":
+        return event.type in UNIT_EVENTS and listener.unit is not None and unit == listener.unit
+    if listener.role == "center_supervisor":
+        if event.type == "SlaEscalated":
+            return getattr(payload, "to_level", None) == "center"
+        return event.type in CENTER_EVENTS
+    if listener.role == "division_supervisor":
+        division = getattr(payload, "division_id", None)
+        return event.type in ESCALATIONS and listener.division is not None and division == listener.division
+    return False

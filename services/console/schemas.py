@@ -94,6 +94,8 @@ class WorkOrderForm:
     call_id: str = ""
     unit_id: str = ""
     requests: list[ExtraRequest] = field(default_factory=list)
+    parent_ticket_id: str = ""  # a request raised on that ticket's callback, sent again (issue 16)
+    knowledge_article_id: str = ""  # the article the answer on the call came from (issue 19)
 
     @classmethod
     def from_form(cls, form: FormData) -> WorkOrderForm:
@@ -143,6 +145,8 @@ class WorkOrderForm:
             call_id=text("call_id"),
             unit_id=text("unit_id"),
             requests=requests,
+            parent_ticket_id=text("parent_ticket_id"),
+            knowledge_article_id=text("knowledge_article_id"),
         )
 
     @property

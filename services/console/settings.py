@@ -25,6 +25,8 @@ class ConsoleSettings(BaseSettings):
     sla_url: str = "http://127.0.0.1:8103"
     callback_url: str = "http://127.0.0.1:8104"
     identity_url: str = "http://127.0.0.1:8105"
+    reporting_url: str = "http://127.0.0.1:8107"  # area notices at the call pop (issue 16)
+    knowledge_url: str = "http://127.0.0.1:8106"
     api_timeout_seconds: float = Field(default=10.0, gt=0)
 
     topic_tickets: str = Topic.TICKETS.value

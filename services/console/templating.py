@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 
+from services.console import work_labels
 from services.console.i18n import Language
 from services.console.live import Listener
 from shared.events import Event
@@ -80,6 +81,8 @@ STATUS_LABELS = {
     "closed": "Closed",
     "resolved_on_call": "Resolved on the call",
     "awaiting_dispatch": "Awaiting dispatch",
+    "queued": "Awaiting dispatch",  # dispatch's name of it (issue 17's pages read dispatch)
+    "approved": "Reply approved",
 }
 OUTCOME_LABELS = {
     "reached": "Reached",
@@ -140,6 +143,7 @@ def install(env: Environment) -> None:
     env.filters["level"] = _label(LEVEL_LABELS)
     env.globals["left"] = _left
     env.globals["precaution"] = precaution
+    work_labels.install(env)  # issue 17: the pages after dispatch
 
 
 def _language(console: Console, listener: Listener) -> Language:
@@ -179,4 +183,6 @@ def push_data(console: Console, kind: str, event: Event[Any], listener: Listener
         reason = getattr(payload, "reason", None)
         urgent = event.type in ("UrgentNoticeRequested", "SlaBreached", "SlaEscalated")
         return {**base, "ticket_id": event.ticket_id, "text": text, "reason": reason, "urgent": urgent}
+    if kind == "work":  # issue 17: a list of the listener's work changed
+        return {**base, **work_labels.push(event, listener, lang.gettext(EVENT_LABELS.get(event.type, event.type)))}
     return base

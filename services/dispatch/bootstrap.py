@@ -13,21 +13,21 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.dispatch.api import AUDIT, build_router, conflict_handler, db_session
+from services.dispatch.api import conflict_handler, routers
 from services.dispatch.handlers import DispatchContext
 from services.dispatch.lifecycle import IllegalTransition, StaleVersion
 from services.dispatch.notify import load_notifier
 from services.dispatch.routing import load_org_file, org_branches, org_file_for
-from services.dispatch.store import Outbox, has_org, save_org
-from services.dispatch.worker import GROUP_ID, DispatchWorker, TopicRoutingSender
+from services.dispatch.settings import DispatchSettings
+from services.dispatch.sms import SmsNotifier
+from services.dispatch.store import Outbox, SmsMessage, has_org, save_org
+from services.dispatch.worker import DispatchWorker, TopicRoutingSender
 from shared import topics as shared_topics
-from shared.auth import AuthSettings, audit_router
-from shared.branch_config import is_configured_branch, load_calendar
+from shared.auth import AuthSettings
+from shared.branch_config import BranchPolicies, is_configured_branch
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
@@ -36,6 +36,8 @@ from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, count_pending
 from shared.runtime import ServiceSettings, Task
+from shared.sms import SmsSender, SmsSettings, build_sender
+from shared.sms.api import sms_router
 from shared.storage import LocalDirectoryStorage
 from shared.topics import TopicSpec
 
@@ -43,21 +45,6 @@ log = structlog.get_logger(__name__)
 
 SERVICE = "dispatch"
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class DispatchSettings(BaseSettings):
-    """HOTLINE_DISPATCH_*: what only dispatch needs."""
-
-    model_config = SettingsConfigDict(env_prefix="HOTLINE_DISPATCH_", extra="ignore")
-
-    attachments_dir: Path | None = None  # default: <state_dir>/dispatch-attachments
-    max_attachment_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    max_attachments_per_reply: int = Field(default=10, ge=1)
-    notifier: str = "logging"  # or "package.module:Class" (an SMS gateway plugin)
-    consumer_group: str = GROUP_ID
-    topic_tickets: str = Topic.TICKETS.value
-    topic_notifications: str = Topic.NOTIFICATIONS.value
-    seed_orgs: bool = True  # load shared/config/orgs/<branch>.toml into a branch with no org tree
 
 
 @dataclass
@@ -71,6 +58,8 @@ class DispatchService:
     ctx: DispatchContext
     database_url: str
     stoppables: list[Any] = field(default_factory=list)
+    sms: SmsSettings | None = None
+    sms_sender: SmsSender | None = None  # runs in the worker when the notifier is "sms"
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -101,9 +90,8 @@ class DispatchService:
         app = create_app(
             SERVICE,
             http.model_copy(update={"max_body_bytes": body_limit}),
-            build_router(),
-            # RULES.md §6: every reveal is audited, and auditors read the records here
-            audit_router(AUDIT, db_session),
+            *routers(),
+            *self._sms_routers(),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
@@ -113,6 +101,21 @@ class DispatchService:
         app.add_exception_handler(IllegalTransition, conflict_handler)
         app.add_exception_handler(StaleVersion, conflict_handler)
         return app
+
+    def _sms_routers(self) -> list[Any]:
+        if self.sms is None:
+            return []
+        secret = self.sms.dlr_secret.get_secret_value() if self.sms.dlr_secret else None
+        return [
+            sms_router(
+                SERVICE,
+                SmsMessage,
+                lambda request: self.sessions,
+                lambda request: self.ctx.clock,
+                secret,
+                on_requeued=lambda request: self.sms_sender.notify() if self.sms_sender else None,
+            )
+        ]
 
     def relay(self, producer: AIOKafkaProducer) -> OutboxRelay:
         sender = TopicRoutingSender(producer, self.topic_names)
@@ -152,11 +155,16 @@ class DispatchService:
                 "broker": BrokerProbe(self.settings.kafka_bootstrap).check,
                 "consumer": consuming,
             },
-            metrics_refresh=[self.outbox_pending, consumer.record_lag],
+            metrics_refresh=[self.outbox_pending, consumer.record_lag, *self._sms_metrics()],
             auth=auth or AuthSettings(),
         )
 
+    def _sms_metrics(self) -> list[Any]:
+        return [self.sms_sender.failed_open] if self.sms_sender is not None else []
+
     async def close(self) -> None:
+        if self.sms_sender is not None:
+            await self.sms_sender.close()
         await self.engine.dispose()
 
 
@@ -187,22 +195,32 @@ def build(
     *,
     clock: Clock | None = None,
     database_url: str | None = None,
+    sms: SmsSettings | None = None,
 ) -> DispatchService:
     """Wire one dispatch process (tests pass their own clock and database)."""
     settings = settings or ServiceSettings()
     dispatch = dispatch or DispatchSettings()
     url = database_url or settings.database_url_for(SERVICE)
     engine = make_engine(url)
+    sessions = make_sessions(engine)
+    clock = clock or settings.clock()
     attachments = dispatch.attachments_dir or settings.state_dir / "dispatch-attachments"
+    sms_settings, sender = None, None
+    if dispatch.notifier == "sms":
+        sms_settings = sms or SmsSettings()
+        sender = build_sender(SERVICE, sessions, SmsMessage, sms_settings, clock)
+        notifier: Any = SmsNotifier(sessions, clock, sender.notify)
+    else:
+        notifier = load_notifier(dispatch.notifier)
     ctx = DispatchContext(
-        clock=clock or settings.clock(),
-        calendar=load_calendar(),
+        clock=clock,
+        policies=BranchPolicies(),
         storage=LocalDirectoryStorage(attachments),
-        notifier=load_notifier(dispatch.notifier),
+        notifier=notifier,
         max_attachment_bytes=dispatch.max_attachment_bytes,
         max_attachments_per_reply=dispatch.max_attachments_per_reply,
     )
-    return DispatchService(settings, dispatch, engine, make_sessions(engine), ctx, url)
+    return DispatchService(settings, dispatch, engine, sessions, ctx, url, sms=sms_settings, sms_sender=sender)
 
 
 class _SecondaryServer(uvicorn.Server):

@@ -5,27 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-
-import structlog
 
 from services.dispatch.lifecycle import Status
 from services.dispatch.store import Extension, Ticket
-from shared.branch_config import load_branch
-from shared.policy import BranchConfigError, BranchPolicy, WorkingDayCalendar, deadline_for
+from shared.branch_config import BranchPolicies
+from shared.policy import deadline_for
 from shared.policy.limits import UNIT_CLOCKS, SlaClock, clocks_for
-
-log = structlog.get_logger(__name__)
-
-
-@cache
-def branch_policy(code: str) -> BranchPolicy:
-    """The branch's policy file, cached; an unknown branch gets the regulation's own limits (logged)."""
-    try:
-        return load_branch(code)
-    except BranchConfigError as error:
-        log.warning("branch_policy_missing_using_regulation_defaults", branch=code, error=str(error))
-        return load_branch(None)
 
 
 @dataclass(frozen=True)
@@ -72,13 +57,13 @@ def granted_deadlines(ticket: Ticket, extensions: Iterable[Extension]) -> dict[S
 def ticket_clocks(
     ticket: Ticket,
     now: datetime,
-    calendar: WorkingDayCalendar,
+    policies: BranchPolicies,
     *,
     extensions: Iterable[Extension] = (),
     clocks: Iterable[SlaClock] = (SlaClock.DISPATCH, *UNIT_CLOCKS),
 ) -> list[ClockView]:
     """Every clock of `clocks` that runs for the ticket's category, with its deadline from shared.policy."""
-    policy = branch_policy(ticket.branch)
+    policy = policies.for_event(ticket.branch)  # a ticket dispatch already holds (shared.branch_config)
     own = set(clocks_for(ticket.category_enum))
     moved: Mapping[SlaClock, datetime] = granted_deadlines(ticket, extensions)
     views: list[ClockView] = []
@@ -92,7 +77,7 @@ def ticket_clocks(
         if clock is SlaClock.HANDLE and level is None:
             continue
         # RULES.md §2-§3: the same deadline engine as the SLA monitor
-        computed = deadline_for(ticket.category_enum, clock, start, policy, calendar, level=level)
+        computed = deadline_for(ticket.category_enum, clock, start, policy, policies.calendar, level=level)
         deadline = moved.get(clock, computed.at)
         if ticket.external_deadline is not None and ticket.external_deadline < deadline:
             deadline = ticket.external_deadline  # RULES.md §2, §6: the stricter 12345 deadline drives every clock

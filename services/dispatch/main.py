@@ -35,6 +35,8 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     await ensure_topics(settings.kafka_bootstrap, topics, settings.partitions)
     consumer = service.consumer(producer, relay, client_id=f"{SERVICE}-{role.value}")
     tasks.append(consumer.run)
+    if service.sms_sender is not None:  # urgent notices as SMS (HOTLINE_DISPATCH_NOTIFIER=sms)
+        tasks.append(service.sms_sender.run)
     worker_app = service.worker_app(consumer)
     worker_port = settings.port_for(SERVICE, Role.WORKER)
     if role is Role.WORKER:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from shared.branch_config import config_dirs
 from shared.policy.categories import Category, Subtype
+from shared.policy.service_areas import AreaRule, check_rule, specificity
 
 AGENT_SELECTED_RULE = "agent-selected"
 """The rule id recorded when the agent chose the unit on the call (RULES.md §1, §15(一)3)."""
@@ -64,9 +65,13 @@ class RoutingRule:
     @property
     def specificity(self) -> tuple[int, int]:
         """(category part, area part): a category rule beats an area rule; a narrower criterion beats a wider."""
-        category_part = 2 if self.subtypes else 1 if self.categories else 0
-        area_part = 3 if self.communities else 2 if self.address_patterns else 1 if self.districts else 0
-        return category_part, area_part
+        return specificity(
+            subtypes=bool(self.subtypes),
+            categories=bool(self.categories),
+            communities=bool(self.communities),
+            address_patterns=bool(self.address_patterns),
+            districts=bool(self.districts),
+        )
 
     def matches(self, ticket: RoutingInput) -> bool:
         if self.categories and ticket.category not in self.categories:
@@ -213,6 +218,20 @@ def validate_org(org: OrgTree) -> OrgTree:
         if rule.unit_id not in org.units:
             raise OrgConfigError(f"rules.{rule.rule_id}.unit", f"unknown unit {rule.unit_id!r}")
     return org
+
+
+def check_new_rule(org: OrgTree, rule: RoutingRule) -> None:
+    """An admin's new or changed rule must route somewhere and not tie with another unit's rule (OrgConfigError).
+
+    An unknown unit is left to `validate_org`, which names it.
+    """
+    if rule.unit_id not in org.units:
+        return
+    others = [AreaRule.of(describe_rule(r)) for r in org.rules if r.rule_id != rule.rule_id]
+    active = [unit_id for unit_id in org.units if org.active_unit(unit_id) is not None]
+    problem = check_rule(AreaRule.of(describe_rule(rule)), others, active)
+    if problem is not None:
+        raise OrgConfigError(problem.field, problem.message)
 
 
 def org_from_mapping(branch: str, data: Mapping[str, Any]) -> OrgTree:

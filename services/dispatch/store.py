@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, String, Text, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.dispatch.lifecycle import Status
 from services.dispatch.routing import Division, OrgTree, RoutingRule, Unit, describe_rule, rule_from_mapping
-from shared.auth import AuditRecordMixin, TicketRef
+from shared.auth import AuditRecordMixin, Scope, TicketRef
 from shared.db import AwareDateTime, service_metadata
 from shared.inbox import InboxMixin
 from shared.outbox import OutboxMixin
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import ComplaintLevel
+from shared.sms.queue import SmsQueueMixin
 
 SHORT = 128
 TEXT = 2_000
@@ -36,6 +39,10 @@ class ProcessedEvent(InboxMixin, Base):
 
 class AuditRecord(AuditRecordMixin, Base):
     __tablename__ = "audit_log"
+
+
+class SmsMessage(SmsQueueMixin, Base):
+    """The urgent-notice SMS queue (shared/sms; services/dispatch/sms.py fills it)."""
 
 
 class Ticket(Base):
@@ -286,3 +293,128 @@ async def has_org(session: AsyncSession, branch: str) -> bool:
         select(OrgNode.node_id).where(OrgNode.branch == branch, OrgNode.kind == "center").limit(1)
     )
     return found is not None
+
+
+async def tickets_by_id(session: AsyncSession, ticket_ids: Collection[str]) -> dict[str, Ticket]:
+    """Load tickets into the session in one query, by id."""
+    if not ticket_ids:
+        return {}
+    found = await session.scalars(select(Ticket).where(Ticket.ticket_id.in_(ticket_ids)))
+    return {ticket.ticket_id: ticket for ticket in found}
+
+
+async def tickets_where(
+    session: AsyncSession,
+    *conditions: ColumnElement[bool],
+    statuses: Collection[Status] = (),
+    unit_id: str | None = None,
+    newest_first: int | None = None,
+) -> list[Ticket]:
+    """Tickets matching the conditions (a principal's scope, a branch), in the given statuses and unit.
+
+    `newest_first`: at most that many, most recently received first (otherwise unordered: callers sort).
+    """
+    query = select(Ticket).where(*conditions)
+    if statuses:
+        query = query.where(Ticket.status.in_([s.value for s in statuses]))
+    if unit_id:
+        query = query.where(Ticket.unit_id == unit_id)
+    if newest_first is not None:
+        query = query.order_by(Ticket.received_at.desc()).limit(newest_first)
+    return list(await session.scalars(query))
+
+
+def in_scope(scope: Scope) -> ColumnElement[bool]:
+    """A principal's scope (branch, division or unit) as a condition on the ticket table."""
+    columns = Ticket.__table__.c
+    return scope.where(columns.branch, columns.unit_id, columns.division_id)
+
+
+async def extensions_by_ticket(session: AsyncSession, ticket_ids: Sequence[str]) -> dict[str, list[Extension]]:
+    """Every extension request of each ticket (an empty list for a ticket with none)."""
+    found: dict[str, list[Extension]] = {t: [] for t in ticket_ids}
+    if ticket_ids:
+        for ext in await session.scalars(select(Extension).where(Extension.ticket_id.in_(ticket_ids))):
+            found[ext.ticket_id].append(ext)
+    return found
+
+
+async def extensions_of(session: AsyncSession, ticket_id: str) -> list[Extension]:
+    return list(await session.scalars(select(Extension).where(Extension.ticket_id == ticket_id)))
+
+
+async def pending_extensions(session: AsyncSession, branch: str) -> list[Extension]:
+    """The branch's extension requests waiting for the center, nearest current deadline first."""
+    rows = await session.scalars(
+        select(Extension)
+        .where(Extension.branch == branch, Extension.status == "pending")
+        .order_by(Extension.current_deadline)
+    )
+    return list(rows)
+
+
+async def pending_reply(session: AsyncSession, ticket_id: str) -> Reply | None:
+    """The latest reply of the ticket still waiting for the center's review."""
+    found: Reply | None = await session.scalar(
+        select(Reply)
+        .where(Reply.ticket_id == ticket_id, Reply.status == "pending")
+        .order_by(Reply.submitted_at.desc())
+        .limit(1)
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class TicketRecords:
+    """What hangs off one ticket: its extension requests, replies, attachments and flags, each in order."""
+
+    extensions: list[Extension]
+    replies: list[Reply]
+    attachments: list[AttachmentRecord]
+    flags: list[Flag]
+
+
+async def ticket_records(session: AsyncSession, ticket_id: str) -> TicketRecords:
+    extensions = await extensions_of(session, ticket_id)
+    replies = list(
+        await session.scalars(select(Reply).where(Reply.ticket_id == ticket_id).order_by(Reply.submitted_at))
+    )
+    attachments = list(
+        await session.scalars(
+            select(AttachmentRecord)
+            .where(AttachmentRecord.ticket_id == ticket_id)
+            .order_by(AttachmentRecord.uploaded_at)
+        )
+    )
+    flags = list(await session.scalars(select(Flag).where(Flag.ticket_id == ticket_id).order_by(Flag.at)))
+    return TicketRecords(extensions, replies, attachments, flags)
+
+
+@dataclass(frozen=True)
+class EmittedEvent:
+    event_id: str
+    type: str
+    topic: str
+    created_at: datetime
+
+
+async def emitted_events(session: AsyncSession, ticket_id: str) -> list[EmittedEvent]:
+    """The events dispatch wrote to its outbox for this ticket, in order."""
+    rows = await session.execute(
+        select(Outbox.event_id, Outbox.event_type, Outbox.topic, Outbox.created_at)
+        .where(Outbox.key == ticket_id.encode())
+        .order_by(Outbox.id)
+    )
+    return [EmittedEvent(str(r.event_id), r.event_type, r.topic, r.created_at) for r in rows]
+
+
+async def next_rule_position(session: AsyncSession, branch: str) -> int:
+    """The position after the branch's last routing rule (a new rule is tried last)."""
+    last = await session.scalar(select(func.max(RuleRow.position)).where(RuleRow.branch == branch))
+    return (last or 0) + 1
+
+
+async def delete_rule(session: AsyncSession, branch: str, rule_id: str) -> bool:
+    """Remove one routing rule; False when the branch has no such rule."""
+    result = await session.execute(delete(RuleRow).where(RuleRow.branch == branch, RuleRow.rule_id == rule_id))
+    return bool(getattr(result, "rowcount", 0))

@@ -24,8 +24,6 @@ from shared.outbox import OutboxRelay, Sender, stage
 
 log = structlog.get_logger(__name__)
 
-GROUP_ID = "hotline-dispatch"
-
 
 class TopicRoutingSender:
     """Sends each contract topic to the name configured for it (tests and side-by-side deployments)."""

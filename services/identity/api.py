@@ -38,6 +38,7 @@ from services.identity.schemas import (
 )
 from shared.auth import CurrentPrincipal, Principal, Role, SecureRouter, audit_router, public, require_roles
 from shared.http.errors import ApiError
+from shared.http.openapi import answers
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -64,13 +65,13 @@ Admin = Annotated[Principal, require_roles(Role.ADMIN)]
 auth = SecureRouter(prefix="/api/v1/auth", tags=["sign-in"], dependencies=[public()])
 
 
-@auth.post("/login", response_model=TokenPair)
+@auth.post("/login", response_model=TokenPair, responses=answers(401, 403, 423, 429))
 async def login(body: LoginIn, db: Db, ident: Ident, address: Address) -> TokenPair:
     """Username and password (and a one-time code when required) for an access and a refresh token."""
     return await sign_in.login(db, ident, body, address)
 
 
-@auth.post("/refresh", response_model=TokenPair)
+@auth.post("/refresh", response_model=TokenPair, responses=answers(401, 403))
 async def refresh(body: RefreshIn, db: Db, ident: Ident, address: Address) -> TokenPair:
     """A new pair for a refresh token, which is spent; `role` switches the role acted in."""
     return await sign_in.refresh(db, ident, body, address)
@@ -83,24 +84,24 @@ async def logout(body: LogoutIn, db: Db, ident: Ident, address: Address) -> Resp
     return Response(status_code=204)
 
 
-@auth.post("/password", response_model=TokenPair)
+@auth.post("/password", response_model=TokenPair, responses=answers(401, 403, 423, 429))
 async def change_password(body: PasswordChangeIn, db: Db, ident: Ident, address: Address) -> TokenPair:
     """Change the password with the current one (also after an admin's reset); other sign-ins end."""
     return await sign_in.change_password(db, ident, body, address)
 
 
-@auth.post("/totp/enrol", response_model=TotpEnrolment)
+@auth.post("/totp/enrol", response_model=TotpEnrolment, responses=answers(401, 403, 423, 429))
 async def enrol_totp(body: TotpEnrolIn, db: Db, ident: Ident, address: Address) -> TotpEnrolment:
     return await sign_in.enrol_totp(db, ident, body, address)
 
 
-@auth.post("/totp/confirm", status_code=204)
+@auth.post("/totp/confirm", status_code=204, responses=answers(401, 403, 423, 429))
 async def confirm_totp(body: TotpConfirmIn, db: Db, ident: Ident, address: Address) -> Response:
     await sign_in.confirm_totp(db, ident, body, address)
     return Response(status_code=204)
 
 
-@auth.post("/token", response_model=AccessToken)
+@auth.post("/token", response_model=AccessToken, responses=answers(401))
 async def client_token(body: ClientTokenIn, db: Db, ident: Ident, address: Address) -> AccessToken:
     """A machine client's API key for a short-lived `integration` access token carrying its scopes."""
     return await machines.client_token(db, ident, body.api_key, address)

@@ -58,6 +58,7 @@ from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
 from shared.http.responses import MaskedJSONResponse, UnmaskedJSONResponse
 from shared.http.types import Instant
+from shared.policy.ticket_actions import intake_actions
 from shared.policy.work_order import SAFETY_PRECAUTIONS
 from shared.privacy import PersonalField
 
@@ -381,6 +382,12 @@ async def read_ticket(ticket_id: str, principal: TicketReader, db: Db) -> Any:
                 details=h.summary,
             )
             for h in history
+        ],
+        allowed_actions=[
+            a.value
+            for a in intake_actions(
+                principal.role, ticket.status, ticket.category, has_customer=ticket.customer_id is not None
+            )
         ],
     )
 

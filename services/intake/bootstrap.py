@@ -10,17 +10,16 @@ from pathlib import Path
 import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.intake.api import calls, customers, db_session, tickets
-from services.intake.grading import APP_ID, SUBJECTS_TOPIC, ComplaintGrading, GradingSettings
+from services.intake.app import ComplaintGrading
 from services.intake.handlers import Policies
 from services.intake.references import Directory, DispatchDirectory
+from services.intake.settings import GradingSettings, IntakeSettings, TopicNames
 from services.intake.store import AUDIT, SERVICE, Outbox
-from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, TopicNames, ViewBuilder
+from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, RenamedTopicsSender, ViewBuilder
 from shared import topics as shared_topics
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
 from shared.branch_config import is_configured_branch, load_calendar
@@ -38,44 +37,6 @@ from shared.topics import TopicSpec
 log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class IntakeSettings(BaseSettings):
-    """HOTLINE_INTAKE_*: topic names and the grading app id, so two systems can share one broker side by side."""
-
-    model_config = SettingsConfigDict(env_prefix="HOTLINE_INTAKE_", extra="ignore")
-
-    topic_tickets: str = Topic.TICKETS.value
-    topic_sla: str = Topic.SLA.value
-    topic_cti_calls: str = Topic.CTI_CALLS.value
-    topic_notifications: str = Topic.NOTIFICATIONS.value
-    grading_app_id: str = APP_ID
-    grading_subjects_topic: str = SUBJECTS_TOPIC
-    # memory:// replays the changelogs on every start; rocksdb:// keeps the tables on the worker's volume
-    grading_store: str = "memory://"
-    grading_replication_factor: int = Field(default=1, ge=1)
-    grading_standby_replicas: int = Field(default=0, ge=0)
-    # dispatch's API: the org tree a work order's unit must be in, and the routing rules of a call's split
-    dispatch_url: str = "http://127.0.0.1:8102"
-
-    def topic_names(self) -> TopicNames:
-        chosen = {
-            Topic.TICKETS: self.topic_tickets,
-            Topic.SLA: self.topic_sla,
-            Topic.CTI_CALLS: self.topic_cti_calls,
-            Topic.NOTIFICATIONS: self.topic_notifications,
-        }
-        # only renamed topics: with none, the consumer group stays hotline-intake
-        return TopicNames({topic: name for topic, name in chosen.items() if name != topic.value})
-
-    def grading(self) -> GradingSettings:
-        return GradingSettings(
-            app_id=self.grading_app_id,
-            store=self.grading_store,
-            subjects_topic=self.grading_subjects_topic,
-            replication_factor=self.grading_replication_factor,
-            standby_replicas=self.grading_standby_replicas,
-        )
 
 
 def migrate(database_url: str) -> None:

@@ -258,6 +258,8 @@ class TicketView(TicketSummary):
     escalations: list[dict[str, Any]]
     callback: dict[str, Any]
     history: list[HistoryEntry]
+    # the caller's own intake actions on it now (shared/policy/ticket_actions.py)
+    allowed_actions: list[str] = []
 
 
 class TicketPage(BaseModel):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.intake.handlers import Policies, record_call_event
+from services.intake.settings import TopicNames
 from services.intake.store import ProcessedEvent
 from services.intake.view import apply_to_view
 from shared.clock import Clock
@@ -22,16 +23,6 @@ log = structlog.get_logger(__name__)
 
 GROUP_ID = "hotline-intake"
 CONSUMED_TOPICS = (Topic.TICKETS, Topic.SLA, Topic.CTI_CALLS)
-
-
-@dataclass
-class TopicNames:
-    """The real topic names; tests point a whole service at topics of their own."""
-
-    names: Mapping[Topic, str] = field(default_factory=dict)
-
-    def __call__(self, topic: Topic | str) -> str:
-        return self.names.get(Topic(topic), str(topic))
 
 
 class RenamedTopicsSender:

@@ -21,6 +21,9 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     service = build_service(settings)
     # migrations use their own event loop (asyncio.run inside Alembic's env): run them in a thread
     await asyncio.to_thread(migrate, service.database_url)
+    # jieba builds its prefix dictionary (with the gas terms) on first use, seconds on a busy machine: do it now,
+    # before the process reports ready, not inside the first publish or search of an agent on a call
+    await asyncio.to_thread(service.search.segmenter.words, "燃气表不走字")
     host = settings.http_host
     if role is Role.API:
         await serve(SERVICE, build_api(service), host, settings.port_for(SERVICE, role), on_stop=service.close)

@@ -13,33 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import nh3
-from markdown_it import MarkdownIt
+
+from shared.markdown import MARKDOWN as _MARKDOWN
+from shared.markdown import render_markdown as render_markdown  # one rule, shared with the console's preview
 
 DATA_DIR = Path(__file__).parent / "data"
 GAS_TERMS = DATA_DIR / "gas_terms.txt"
 SYNONYMS = DATA_DIR / "synonyms.toml"
 
 # --------------------------------------------------------------------------- Markdown
-
-# raw HTML in the Markdown is not rendered at all; what markdown-it makes is then cleaned by an allow-list
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-ALLOWED_TAGS = frozenset(
-    {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "blockquote", "code", "pre", "hr"}
-    | {"a", "table", "thead", "tbody", "tr", "th", "td"}
-)
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href", "title"}}
-
-
-def render_markdown(body: str) -> str:
-    """The article's HTML: Markdown rendered, then only allow-listed tags and http(s)/mailto/tel links kept."""
-    html = _MARKDOWN.render(body)
-    return nh3.clean(
-        html,
-        tags=set(ALLOWED_TAGS),
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto", "tel"},
-        link_rel="noopener noreferrer nofollow",
-    )
 
 
 def plain_text(body: str) -> str:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from pydantic import BaseModel
 
-from services.sla_monitor.timers import BREACHED, WARNED, ClockTimer, TicketTimers
+from services.sla_monitor.schemas import DueSoonPublic, TicketTimersPublic, TimerPublic
+from services.sla_monitor.store import BREACHED, WARNED, ClockTimer, TicketTimers
 from services.sla_monitor.worker import SlaMonitor
 from shared.auth.deps import SecureRouter, require_roles
 from shared.auth.principal import Principal, TicketRef, ensure_branch, ensure_in_scope
@@ -21,44 +21,13 @@ READERS = (Role.AGENT, Role.UNIT_HANDLER, Role.DIVISION_SUPERVISOR, Role.CENTER_
 SUPERVISORS = (Role.DIVISION_SUPERVISOR, Role.CENTER_SUPERVISOR, Role.ADMIN)
 
 
-class TimerPublic(BaseModel):
-    """One clock of a ticket as dashboards show it."""
-
-    clock: str
-    started_at: datetime
-    deadline: datetime
-    warning_at: datetime
-    provisional: bool  # RULES.md §3: reaches into a year with no schedule loaded
-    running: bool
-    stopped_by: str | None
-    extended: bool
-    warned: bool
-    breached: bool
-
-
-class TicketTimersPublic(BaseModel):
-    ticket_id: str
-    branch: str
-    category: str
-    complaint_level: int | None
-    unit_id: str | None
-    division_id: str | None
-    closed: bool
-    timers: list[TimerPublic]
-
-
-class DueSoonPublic(BaseModel):
-    within_minutes: int
-    timers: list[dict[str, Any]]
-
-
 def _monitor(request: Request) -> SlaMonitor:
     monitor: SlaMonitor = request.app.state.monitor
     return monitor
 
 
 def _instant(epoch: float, ticket: TicketTimers, request: Request) -> datetime:
-    zone = _monitor(request).policies.view(ticket.branch).branch.timezone
+    zone = _monitor(request).policies.for_event(ticket.branch).timezone
     return datetime.fromtimestamp(epoch, tz=UTC).astimezone(zone)
 
 

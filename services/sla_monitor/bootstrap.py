@@ -8,11 +8,11 @@ import structlog
 from fastapi import FastAPI
 
 from services.sla_monitor.api import router
-from services.sla_monitor.policies import PolicyBook
-from services.sla_monitor.worker import SERVICE, MonitorSettings, SlaMonitor
+from services.sla_monitor.settings import SERVICE, MonitorSettings
+from services.sla_monitor.worker import SlaMonitor
 from shared import topics as shared_topics
 from shared.auth.settings import AuthSettings
-from shared.branch_config import is_configured_branch
+from shared.branch_config import BranchPolicies, is_configured_branch
 from shared.bus import BrokerProbe
 from shared.http.app import create_app
 from shared.http.settings import HttpSettings
@@ -70,7 +70,7 @@ async def bootstrap(
         monitor_settings,
         settings.kafka_bootstrap,
         settings.clock(),
-        PolicyBook(),
+        BranchPolicies(),
         partitions=partitions,
         datadir=str(datadir),
     )

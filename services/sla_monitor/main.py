@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from services.sla_monitor.bootstrap import bootstrap
-from services.sla_monitor.worker import SERVICE
+from services.sla_monitor.settings import SERVICE
 from shared.runtime import Role, ServiceSettings, serve, start_logging
 from shared.streams import run_stream_app
 

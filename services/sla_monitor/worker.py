@@ -1,30 +1,27 @@
-"""The Faust app: ticket events and co-partitioned ticks in, timer tables with a due-time index, SLA events out."""
+"""The SLA worker: ticket events and co-partitioned ticks in (the Faust app of `app`), SLA events out.
+
+Each ticket event moves its clocks (`handlers.apply_event`); each tick fires what fell due in the partition
+(`handlers.fire_due`) through the due-time index (`store.DueIndex`), so a check reads only the due buckets.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import faust
 import structlog
 from faust.types import TP
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.sla_monitor.policies import PolicyBook
-from services.sla_monitor.timers import (
-    Announcement,
-    TicketTimers,
-    apply_event,
-    bucket_of,
-    fire_due,
-    recompute_deadlines,
-)
+from services.sla_monitor.app import build_streams
+from services.sla_monitor.handlers import Announcement, apply_event, fire_due, recompute_deadlines, view_of
+from services.sla_monitor.settings import SERVICE, MonitorSettings
+from services.sla_monitor.store import DueIndex, TicketTimers, bucket_of
+from shared.branch_config import BranchPolicies
 from shared.bus import DEAD_LETTERED, LAG, count_dead_letters_of
 from shared.clock import Clock
 from shared.events import (
@@ -40,51 +37,13 @@ from shared.events import (
     message_key,
     new_event,
 )
-from shared.streams import StreamApp
 
 log = structlog.get_logger(__name__)
 
-SERVICE = "sla_monitor"
-# Internal to this service: one message per partition per tick drives the due checks inside the stream.
-TICK_TOPIC = "hotline.sla.ticks"
 TICK = b'{"tick":"due"}'
 RECOMPUTE = b'{"tick":"recompute"}'
 _CONTROL_PREFIX = b'{"tick"'
-BUCKET_SHARD = 64  # ticket ids per due-index entry
 LONG_GAP_BUCKETS = 3_600  # a due check further behind than this looks up the used buckets instead of walking each
-
-
-class MonitorSettings(BaseSettings):
-    """SLA monitor settings, HOTLINE_SLA_<FIELD>; the topic names are overridable for tests and benchmarks."""
-
-    model_config = SettingsConfigDict(env_prefix="HOTLINE_SLA_", extra="ignore")
-
-    app_id: str = f"hotline-{SERVICE}"  # the consumer group id
-    tickets_topic: str = Topic.TICKETS.value
-    sla_topic: str = Topic.SLA.value
-    notifications_topic: str = Topic.NOTIFICATIONS.value
-    deadletter_topic: str = Topic.DEADLETTER.value
-    tick_topic: str = TICK_TOPIC
-    tick_interval: float = Field(default=0.2, gt=0)  # seconds between due checks
-    bucket_seconds: float = Field(default=1.0, gt=0)  # width of a due-index bucket
-    store: str = "rocksdb://"  # memory:// in unit tests
-    # RocksDB per partition database: Faust's defaults (2 GiB block cache, 3 x 64 MiB memtables) are far too big
-    rocksdb_block_cache_mb: int = Field(default=8, ge=1)
-    rocksdb_write_buffer_mb: int = Field(default=4, ge=1)
-    rocksdb_max_write_buffers: int = Field(default=2, ge=1)
-    table_key_index_size: int = Field(default=10_000, ge=100)
-    # warm copies of each partition's tables kept on other workers, so a failover does not rebuild (1 with 2+ pods)
-    standby_replicas: int = Field(default=0, ge=0)
-    # replicas of the changelog and tick topics the app creates (3 on a cluster; `hotline topics apply` too)
-    replication_factor: int = Field(default=1, ge=1)
-    session_timeout: float = 10.0
-    heartbeat_interval: float = 1.0
-    rebalance_timeout: float = 30.0
-    commit_interval: float = 0.5
-    # seconds a produced message may wait for others: every ticket event writes two or three changelog
-    # messages, and with Faust's default (0) each became a produce request of its own
-    producer_linger: float = Field(default=0.005, ge=0)
-    max_due_window_minutes: int = 240  # the read API's horizon
 
 
 @dataclass
@@ -143,7 +102,7 @@ class SlaMonitor:
         settings: MonitorSettings,
         kafka_bootstrap: str,
         clock: Clock,
-        policies: PolicyBook,
+        policies: BranchPolicies,
         *,
         partitions: int,
         datadir: str,
@@ -158,80 +117,22 @@ class SlaMonitor:
         self.metrics = metrics or Metrics.create()
         self._lag: dict[int, int] = {}
         count_dead_letters_of(SERVICE)
-        mb = 1024 * 1024
-        self.app = StreamApp(
-            settings.app_id,
-            broker=f"kafka://{kafka_bootstrap}",
-            store=settings.store,
-            datadir=datadir,
-            web_enabled=False,
-            topic_partitions=partitions,
-            topic_replication_factor=settings.replication_factor,
-            table_standby_replicas=settings.standby_replicas,
-            broker_commit_interval=settings.commit_interval,
-            producer_linger=settings.producer_linger,
-            broker_session_timeout=settings.session_timeout,
-            broker_heartbeat_interval=settings.heartbeat_interval,
-            broker_rebalance_timeout=settings.rebalance_timeout,
-            consumer_auto_offset_reset="earliest",
-            table_key_index_size=settings.table_key_index_size,
+        streams = build_streams(settings, kafka_bootstrap, partitions=partitions, datadir=datadir)
+        self.app = streams.app
+        self.timers_by_ticket = streams.timers_by_ticket
+        self.due_index = streams.due_index
+        self.partition_state = streams.partition_state
+        self.source, self.ticks, self.out, self.deadletters = (
+            streams.source,
+            streams.ticks,
+            streams.out,
+            streams.deadletters,
         )
-
-        def rocks() -> dict[str, int]:
-            # a fresh dict per table: Faust's store pops keys out of the mapping it is given
-            return {
-                "block_cache_size": settings.rocksdb_block_cache_mb * mb,
-                "block_cache_compressed_size": mb,
-                "write_buffer_size": settings.rocksdb_write_buffer_mb * mb,
-                "max_write_buffer_number": settings.rocksdb_max_write_buffers,
-                "target_file_size_base": 16 * mb,
-                "max_open_files": 256,
-            }
-
-        raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-        # Co-partitioned with hotline.tickets: a ticket's timers live in the partition of its events.
-        self.timers_by_ticket = self.app.Table(
-            "timers_by_ticket",
-            partitions=partitions,
-            options=rocks(),
-            key_type=bytes,
-            value_type=bytes,
-            help="ticket id -> its clocks",
-        )
-        # "<partition>:<bucket>" -> ticket ids with something due in that second: a tick reads only due buckets.
-        self.due_index = self.app.Table(
-            "due_index",
-            partitions=partitions,
-            options=rocks(),
-            key_type=bytes,
-            value_type=bytes,
-            help="due bucket -> ticket ids",
-        )
-        # "<partition>" -> {"cursor": last bucket fully checked, "open": running clocks}
-        self.partition_state = self.app.Table(
-            "partition_state",
-            partitions=partitions,
-            options=rocks(),
-            key_type=bytes,
-            value_type=bytes,
-            help="per-partition progress",
-        )
-        for table in (self.timers_by_ticket, self.due_index, self.partition_state):
-            # Faust derives a table's codec from its types (json for bytes); our values are already encoded
-            cast(Any, table).key_serializer = cast(Any, table).value_serializer = "raw"
-        self.source = self.app.topic(settings.tickets_topic, settings.tick_topic, partitions=partitions, **raw)
-        self.ticks = self.app.topic(settings.tick_topic, partitions=partitions, **raw)
-        self.out = {
-            Topic.SLA: self.app.topic(settings.sla_topic, **raw),
-            Topic.NOTIFICATIONS: self.app.topic(settings.notifications_topic, **raw),
-        }
-        self.deadletters = self.app.topic(settings.deadletter_topic, **raw)
+        self.index = DueIndex(self.due_index, self.partition_state, settings.bucket_seconds, self._open_timers_saved)
         self.publish: Publish = publish or self._send_to_topic
         # per partition: the last hotline.tickets offset processed and the latest event instant seen
         self._last_offset: dict[int, int] = {}
         self._watermark: dict[int, float] = {}
-        # (partition, bucket) -> the due-index entry being filled (rebuilt by probing after a restart)
-        self._filling: dict[tuple[int, int], int] = {}
         self.started_at = time.monotonic()
 
         self.agent = self.app.agent(self.source, name="track_sla_clocks")(self._track_sla_clocks)
@@ -288,23 +189,23 @@ class SlaMonitor:
         raw = self.timers_by_ticket.get(event.ticket_id.encode())
         known = TicketTimers.from_bytes(raw) if raw is not None else None
         opened = _open_count(known)
-        ticket = apply_event(known, event, self.policies.view(event.branch))
+        ticket = apply_event(known, event, view_of(self.policies, event.branch))
         if ticket is None:
             return
         ticket.partition = partition
         if ticket.closed:
             ticket.clocks = {}  # a closed ticket keeps only its tombstone, so a redelivery cannot restart it
-        state = self._state(partition)
+        state = self.index.state(partition)
         fresh = state["cursor"] is None
         if fresh:
             # the partition's first timer: checks start from now, and anything already overdue goes in the next
             state["cursor"] = bucket_of(self.clock.now().timestamp(), self.settings.bucket_seconds) - 1
-        self._reindex(ticket, partition, state["cursor"])
+        self.index.reindex(ticket, partition, state["cursor"])
         self.timers_by_ticket[event.ticket_id.encode()] = ticket.to_bytes()
         delta = _open_count(ticket) - opened
         if delta or fresh:
             state["open"] += delta
-            self._save_state(partition, state)
+            self.index.save_state(partition, state)
 
     # ------------------------------------------------------------------ due checks
 
@@ -315,7 +216,7 @@ class SlaMonitor:
         now_epoch = now.timestamp()
         width = self.settings.bucket_seconds
         current = bucket_of(now_epoch, width)
-        state = self._state(partition)
+        state = self.index.state(partition)
         cursor = state["cursor"] if state["cursor"] is not None else current - 1
         allowed_until = await self._safe_horizon(partition, now_epoch)
         made = 0
@@ -324,9 +225,9 @@ class SlaMonitor:
         buckets: Iterable[int] = range(cursor + 1, current + 1)
         if current - cursor > LONG_GAP_BUCKETS:
             # after downtime or a clock jump: visit the buckets that hold tickets, not every second of the gap
-            buckets = self._buckets_in_use(partition, cursor, current)
+            buckets = self.index.buckets_in_use(partition, cursor, current)
         for bucket in buckets:
-            listed = self._bucket_ids(partition, bucket)
+            listed = self.index.ids(partition, bucket)
             if not listed:
                 continue
             keep: list[str] = []
@@ -345,7 +246,7 @@ class SlaMonitor:
                     continue
                 if due <= allowed_until:
                     opened = _open_count(ticket)
-                    announcements = fire_due(ticket, now, self.policies.view(ticket.branch))
+                    announcements = fire_due(ticket, now, view_of(self.policies, ticket.branch))
                     for announcement in announcements:
                         await self._announce(announcement, now_epoch)
                     made += len(announcements)
@@ -357,18 +258,18 @@ class SlaMonitor:
                     carried.append(ticket_id)
                 else:
                     ticket.indexed_bucket = None
-                    self._reindex(ticket, partition, current)
+                    self.index.reindex(ticket, partition, current)
                 self.timers_by_ticket[ticket.ticket_id.encode()] = ticket.to_bytes()
             if bucket < current:
-                self._write_bucket(partition, bucket, [])
+                self.index.write(partition, bucket, [])
             elif keep:
-                self._write_bucket(partition, bucket, keep)
+                self.index.write(partition, bucket, keep)
         if carried:
-            self._write_bucket(partition, current, self._bucket_ids(partition, current) + carried)
+            self.index.write(partition, current, self.index.ids(partition, current) + carried)
         if state["cursor"] != current - 1 or open_delta:
             state["cursor"] = current - 1
             state["open"] += open_delta
-            self._save_state(partition, state)
+            self.index.save_state(partition, state)
         self.metrics.due_check_seconds.observe(time.perf_counter() - started)
         return made
 
@@ -416,12 +317,12 @@ class SlaMonitor:
         self.policies.reload()
         now = self.clock.now()
         moved_count = 0
-        state = self._state(partition)
+        state = self.index.state(partition)
         for raw in list(self.timers_by_ticket.values()):
             ticket = TicketTimers.from_bytes(raw)
             if ticket.partition != partition or ticket.closed or not ticket.running():
                 continue
-            view = self.policies.view(ticket.branch)
+            view = view_of(self.policies, ticket.branch)
             moved = recompute_deadlines(ticket, view)
             if not moved:
                 continue
@@ -440,7 +341,7 @@ class SlaMonitor:
                 )
                 await self._send_payload(ticket, payload, now)
             ticket.indexed_bucket = None
-            self._reindex(ticket, partition, state["cursor"])
+            self.index.reindex(ticket, partition, state["cursor"])
             self.timers_by_ticket[ticket.ticket_id.encode()] = ticket.to_bytes()
         log.info("deadlines_recomputed", partition=partition, moved=moved_count, years=self.policies.calendar.years)
         return moved_count
@@ -466,85 +367,8 @@ class SlaMonitor:
             await self.ticks.send(value=RECOMPUTE, partition=partition)
         return self.partitions
 
-    # ------------------------------------------------------------------ the due index
-
-    @staticmethod
-    def _bucket_key(partition: int, bucket: int, shard: int = 0) -> bytes:
-        # the partition is part of the key: every partition indexes its own tickets (memory store is one dict)
-        return f"{partition}:{bucket}".encode() if shard == 0 else f"{partition}:{bucket}:{shard}".encode()
-
-    # A busy second holds thousands of ids: one entry per second would rewrite (and send to the changelog)
-    # the whole growing list on every append. Entries of BUCKET_SHARD ids each keep an append small:
-    # "<p>:<b>", "<p>:<b>:1", "<p>:<b>:2", ... with no gap, the last one filling up.
-
-    def _buckets_in_use(self, partition: int, after: int, until: int) -> list[int]:
-        """The buckets in (after, until] that hold an entry of this partition, in order."""
-        prefix = f"{partition}:"
-        found: set[int] = set()
-        for key in list(self.due_index.keys()):
-            text = key.decode() if isinstance(key, bytes) else str(key)
-            if text.startswith(prefix):
-                bucket = int(text.split(":")[1])
-                if after < bucket <= until:
-                    found.add(bucket)
-        return sorted(found)
-
-    def _bucket_ids(self, partition: int, bucket: int) -> list[str]:
-        ids: list[str] = []
-        shard = 0
-        while (raw := self.due_index.get(self._bucket_key(partition, bucket, shard))) is not None:
-            ids.extend(json.loads(raw))
-            shard += 1
-        return ids
-
-    def _write_bucket(self, partition: int, bucket: int, ids: list[str]) -> None:
-        """Replace a bucket's ids (none: drop it)."""
-        chunks = [ids[i : i + BUCKET_SHARD] for i in range(0, len(ids), BUCKET_SHARD)]
-        for shard, chunk in enumerate(chunks):
-            self.due_index[self._bucket_key(partition, bucket, shard)] = json.dumps(chunk).encode()
-        shard = len(chunks)
-        while self.due_index.pop(self._bucket_key(partition, bucket, shard), None) is not None:
-            shard += 1
-        self._filling.pop((partition, bucket), None)
-
-    def _reindex(self, ticket: TicketTimers, partition: int, cursor: int | None) -> None:
-        due = ticket.next_due()
-        if due is None:
-            ticket.indexed_bucket = None
-            return
-        bucket = bucket_of(due, self.settings.bucket_seconds)
-        if cursor is not None and bucket <= cursor:
-            bucket = cursor + 1  # overdue already: the next check takes it
-        if ticket.indexed_bucket == bucket:
-            return
-        self._add_to_bucket(ticket, partition, bucket)
-
-    def _add_to_bucket(self, ticket: TicketTimers, partition: int, bucket: int) -> None:
-        shard = self._filling.get((partition, bucket), 0)  # a hint only: full entries are skipped
-        if shard and self._bucket_key(partition, bucket, shard - 1) not in self.due_index:
-            shard = 0  # the bucket changed under the hint (a partition moved away and back): no gap allowed
-        while True:
-            key = self._bucket_key(partition, bucket, shard)
-            raw = self.due_index.get(key)
-            ids: list[str] = json.loads(raw) if raw is not None else []
-            if len(ids) < BUCKET_SHARD:
-                break
-            shard += 1
-        ids.append(ticket.ticket_id)
-        self.due_index[key] = json.dumps(ids).encode()
-        self._filling[(partition, bucket)] = shard
-        ticket.indexed_bucket = bucket
-
-    def _state(self, partition: int) -> dict[str, Any]:
-        raw = self.partition_state.get(str(partition).encode())
-        if raw is None:
-            return {"cursor": None, "open": 0}
-        state: dict[str, Any] = json.loads(raw)
-        return state
-
-    def _save_state(self, partition: int, state: dict[str, Any]) -> None:
-        self.partition_state[str(partition).encode()] = json.dumps(state).encode()
-        self.metrics.open_timers.labels(str(partition)).set(state["open"])
+    def _open_timers_saved(self, partition: int, open_timers: int) -> None:
+        self.metrics.open_timers.labels(str(partition)).set(open_timers)
 
     # ------------------------------------------------------------------ reads (outside the stream)
 
@@ -568,10 +392,10 @@ class SlaMonitor:
         width = self.settings.bucket_seconds
         found: dict[str, TicketTimers] = {}
         for partition in self.owned_partitions():
-            state = self._state(partition)
+            state = self.index.state(partition)
             first = state["cursor"] + 1 if state["cursor"] is not None else bucket_of(now, width)
             for bucket in range(first, bucket_of(end, width) + 1):
-                for ticket_id in self._bucket_ids(partition, bucket):
+                for ticket_id in self.index.ids(partition, bucket):
                     ticket = self.ticket(ticket_id)
                     if ticket is not None and ticket.indexed_bucket == bucket:
                         found[ticket_id] = ticket
@@ -582,7 +406,7 @@ class SlaMonitor:
         width = self.settings.bucket_seconds
         partitions = []
         for partition in self.owned_partitions():
-            state = self._state(partition)
+            state = self.index.state(partition)
             behind = None if state["cursor"] is None else max(0.0, now - (state["cursor"] + 1) * width)
             lag = self._consumer_lag(partition)
             partitions.append(

@@ -33,6 +33,7 @@ from shared.policy.categories import Subtype as ServiceRequestSubtype
 from shared.policy.grading import GradeReason
 from shared.policy.limits import CallbackKind, ComplaintLevel
 from shared.policy.limits import SlaClock as ClockName
+from shared.policy.notices import NoticeKind
 
 # --------------------------------------------------------------------------- intake
 
@@ -386,3 +387,18 @@ class TicketClosed(TicketPayload):
     ]
     reason_text: ShortText = ""
     closed_by: Identifier | None = None
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+class CustomerNotified(TicketPayload):
+    """A status SMS to the ticket's customer was queued (services/outbound); the ticket's history shows it."""
+
+    event_type = "CustomerNotified"
+    event_version = 1
+
+    kind: NoticeKind
+    text: LongText  # the message as sent: the ticket's own facts only
+    scheduled_for: Instant  # after the quiet window for a non-urgent notice (RULES.md §5)
+    message_key: Identifier

@@ -36,6 +36,7 @@ ERROR_BODY: dict[str, Any] = {
     },
 }
 _DESCRIPTIONS = {
+    "400": "the request cannot be used as it is (the message says why)",
     "401": "missing or invalid credentials",
     "403": "the role or scope does not allow it",
     "404": "not found, or the credential's branch is not configured",
@@ -45,7 +46,8 @@ _DESCRIPTIONS = {
     "422": "validation failed; the fields are named",
     "423": "locked for a while",
     "429": "too many requests; see Retry-After",
-    "503": "not ready",
+    "502": "a service this one depends on answered wrongly",
+    "503": "not ready, or a service this one depends on does not answer",
 }
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 
@@ -55,6 +57,11 @@ def _error(code: str) -> dict[str, Any]:
         "description": _DESCRIPTIONS[code],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
     }
+
+
+def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route for the error answers only it gives (an open route's 401, a 423 ...)."""
+    return {code: _error(str(code)) for code in codes}
 
 
 def error_codes(method: str, operation: dict[str, Any]) -> list[str]:
@@ -85,7 +92,7 @@ def document_errors(app: FastAPI) -> None:
                 if path == "/health/ready":
                     responses["503"] = {"description": _DESCRIPTIONS["503"]}
                 for code, response in responses.items():
-                    if code in _DESCRIPTIONS and "content" in response and code != "503":
+                    if code in _DESCRIPTIONS and "content" in response and path != "/health/ready":
                         response["content"] = _error(code)["content"]
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)

@@ -1,6 +1,9 @@
-"""RULES.md §9: the order of work — deadlines first, then the customer's importance, the hazard and the urgency.
+"""RULES.md §9: one order of work for every queue — deadlines first, then priority, then the oldest.
 
-Priority orders unit inboxes and callback queues after deadlines; it never lengthens a limit.
+Priority is the customer's importance, the hazard and the urgency the agent recorded (§14(四)) and the
+complaint's grade for its likely impact (§14(六)). The regulation names one priority that "orders unit
+inboxes and callback queues after deadlines" and never lengthens a limit: one score, one sort key, used by
+dispatch's unit inbox and center queues and by the callback queue (which stores the score to sort in SQL).
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from shared.policy.limits import ComplaintLevel
 
 
 def priority_score(*, key_customer: bool, urgent: bool, hazardous: bool, complaint_level: ComplaintLevel | None) -> int:
-    """A callback's priority, higher first: one point each for importance, urgency and hazard (§14(四)), and
-    the complaint's grade for its likely impact (§14(六)): two for level 1, one for level 2."""
+    """The priority of a piece of work, higher first: one point each for importance, urgency and hazard
+    (§14(四)), and the complaint's grade for its likely impact (§14(六)): two for level 1, one for level 2."""
     score = int(key_customer) + int(urgent) + int(hazardous)
     if complaint_level is ComplaintLevel.MAJOR:
         score += 2
@@ -21,16 +24,9 @@ def priority_score(*, key_customer: bool, urgent: bool, hazardous: bool, complai
     return score
 
 
-def inbox_order(
-    *, nearest_deadline: datetime | None, hazardous: bool, urgent: bool, key_customer: bool, received_at: datetime
-) -> tuple[bool, datetime | None, bool, bool, bool, datetime]:
-    """The sort key of a unit's inbox: nearest running deadline first (none last), then hazardous, urgent and
-    key-customer tickets ahead of the others, in that order, then the oldest."""
-    return (
-        nearest_deadline is None,
-        nearest_deadline,
-        not hazardous,
-        not urgent,
-        not key_customer,
-        received_at,
-    )
+def work_order(
+    *, deadline: datetime | None, priority: int, since: datetime
+) -> tuple[bool, datetime | None, int, datetime]:
+    """The sort key of a queue: the nearest deadline first (work with none last), then the higher priority,
+    then the oldest (`since`: received, or scheduled)."""
+    return (deadline is None, deadline, -priority, since)

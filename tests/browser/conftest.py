@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.browser.system import BrowserSystem, folders, running_system
 from tests.e2e.conftest import _log_tails
@@ -25,6 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "browser"
+# an assertion waits as long as an action (a loaded CI machine takes more than Playwright's 5 s to create a ticket)
+expect.set_options(timeout=15_000)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

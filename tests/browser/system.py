@@ -45,12 +45,22 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.harness import NANNING, EventLog
 
-# the demo people of the browser stories: (username, role, unit)
-PEOPLE = (
-    ("agent.li", "agent", None),
-    ("agent.wang", "agent", None),
-    ("center.zhou", "center_supervisor", None),
-    ("handler.qingxiu", "unit_handler", "U-QINGXIU"),
+# the demo people of the browser stories: (username, role, scope claims); the unit's handler names its division
+# too, so what the unit drafts goes to its division's review (the knowledge base, RULES.md §7)
+PEOPLE: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("agent.li", "agent", {}),
+    ("agent.wang", "agent", {}),
+    ("center.zhou", "center_supervisor", {}),
+    ("handler.qingxiu", "unit_handler", {"unit": "U-QINGXIU", "division": "D-EAST"}),
+    ("division.east", "division_supervisor", {"division": "D-EAST"}),
+    ("admin.demo", "admin", {}),  # the branch's settings (single sign-on, issue 16)
+)
+# issue 17: the people who work tickets after dispatch: (username, roles, unit, division)
+WORK_PEOPLE = (
+    ("handler.xingning", ("unit_handler",), "U-XINGNING", None),
+    ("division.west", ("division_supervisor",), None, "D-WEST"),
+    ("admin.org", ("admin",), None, None),
+    ("lead.chen", ("center_supervisor", "agent"), None, None),
 )
 folders: list[Path] = []  # the running systems' folders, for the failure hook
 
@@ -114,12 +124,17 @@ class BrowserSystem:
 
 def _add_people(env: dict[str, str]) -> dict[str, str]:
     passwords: dict[str, str] = {}
-    for username, role, unit in PEOPLE:
+    people = {username for username, _, _ in PEOPLE}
+    everyone = [(username, (role,), claims.get("unit"), claims.get("division")) for username, role, claims in PEOPLE]
+    everyone += [person for person in WORK_PEOPLE if person[0] not in people]
+    for username, roles, unit, division in everyone:
         password = f"Pw-{secrets.token_urlsafe(12)}"
         argv = [sys.executable, "-m", "hotline", "users", "add", "--branch", "demo", "--username", username]
-        argv += ["--role", role, "--name", username, "--password-stdin"]
+        argv += [*(part for role in roles for part in ("--role", role)), "--name", username, "--password-stdin"]
         if unit:
             argv += ["--unit", unit]
+        if division:
+            argv += ["--division", division]
         result = subprocess.run(argv, env=env, input=password + "\n", capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{username} not added: {result.stdout} {result.stderr}"
         passwords[username] = password
@@ -135,6 +150,8 @@ def _console_env(env: dict[str, str], names: Names, api_urls: dict[str, str], da
             "HOTLINE_CONSOLE_SLA_URL": api_urls["sla_monitor"],
             "HOTLINE_CONSOLE_CALLBACK_URL": api_urls["callback"],
             "HOTLINE_CONSOLE_IDENTITY_URL": api_urls["identity"],
+            "HOTLINE_CONSOLE_KNOWLEDGE_URL": api_urls["knowledge"],
+            "HOTLINE_CONSOLE_REPORTING_URL": api_urls["reporting"],
             "HOTLINE_CONSOLE_TOPIC_TICKETS": names.topic(Topic.TICKETS),
             "HOTLINE_CONSOLE_TOPIC_SLA": names.topic(Topic.SLA),
             "HOTLINE_CONSOLE_TOPIC_NOTIFICATIONS": names.topic(Topic.NOTIFICATIONS),
@@ -162,6 +179,7 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
 
     await _admin(database_url, [f'CREATE DATABASE "{name}"' for name in databases.values()])
     topics = [Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS, Topic.CTI_CALLS, Topic.KNOWLEDGE, "hotline.sla.ticks"]
+    topics.append(Topic.REPORTING)
     await create_topics(kafka_bootstrap, {names.topic(t): hotline_system.TOPIC_PARTITIONS for t in topics})
     events = EventLog(kafka_bootstrap, [names.topic(t) for t in (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)])
     await events.start()
@@ -176,6 +194,13 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
     # people's tokens come from identity and are verified against its JWKS, as under `hotline up`
     env["HOTLINE_JWKS_URL"] = f"{api_urls['identity']}/.well-known/jwks.json"
     env["HOTLINE_JWT_DEV_HS256"] = "false"
+    # single sign-on returns the browser to the console (issue 16), which hands the code to identity
+    env["HOTLINE_IDENTITY_OIDC_REDIRECT_BASE"] = f"http://127.0.0.1:{console_spec.port}"
+    # reporting (area notices) on the run's own topics and group, like the other services
+    env["HOTLINE_REPORTING_CONSUMER_GROUP"] = f"{names.prefix}-reporting"
+    env["HOTLINE_REPORTING_TICKETS_TOPIC"] = names.topic(Topic.TICKETS)
+    env["HOTLINE_REPORTING_SLA_TOPIC"] = names.topic(Topic.SLA)
+    env["HOTLINE_REPORTING_REPORTING_TOPIC"] = names.topic(Topic.REPORTING)
     # every story signs in afresh: more sign-ins per minute than one person makes (identity's limiter)
     env["HOTLINE_IDENTITY_RATE_PER_USERNAME"] = "1000"
     env["HOTLINE_IDENTITY_RATE_PER_ADDRESS"] = "1000"

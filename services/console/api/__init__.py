@@ -1,5 +1,24 @@
 """The console's routes: pages and htmx fragments (HTML), the event stream, health and metrics."""
 
-from services.console.api import callbacks, live, pages, tickets, work_orders
+from services.console.api import (
+    callbacks,
+    center,
+    division,
+    knowledge,
+    live,
+    new_requests,
+    org,
+    pages,
+    roles,
+    sso,
+    ticket_extras,
+    tickets,
+    unit,
+    work_orders,
+)
 
 routers = [pages.router, work_orders.router, tickets.router, live.router, callbacks.router]
+# issue 16: the ticket page's attachments and actions; SSO; the desk's new requests
+routers += [ticket_extras.router, sso.router, new_requests.router]
+routers.append(knowledge.router)  # issue 19: the knowledge base pages
+routers += [roles.router, unit.router, center.router, division.router, org.router]  # issue 17

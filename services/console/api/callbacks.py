@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.console import handlers
 from services.console.api.deps import SignedIn, SignedInPost, console
 from services.console.clients import ApiFailure
+from services.console.handlers.new_requests import new_request_context, new_request_errors
 from shared.policy.categories import DEFAULT_RANK
 
 router = APIRouter()
@@ -62,7 +63,7 @@ async def _render(page: SignedIn, callback_id: str, status: int = 200, **extra: 
         outcomes=OUTCOMES,
         categories=[c.value for c in DEFAULT_RANK],
         errors={},
-        **extra,
+        **{"new_request": new_request_context(), **extra},
     )
 
 
@@ -104,7 +105,13 @@ async def outcome(page: SignedInPost, callback_id: str) -> Response:
             "callback", "POST", f"/api/v1/callbacks/{callback_id}/outcome", page.token, json=body
         )
     except ApiFailure as failure:
+        # intake's refusal of the new request goes beside its inputs, with what the agent typed (issue 16)
         return await _render(
-            page, callback_id, status=failure.status, error=failure.message, outcome_errors=failure.fields
+            page,
+            callback_id,
+            status=failure.status,
+            error=failure.message,
+            outcome_errors=failure.fields,
+            new_request=new_request_context(form, new_request_errors(failure.fields)),
         )
     return await _render(page, callback_id, recorded=result.get("events", []))

@@ -20,7 +20,10 @@ from services.console.api.deps import (
     console,
     set_cookie,
 )
+from services.console.api.sso import branch_of as sso_branch
 from services.console.clients import ApiFailure
+from services.console.handlers import work
+from services.console.handlers.sso import sso_available
 from services.console.i18n import LOCALES
 
 router = APIRouter()
@@ -30,7 +33,9 @@ router = APIRouter()
 async def sign_in_page(page: AnyPage) -> Response:
     if page.session is not None:
         return RedirectResponse("/home", status_code=303)
-    return page.render("sign_in.html")
+    # the single sign-on button where the branch has it (issue 16)
+    sso = await sso_available(console(page.request).apis, sso_branch(page))
+    return page.render("sign_in.html", sso=sso)
 
 
 @router.post("/sign-in")
@@ -88,6 +93,8 @@ async def sign_out(page: SignedInPost) -> Response:
 
 @router.get("/home")
 async def home(page: SignedIn) -> Response:
+    if work.home_of(page.user.role) != "/home":  # issue 17: each role lands on its own home
+        return RedirectResponse(work.home_of(page.user.role), status_code=303)
     tasks: list[dict[str, object]] = []
     if page.user.role in ("agent", "center_supervisor"):
         tasks = await handlers.gov_tasks(console(page.request).apis, page.token)

@@ -10,17 +10,12 @@ from fastapi.responses import Response
 from services.console import handlers
 from services.console.api.deps import SignedIn, SignedInPost, console
 from services.console.clients import ApiFailure
+from services.console.handlers.ticket_extras import attachments_of, page_actions
 from shared.policy.categories import DEFAULT_RANK
 
 router = APIRouter()
 
 STATUSES = ("received", "dispatched", "accepted", "contacted", "returned", "replied", "reopened", "closed")
-# what each role may do with a ticket on the page (the owning service decides again on every call)
-ACTIONS = {
-    "agent": ("reveal", "callbacks"),
-    "center_supervisor": ("reveal", "callbacks"),
-    "unit_handler": ("reveal",),
-}
 
 
 @router.get("/tickets/{ticket_id}")
@@ -36,7 +31,9 @@ async def ticket(page: SignedIn, ticket_id: str, created: str = "") -> Response:
         t=data.ticket,
         clocks=handlers.clock_rows(data, app.clock.now().astimezone(app.zone), app.calendar),
         created=created,
-        actions=ACTIONS.get(page.user.role, ()),
+        # the ticket's allowed_actions for this person (intake decides them; it checks again on every call)
+        actions=page_actions(page.user.role, data.ticket),
+        attachments=attachments_of(data.ticket),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.console import handlers
 from services.console.api.deps import SignedIn, SignedInPost, console
+from services.console.handlers import knowledge
 from services.console.schemas import WorkOrderForm
 from shared.policy.categories import DEFAULT_RANK, SUBTYPES, Category
 from shared.policy.work_order import CLOSABLE_ON_CALL, SAFETY_PRECAUTIONS
@@ -32,14 +33,28 @@ def _context(form: WorkOrderForm, errors: dict[str, str] | None = None, **extra:
 
 
 @router.get("/work-orders/new")
-async def new_work_order(page: SignedIn, category: str = "", call_id: str = "", phone: str = "") -> Response:
-    form = WorkOrderForm(category=category, call_id=call_id, phone=phone)
+async def new_work_order(
+    page: SignedIn,
+    category: str = "",
+    call_id: str = "",
+    phone: str = "",
+    parent_ticket_id: str = "",
+    knowledge_article_id: str = "",
+) -> Response:
+    form = WorkOrderForm(
+        category=category,
+        call_id=call_id,
+        phone=phone,
+        parent_ticket_id=parent_ticket_id[:128],
+        knowledge_article_id=knowledge_article_id,
+    )
     if call_id and not phone:
         # the call pop's one click: the caller's number, kept server-side since the call rang
         call = console(page.request).hub.call(call_id)
         if call and call.get("branch") == page.user.branch:
             form.phone = call.get("caller_number") or ""
-    return page.render("work_order.html", **_context(form))
+    kb_title = await knowledge.title_of(console(page.request).apis, page.token, knowledge_article_id)
+    return page.render("work_order.html", **_context(form), kb_title=kb_title)
 
 
 @router.post("/work-orders/fields")

@@ -6,6 +6,7 @@ the page shows; every authorisation decision stays in that service (DESIGN.md: b
 
 from __future__ import annotations
 
+from services.console.handlers.call_pop import CallPop, call_pop
 from services.console.handlers.callbacks import (
     outcome_body,
 )
@@ -18,10 +19,8 @@ from services.console.handlers.sign_in import (
     sign_out,
 )
 from services.console.handlers.tickets import (
-    CallPop,
     Criteria,
     TicketPage,
-    call_pop,
     clock_rows,
     search,
     ticket_page,

@@ -26,5 +26,11 @@ def outcome_body(form: dict[str, str], zone: Any) -> dict[str, Any]:
         request: dict[str, Any] = {"category": form["new_category"], "description": form.get("new_description", "")}
         if form.get("new_subtype"):
             request["subtype"] = form["new_subtype"]
+        # where the work is and who routes it (RULES.md §1: an address for repairs and service requests)
+        for name in ("address", "district"):
+            if form.get(f"new_{name}"):
+                request[name] = form[f"new_{name}"]
+        if form.get("new_callback_declined") in ("on", "true", "1"):
+            request["callback_mode"] = "declined"
         body["new_request"] = request
     return body

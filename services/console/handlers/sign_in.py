@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -49,9 +50,16 @@ async def sign_in(
     answer = await apis.call(
         "identity", "POST", "/api/v1/auth/login", None, json={"username": username, "password": password}
     )
+    return session_of(answer, username, now, session_length, locale)
+
+
+def session_of(
+    answer: dict[str, Any], username: str | None, now: datetime, session_length: timedelta, locale: str | None
+) -> NewSession:
+    """The browser session of identity's token pair (a password or a single sign-on)."""
     claims = read_claims(answer["access_token"], now, answer.get("expires_in"))
     return new_session(
-        username=username,
+        username=username or claims.subject,
         subject=claims.subject,
         role=claims.role,
         branch=claims.branch,

@@ -1,25 +1,25 @@
-"""The ticket page, its clocks in working time, search and the call pop."""
+"""The ticket page, its clocks in working time, and search."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.console.clients import ApiFailure, Apis
-from services.console.handlers.common import OPEN_STATUSES_CLOSED
 from services.console.store import BrowserSession
 from shared.policy.calendar import WorkingDayCalendar
 from shared.policy.categories import Category
 from shared.policy.limits import ComplaintLevel, LimitUnit, SlaClock, limit_for
 from shared.policy.remaining import time_left
 
-# --------------------------------------------------------------------------- ticket page, search, call pop
+# --------------------------------------------------------------------------- ticket page, search
 
 
-async def _optional(coroutine: Any) -> Any:
+async def optional(coroutine: Any) -> Any:
+    """The call's answer, or None when the service refused or is away (a part of the page left out)."""
     try:
         return await coroutine
     except ApiFailure:
@@ -38,11 +38,11 @@ async def ticket_page(apis: Apis, session: BrowserSession, ticket_id: str) -> Ti
     token = session.access_token
     reads = [
         apis.call("intake", "GET", f"/api/v1/tickets/{ticket_id}", token),
-        _optional(apis.call("sla", "GET", f"/api/v1/sla/tickets/{ticket_id}/timers", token)),
+        optional(apis.call("sla", "GET", f"/api/v1/sla/tickets/{ticket_id}/timers", token)),
     ]
     if session.role in ("agent", "center_supervisor"):
         reads.append(
-            _optional(apis.call("callback", "GET", "/api/v1/callbacks", token, params={"ticket_id": ticket_id}))
+            optional(apis.call("callback", "GET", "/api/v1/callbacks", token, params={"ticket_id": ticket_id}))
         )
     results = await asyncio.gather(*reads)
     timers = (results[1] or {}).get("timers", []) if len(results) > 1 else []
@@ -141,36 +141,3 @@ async def search(apis: Apis, token: str, criteria: Criteria, zone: Any) -> tuple
         errors = {path.removeprefix("query."): message for path, message in failure.fields.items()}
         return [], errors or {"form": failure.message}
     return list(page["tickets"]), {}
-
-
-@dataclass
-class CallPop:
-    call_id: str
-    found: bool
-    pop: dict[str, Any] = field(default_factory=dict)
-    open_tickets: list[dict[str, Any]] = field(default_factory=list)
-    recent_at_address: list[dict[str, Any]] = field(default_factory=list)
-
-
-async def call_pop(apis: Apis, session: BrowserSession, call_id: str, caller_number: str | None) -> CallPop:
-    """The caller's records (masked), open tickets with their clocks, recent tickets at the same address."""
-    token = session.access_token
-    if not caller_number:
-        return CallPop(call_id, False)
-    pop = await _optional(
-        apis.call("intake", "GET", "/api/v1/customers/history", token, params={"phone": caller_number})
-    )
-    if pop is None:
-        return CallPop(call_id, False)
-    open_ids = [t["ticket_id"] for t in pop["tickets"] if t["status"] not in OPEN_STATUSES_CLOSED][:5]
-    views = await asyncio.gather(
-        *(_optional(apis.call("intake", "GET", f"/api/v1/tickets/{t}", token)) for t in open_ids)
-    )
-    nearby: list[dict[str, Any]] = []
-    if pop["customers"]:
-        customer_id = pop["customers"][0]["customer_id"]
-        found = await _optional(
-            apis.call("intake", "GET", "/api/v1/tickets", token, params={"customer_id": customer_id, "limit": 10})
-        )
-        nearby = list((found or {}).get("tickets", []))
-    return CallPop(call_id, True, pop, [v for v in views if v], nearby)

@@ -84,9 +84,13 @@ def ticket_body(form: WorkOrderForm) -> dict[str, Any]:
         body["call_id"] = form.call_id
     if form.unit_id:
         body["unit_id"] = form.unit_id
+    if form.parent_ticket_id:
+        body["parent_ticket_id"] = form.parent_ticket_id
     if form.resolve_on_call or form.category == Category.QUERY.value:
         # RULES.md §1: query, consultation, simple repair and praise may be answered on the call
         body["first_contact_resolution"] = {"answer": form.answer}
+        if form.knowledge_article_id:
+            body["first_contact_resolution"]["knowledge_article_id"] = form.knowledge_article_id
         body["callback"] = {"mode": "declined"}
     return body
 

@@ -34,7 +34,7 @@
     item.appendChild(text);
     if (data.ticket_id) {
       var link = document.createElement("a");
-      link.href = "/tickets/" + encodeURIComponent(data.ticket_id);
+      link.href = data.href || "/tickets/" + encodeURIComponent(data.ticket_id);
       link.textContent = " → " + data.ticket_id.slice(0, 8);
       item.appendChild(link);
     }
@@ -102,6 +102,24 @@
       var changed = document.getElementById("desk-changed");
       if (changed) { changed.hidden = false; }
     });
+    // issue 17: a list of the user's work changed (inbox, center queues, division): notice with sound, refresh
+    source.addEventListener("work", function (e) {
+      var data = JSON.parse(e.data);
+      notice(data);
+      body.dispatchEvent(new CustomEvent("work-changed", { detail: data }));
+      var live = document.getElementById("live-work");
+      if (live) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = data.href || "/tickets/" + encodeURIComponent(data.ticket_id || "");
+        link.textContent = new Date().toLocaleTimeString() + " · " + data.text;
+        item.appendChild(link);
+        if (data.urgent) { item.className = "urgent"; }
+        live.prepend(item);
+      }
+      var changed = document.getElementById("queue-changed");
+      if (changed) { changed.hidden = false; }
+    });
     window.addEventListener("beforeunload", function () { source.close(); });
   }
 
@@ -149,6 +167,26 @@
     var main = document.getElementById("category");
     var any = Array.prototype.some.call(document.querySelectorAll("[data-request-kind]"), function (s) { return s.value === "complaint"; });
     fields.hidden = !(any || (main && main.value === "complaint"));
+  });
+
+  // issue 17: a button that opens the form it controls (the unit's actions, the center's reject, ...)
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button[data-opens]") : null;
+    if (!button) { return; }
+    var form = document.getElementById(button.dataset.opens);
+    if (!form) { return; }
+    form.hidden = !form.hidden;
+    button.setAttribute("aria-expanded", form.hidden ? "false" : "true");
+    if (!form.hidden) {
+      var first = form.querySelector("textarea, input:not([type=hidden]), select");
+      form.scrollIntoView({ block: "start" });
+      if (first) { first.focus(); }
+    }
+  });
+  // an action refused (422), changed meanwhile (409) or not allowed (403) still shows the page's answer
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var status = e.detail.xhr.status;
+    if (status === 422 || status === 409 || status === 403) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
 
   var summary = document.getElementById("error-summary");

@@ -20,7 +20,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.callback.bootstrap import MIGRATIONS, build_relay
-from services.callback.config import CallbackSettings
+from services.callback.settings import CallbackSettings
 from shared.bus import make_producer
 from shared.db import upgrade_database
 from shared.events import (

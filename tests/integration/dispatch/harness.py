@@ -11,7 +11,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from services.dispatch.bootstrap import DispatchService, DispatchSettings, build
+from services.dispatch.bootstrap import DispatchService, build
+from services.dispatch.settings import DispatchSettings
 from services.dispatch.worker import DispatchWorker
 from shared.bus import make_producer
 from shared.events import Event, Payload, decode, encode, message_key

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.intake.bootstrap import Intake, build, migrate
-from services.intake.worker import TopicNames
+from services.intake.settings import TopicNames
 from shared.events import Topic
 from shared.runtime import ServiceSettings
 from tests.conftest import TopicFactory

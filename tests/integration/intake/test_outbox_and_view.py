@@ -11,8 +11,9 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
 from services.intake.bootstrap import Intake
+from services.intake.settings import TopicNames
 from services.intake.store import Outbox, ProcessedEvent, TicketHistory
-from services.intake.worker import RenamedTopicsSender, TopicNames
+from services.intake.worker import RenamedTopicsSender
 from shared.auth import Role
 from shared.events import (
     CallAnswered,

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from services.callback.bootstrap import build_api as build_callback_api
 from services.callback.bootstrap import build_service as build_callback
-from services.dispatch.bootstrap import DispatchSettings
 from services.dispatch.bootstrap import build as build_dispatch
+from services.dispatch.settings import DispatchSettings
 from services.intake.bootstrap import build as build_intake
 from shared.auth import Role
 from shared.auth.deps import iter_http_routes

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from services.callback.config import CallbackSettings
 from services.callback.new_tickets import IntakeForwarder
+from services.callback.settings import CallbackSettings
 from tests.unit.callback.world import World, at, make_world
 
 pytestmark = pytest.mark.unit

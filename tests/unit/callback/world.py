@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import select
 
 from services.callback.bootstrap import CallbackService, build_api, build_service
-from services.callback.config import CallbackSettings
 from services.callback.handlers import Policies
+from services.callback.settings import CallbackSettings
 from services.callback.store import Base, Outbox
 from services.callback.worker import TicketEventsHandler
 from shared.auth import AuthSettings, Role, issue_token

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.dispatch.bootstrap import DispatchSettings, build
+from services.dispatch.bootstrap import build
+from services.dispatch.settings import DispatchSettings
 from shared.clock import FixedClock
 from shared.runtime import ServiceSettings
 from tests.unit.dispatch.world import AUTH, START, RecordingNotifier, World

@@ -23,7 +23,7 @@ def _routes_of(routers: Iterable[object]) -> set[str]:
 def api_paths() -> dict[int, set[str]]:
     from services.callback.api import routers as callback_routers
     from services.console.api import routers as console_routers
-    from services.dispatch.api import build_router
+    from services.dispatch.api import routers as dispatch_routers
     from services.identity.api import routers as identity_routers
     from services.identity.sso_api import sso
     from services.intake.api import calls, customers, tickets
@@ -34,7 +34,7 @@ def api_paths() -> dict[int, set[str]]:
     common = {"/health/live", "/health/ready", "/metrics", "/docs", "/openapi.json"}
     return {
         API_PORTS["intake"]: _routes_of([tickets, customers, calls]) | common,
-        API_PORTS["dispatch"]: _routes_of([build_router()]) | common,
+        API_PORTS["dispatch"]: _routes_of(dispatch_routers()) | common,
         API_PORTS["sla_monitor"]: _routes_of([sla_router]) | common,
         API_PORTS["callback"]: _routes_of(callback_routers()) | common,
         API_PORTS["identity"]: _routes_of([*identity_routers(), sso]) | common,

@@ -29,6 +29,7 @@ from shared.events import (
     ComplaintGraded,
     CustomerContacted,
     CustomerDetails,
+    CustomerNotified,
     Event,
     ExtensionDenied,
     ExtensionGranted,
@@ -338,6 +339,12 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         agent_id="agent-8",
     ),
     TicketClosed: lambda: TicketClosed(reason="callback_abandoned", reason_text="unreachable", closed_by="agent-8"),
+    CustomerNotified: lambda: CustomerNotified(
+        kind="dispatched",
+        text="【燃气热线】您的故障报修工单GX-20261201-000123已派至维修单位",
+        scheduled_for=datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        message_key="status:6f1c",
+    ),
     CallOffered: lambda: CallOffered(
         caller_number="13800138000", dialled_number="0771-96877", queue="gas", extension="8001"
     ),

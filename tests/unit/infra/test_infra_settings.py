@@ -69,6 +69,7 @@ def test_a_database_per_service_plus_development_and_tests():
         "identity",
         "knowledge",
         "reporting",
+        "outbound",
         "console",
     }
     assert set(SERVICE_DATABASES) < set(DATABASES)

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.intake.grading import ComplaintGrading, GradingSettings
+from services.intake.app import ComplaintGrading
 from services.intake.handlers import Policies
+from services.intake.settings import GradingSettings
 from shared.branch_config import load_calendar
 from shared.clock import FixedClock
 from shared.events import (

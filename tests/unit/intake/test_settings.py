@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.bootstrap import IntakeSettings
-from services.intake.grading import APP_ID, SUBJECTS_TOPIC
+from services.intake.settings import APP_ID, SUBJECTS_TOPIC, IntakeSettings
 from shared.events import Topic
 
 

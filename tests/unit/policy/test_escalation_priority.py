@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shared.policy.categories import Category
 from shared.policy.escalation import Escalation, after_further_limit, at_breach, is_urgent
 from shared.policy.limits import UNIT_CLOCKS, ComplaintLevel, SlaClock, clocks_for
-from shared.policy.priority import inbox_order, priority_score
+from shared.policy.priority import priority_score, work_order
 
 NANNING = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 9, 8, 0, tzinfo=NANNING)
@@ -88,16 +88,17 @@ def test_a_callbacks_priority_score(facts: dict[str, object], score: int) -> Non
 
 
 def _key(
-    deadline_minutes: int | None, *, hazardous: bool = False, urgent: bool = False, key: bool = False, age: int = 0
+    deadline_minutes: int | None,
+    *,
+    hazardous: bool = False,
+    urgent: bool = False,
+    key: bool = False,
+    level: ComplaintLevel | None = None,
+    age: int = 0,
 ):  # type: ignore[no-untyped-def]
     deadline = None if deadline_minutes is None else T0 + timedelta(minutes=deadline_minutes)
-    return inbox_order(
-        nearest_deadline=deadline,
-        hazardous=hazardous,
-        urgent=urgent,
-        key_customer=key,
-        received_at=T0 - timedelta(minutes=age),
-    )
+    priority = priority_score(key_customer=key, urgent=urgent, hazardous=hazardous, complaint_level=level)
+    return work_order(deadline=deadline, priority=priority, since=T0 - timedelta(minutes=age))
 
 
 def test_the_inbox_puts_the_nearest_deadline_first_whatever_the_priority() -> None:
@@ -105,14 +106,17 @@ def test_the_inbox_puts_the_nearest_deadline_first_whatever_the_priority() -> No
     assert _key(600) < _key(None, hazardous=True)  # a ticket with no running clock comes last
 
 
-def test_at_the_same_deadline_hazard_then_urgency_then_key_customer_then_age() -> None:
+def test_at_the_same_deadline_the_higher_priority_then_the_oldest() -> None:
+    # RULES.md §9: one priority (importance, hazard, urgency, the complaint's grade) for every queue
     ordered = [
-        _key(30, hazardous=True),
-        _key(30, urgent=True, key=True),
-        _key(30, urgent=True),
+        _key(30, hazardous=True, urgent=True, key=True),
+        _key(30, urgent=True, key=True, age=5),
+        _key(30, level=ComplaintLevel.MAJOR, age=1),
+        _key(30, hazardous=True, age=9),
         _key(30, key=True, age=5),
-        _key(30, key=True, age=1),
+        _key(30, level=ComplaintLevel.GENERAL, age=1),
         _key(30, age=9),
+        _key(30, level=ComplaintLevel.MINOR, age=2),
     ]
     assert sorted(ordered) == ordered
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.sla_monitor.policies import PolicyBook
-from services.sla_monitor.worker import RECOMPUTE, TICK, MonitorSettings, SlaMonitor
-from shared.branch_config import load_branch, load_calendar
+from services.sla_monitor.settings import MonitorSettings
+from services.sla_monitor.worker import RECOMPUTE, TICK, SlaMonitor
+from shared.branch_config import BranchPolicies, load_branch, load_calendar
 from shared.clock import FixedClock
 from shared.events import Event, Payload, SlaBreached, SlaDeadlineMoved, Topic, decode, encode
 from shared.policy.calendar import YearSchedule
@@ -46,7 +46,9 @@ def sink() -> Sink:
 
 @pytest.fixture
 async def monitor(tmp_path: Path, clock: FixedClock, sink: Sink, calendar_years) -> SlaMonitor:
-    book = PolicyBook(load_branch, lambda: load_calendar().with_schedules(calendar_years))
+    book = BranchPolicies(
+        branch_loader=load_branch, calendar_loader=lambda: load_calendar().with_schedules(calendar_years)
+    )
     return SlaMonitor(
         MonitorSettings(store="memory://"),
         "127.0.0.1:1",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from services.sla_monitor.worker import BUCKET_SHARD, TICK
+from services.sla_monitor.store import BUCKET_SHARD
+from services.sla_monitor.worker import TICK
 from tests.unit.sla_monitor.builders import at, received
 from tests.unit.sla_monitor.test_agent import Sink, calendar_years, clock, monitor, put, sink  # noqa: F401  (fixtures)
 

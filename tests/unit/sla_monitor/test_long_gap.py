@@ -11,13 +11,13 @@ from tests.unit.sla_monitor.test_agent import Sink, calendar_years, clock, monit
 
 async def test_a_check_three_days_late_fires_each_due_clock_once_without_walking_the_gap(monitor, clock, sink):  # noqa: F811
     visited: list[int] = []
-    looked_up = monitor._bucket_ids
+    looked_up = monitor.index.ids
 
     def counting(partition: int, bucket: int) -> list[str]:
         visited.append(bucket)
         return looked_up(partition, bucket)
 
-    monitor._bucket_ids = counting  # type: ignore[method-assign]
+    monitor.index.ids = counting  # type: ignore[method-assign]
     async with monitor.agent.test_context() as agent:
         await put(agent, received(at("2026-11-02 09:00")), at("2026-11-02 09:00"), ticket="A")
         await put(agent, received(at("2026-11-02 09:00")), at("2026-11-02 09:00"), ticket="B")

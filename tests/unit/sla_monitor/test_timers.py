@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from services.sla_monitor.timers import PolicyView, TicketTimers, apply_event, fire_due, recompute_deadlines
+from services.sla_monitor.handlers import PolicyView, apply_event, fire_due, recompute_deadlines
+from services.sla_monitor.store import TicketTimers
 from shared.branch_config import load_branch, load_calendar
 from shared.events import Payload, SlaBreached, SlaEscalated, SlaWarning, UrgentNoticeRequested
 from shared.policy import SlaClock

@@ -1,0 +1,86 @@
+"""Reading tickets: the unit's inbox, the scoped ticket list, one ticket, its history, and revealing a field."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+
+from services.dispatch import handlers
+from services.dispatch.api.common import AUDIT, TicketReader, UnitHandler, context, role_of, sessions
+from services.dispatch.api.present import detail, summaries
+from services.dispatch.lifecycle import Status
+from services.dispatch.schemas import HistoryEntry, TicketDetail, TicketSummary
+from services.dispatch.store import Ticket, emitted_events, in_scope, tickets_where
+from shared.auth import RevealRequest, SecureRouter, reveal_field
+from shared.http.errors import ApiError
+from shared.http.ratelimit import rate_limited
+from shared.privacy import PersonalField
+
+router = SecureRouter(prefix="/api/v1")
+
+
+@router.get("/unit/inbox", response_model=list[TicketSummary], tags=["unit"])
+async def unit_inbox(request: Request, principal: UnitHandler) -> list[TicketSummary]:
+    """The unit's open tickets, nearest deadline first, with each clock's remaining time."""
+    async with sessions(request)() as session:
+        tickets = await tickets_where(session, in_scope(principal.scope), statuses=[Status.DISPATCHED, Status.ACCEPTED])
+        return await summaries(session, context(request), tickets, role_of(request))
+
+
+@router.get("/tickets", response_model=list[TicketSummary], tags=["center"])
+async def list_tickets(
+    request: Request,
+    principal: TicketReader,
+    status: Annotated[list[Status] | None, Query()] = None,
+    unit_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[TicketSummary]:
+    """Tickets in the caller's scope (branch, division or unit), filtered by status and unit."""
+    async with sessions(request)() as session:
+        tickets = await tickets_where(
+            session, in_scope(principal.scope), statuses=status or [], unit_id=unit_id, newest_first=limit
+        )
+        return await summaries(session, context(request), tickets, role_of(request))
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketDetail, tags=["unit", "center"])
+async def read_ticket(ticket_id: str, request: Request, principal: TicketReader) -> TicketDetail:
+    async with sessions(request)() as session:
+        ticket = await handlers.ticket_for(session, principal, ticket_id)
+        return await detail(session, context(request), ticket, role_of(request))
+
+
+@router.get("/tickets/{ticket_id}/history", response_model=list[HistoryEntry], tags=["unit", "center"])
+async def ticket_history(ticket_id: str, request: Request, principal: TicketReader) -> list[HistoryEntry]:
+    """The events dispatch emitted for this ticket, in order."""
+    async with sessions(request)() as session:
+        await handlers.ticket_for(session, principal, ticket_id)
+        return [
+            HistoryEntry(event_id=e.event_id, type=e.type, topic=e.topic, created_at=e.created_at)
+            for e in await emitted_events(session, ticket_id)
+        ]
+
+
+@router.post("/tickets/{ticket_id}/reveal", tags=["unit"], dependencies=[rate_limited("reveal")])
+async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
+    """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
+    async with sessions(request)() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise ApiError(404, f"ticket {ticket_id} not found")
+        values = {
+            PersonalField.NAME: ticket.customer_name,
+            PersonalField.PHONE: ticket.customer_phone,
+            PersonalField.ADDRESS: ticket.customer_address,
+        }
+        return await reveal_field(
+            session,
+            audit=AUDIT,
+            principal=principal,
+            ticket=ticket.ref(),
+            request=body,
+            value=values.get(body.field),
+            now=context(request).clock.now(),
+        )

@@ -1,0 +1,1 @@
+"""Outbound: customer status notices by SMS (issue 21)."""

@@ -1,0 +1,28 @@
+"""HOTLINE_OUTBOUND_*: what only the outbound service needs (the SMS gateways are HOTLINE_SMS_*, shared/sms)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.events import Topic
+
+GROUP_ID = "hotline-outbound"
+PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class OutboundSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_OUTBOUND_", extra="ignore")
+
+    consumer_group: str = GROUP_ID
+    topic_tickets: str = Topic.TICKETS.value
+    # a branch's templates: $HOTLINE_CONFIG_DIR/notices/<branch>.toml, else this folder's <branch>.toml,
+    # else its default.toml
+    templates_dir: Path = PACKAGED_TEMPLATES
+    # webhooks: a loopback, link-local or private URL is refused unless this allows it (SSRF)
+    webhook_allow_private: bool = False
+    # seconds before each retry of a failed delivery; the last one past 24 h marks it failed (an alert)
+    webhook_retry_delays: tuple[float, ...] = (10, 60, 300, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
+    webhook_poll_interval: float = Field(default=1.0, gt=0)
