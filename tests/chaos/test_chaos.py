@@ -2,8 +2,9 @@
 simulator's traffic; nothing accepted may be lost and no side effect may happen twice.
 
 Run by `make chaos` (not by `make test`: its first runs found a lost SLA timer after a kill -9 of an SLA
-monitor process, still open in issue 14). `hotline chaos --faults 100` is the long run (docs/operations/chaos.md). Under CI=true a cluster that cannot start
-is a failure, not a skip (tests/conftest.py `cannot_start`).
+monitor process, still open in issue 14). `hotline chaos --faults 100` is the long run
+(docs/operations/chaos.md). Under CI=true a cluster that cannot start is a failure, not a skip
+(tests/conftest.py `cannot_start`).
 """
 
 from __future__ import annotations
