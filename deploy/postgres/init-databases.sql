@@ -6,4 +6,5 @@ CREATE DATABASE callback;
 CREATE DATABASE identity;
 CREATE DATABASE knowledge;
 CREATE DATABASE reporting;
+CREATE DATABASE outbound;
 CREATE DATABASE console;

@@ -76,7 +76,7 @@ def test_each_service_has_an_api_role_and_a_worker_role_of_its_own(overlay):
         if command[:3] == ["hotline", "service", "run"]:
             role = command[command.index("--role") + 1] if "--role" in command else "all"
             roles.setdefault(command[3], set()).add(role)
-    for service in ("intake", "dispatch", "callback", "identity", "knowledge", "reporting"):
+    for service in ("intake", "dispatch", "callback", "identity", "knowledge", "reporting", "outbound"):
         assert roles[service] == {"api", "worker"}, service
     assert roles["sla_monitor"] == {"all"}  # its read API serves the worker's own tables
     assert roles["console"] == {"all"}  # each browser's stream needs the pod's own consumer

@@ -14,7 +14,17 @@ import yaml
 from hotline.cli import app
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
-SERVICES = ("intake", "dispatch", "sla_monitor", "callback", "identity", "knowledge", "reporting", "console")
+SERVICES = (
+    "intake",
+    "dispatch",
+    "sla_monitor",
+    "callback",
+    "identity",
+    "knowledge",
+    "reporting",
+    "outbound",
+    "console",
+)
 
 
 def resolve(argv: list[str]) -> Any:
