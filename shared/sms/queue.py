@@ -158,7 +158,10 @@ async def record_delivery_report(
     row = await session.get(model, message_id, with_for_update=True)
     if row is None:
         return None
-    row.report_status = status
+    final = row.report_status is not None and row.report_status & (DLR_DELIVERED | DLR_UNDELIVERED | DLR_SMSC_REJECTED)
+    if not final or status & (DLR_DELIVERED | DLR_UNDELIVERED | DLR_SMSC_REJECTED):
+        # an intermediate report (accepted, buffered) arriving after the final one does not hide it
+        row.report_status = status
     if status & DLR_DELIVERED:
         row.state = SmsState.DELIVERED.value
         row.delivered_at = now
