@@ -26,9 +26,10 @@ format:
 typecheck:
 	$(BIN)/mypy
 
-pytest:           ## every test: the unit and integration tiers on two processes, then the whole-system tiers
+pytest:           ## every test: unit and integration on two processes (the SLA monitor's failover tests alone), then the whole-system tiers
 	$(BIN)/pytest -m unit -n 2
-	$(BIN)/pytest -m integration -n 2
+	$(BIN)/pytest -m integration -n 2 --ignore=tests/integration/sla_monitor
+	$(BIN)/pytest -m integration tests/integration/sla_monitor
 	$(BIN)/pytest -m "e2e or browser"
 
 unit:
