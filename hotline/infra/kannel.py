@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from urllib.parse import unquote_to_bytes
 
 import httpx
 
+from hotline.infra.cluster import free_port  # below the ephemeral range: no client connection takes it
 from hotline.infra.process import InfraError, port_open, tail
 
 BEARERBOX = Path(os.environ.get("HOTLINE_KANNEL_BEARERBOX", "/usr/sbin/bearerbox"))
@@ -77,12 +77,6 @@ def stop_group(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(folder: Path, ports: dict[str, int], password: str) -> str:
