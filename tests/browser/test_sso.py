@@ -96,7 +96,9 @@ async def test_single_sign_on_through_keycloak_opens_a_console_session(
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_label("Username")).to_be_visible()
 
-    # a directory account without a hotline group gets no session, and the page says why
+    # a directory account without a hotline group gets no session, and the page says why (signing out of the
+    # console leaves the directory's own session: another person at this browser starts from fresh cookies)
+    await page.context.clear_cookies()
     await _through_keycloak(page, "cook.sso")
     await expect(page.locator(".error-summary")).to_contain_text("no role in the hotline")
     await page.goto("/home")

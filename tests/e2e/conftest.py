@@ -103,6 +103,14 @@ class Names:
             "HOTLINE_CALLBACK_CONSUMER_GROUP": f"{self.prefix}-callback",
             "HOTLINE_CALLBACK_TICKETS_TOPIC": tickets,
             "HOTLINE_KNOWLEDGE_KNOWLEDGE_TOPIC": self.topic(Topic.KNOWLEDGE),
+            # reporting and outbound on this system's topics and groups too: on the broker's shared topics and
+            # groups, a cold start waited on every earlier system's events (outbound never got ready in 240 s)
+            "HOTLINE_REPORTING_CONSUMER_GROUP": f"{self.prefix}-reporting",
+            "HOTLINE_REPORTING_TICKETS_TOPIC": tickets,
+            "HOTLINE_REPORTING_SLA_TOPIC": sla,
+            "HOTLINE_REPORTING_REPORTING_TOPIC": self.topic(Topic.REPORTING),
+            "HOTLINE_OUTBOUND_CONSUMER_GROUP": f"{self.prefix}-outbound",
+            "HOTLINE_OUTBOUND_TOPIC_TICKETS": tickets,
         }
 
 
