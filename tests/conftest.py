@@ -8,6 +8,7 @@ the run, and a skipped integration or e2e test counts as a failure: nothing pass
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Iterator
@@ -99,9 +100,9 @@ def _serve(name: ServerName, settings: InfraSettings, what: str) -> Iterator[str
         session.__exit__(None, None, None)
 
 
-@pytest.fixture
-def fresh_database_url(database_url: str) -> Iterator[str]:
-    """A new, empty database on the same server for one test, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_database(database_url: str) -> Iterator[str]:
+    """A new, empty database on the same server, dropped afterwards."""
     from sqlalchemy.engine import make_url
 
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -123,8 +124,17 @@ def fresh_database_url(database_url: str) -> Iterator[str]:
             await connection.close()
 
     run_coroutine(admin(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    run_coroutine(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        run_coroutine(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str) -> Iterator[str]:
+    """A new, empty database on the same server for one test, dropped afterwards."""
+    with fresh_database(database_url) as url:
+        yield url
 
 
 TopicFactory = Callable[..., Awaitable[str]]

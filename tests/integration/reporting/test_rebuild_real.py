@@ -22,6 +22,7 @@ from services.reporting.store import AreaCall, ProcessedEvent, ReportClock, Repo
 from shared.bus import EventConsumer
 from shared.db import make_engine, make_sessions
 from shared.events import Topic, encode
+from tests.conftest import fresh_database
 from tests.integration.reporting.conftest import Topics
 from tests.unit.reporting.conftest import received
 from tests.unit.reporting.traffic import traffic
@@ -56,6 +57,7 @@ async def test_a_rebuild_from_the_topics_equals_the_live_store(
     producer: AIOKafkaProducer,
     topics: Topics,
     kafka_bootstrap: str,
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     now = datetime.now(UTC)
@@ -75,7 +77,6 @@ async def test_a_rebuild_from_the_topics_equals_the_live_store(
     live = await rows_of(service.sessions)
     assert len(live["report_tickets"]) == 72 and len(live["report_facts"]) > 100
 
-    target = tmp_path / "rebuilt.db"
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -84,22 +85,22 @@ async def test_a_rebuild_from_the_topics_equals_the_live_store(
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "COLUMNS": "120",
     }
-    url = f"sqlite+aiosqlite:///{target}"
+    with fresh_database(database_url) as url:  # a second, empty PostgreSQL database for the rebuilt store
 
-    def rebuild() -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "hotline", "reporting", "rebuild", "--into", url]
-        return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+        def rebuild() -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "hotline", "reporting", "rebuild", "--into", url]
+            return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
-    done = await asyncio.to_thread(rebuild)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert f"rebuilt 72 tickets from {len(events)} events" in done.stdout
+        done = await asyncio.to_thread(rebuild)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert f"rebuilt 72 tickets from {len(events)} events" in done.stdout
 
-    engine = make_engine(url)
-    try:
-        assert await rows_of(make_sessions(engine)) == live
-    finally:
-        await engine.dispose()
+        engine = make_engine(url)
+        try:
+            assert await rows_of(make_sessions(engine)) == live
+        finally:
+            await engine.dispose()
 
-    again = await asyncio.to_thread(rebuild)
-    assert again.returncode == 2  # never over a store that holds one
-    assert "already holds a reporting store" in again.stderr
+        again = await asyncio.to_thread(rebuild)
+        assert again.returncode == 2  # never over a store that holds one
+        assert "already holds a reporting store" in again.stderr
