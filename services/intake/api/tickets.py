@@ -1,154 +1,66 @@
-"""The agent API of intake: work orders in, first-contact close, alarms, 12345, the ticket view, customers, calls."""
+"""Work orders: create, a call's several requests, first-contact close, alarms, 12345 tasks, view, search, reveal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Query, Request
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import handlers, split, store
-from services.intake.handlers import Caller, Links, Policies, Received
-from services.intake.references import credentials_of
+from services.intake.api.common import (
+    Agent,
+    Clk,
+    Creator,
+    Db,
+    GovImporter,
+    IdempotencyKey,
+    Lnk,
+    Pol,
+    Revealer,
+    TicketReader,
+    _caller,
+    _notify,
+    created,
+    summary,
+)
+from services.intake.handlers import Received
 from services.intake.schemas import (
-    AccountQueryIn,
-    AccountView,
     AlarmIn,
     AlarmReceived,
     CallRequestsIn,
-    CallStats,
     CallTicketsCreated,
-    CallView,
     ClockView,
-    CustomerRecordView,
     CustomerView,
     GovTaskImported,
     GovTaskIn,
     HistoryEntry,
     RequestPlacement,
     ResolutionIn,
-    ScreenPop,
     TicketCreated,
     TicketIn,
     TicketPage,
-    TicketSummary,
     TicketView,
 )
-from services.intake.store import ATTEMPTS, AUDIT, CallRecord, Customer, CustomerPhone, Ticket
+from services.intake.store import AUDIT, Ticket
 from services.intake.validation import normalise_phone
 from shared.auth import (
-    CustomerIdentity,
-    IdentityAnswers,
     Principal,
     RevealRequest,
-    Role,
     SecureRouter,
     ensure_branch,
     ensure_in_scope,
-    require_roles,
     reveal_field,
-    verify_identity,
 )
-from shared.auth.audit import AuditAction
-from shared.clock import Clock
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
-from shared.http.responses import MaskedJSONResponse, UnmaskedJSONResponse
+from shared.http.responses import MaskedJSONResponse
 from shared.http.types import Instant
 from shared.policy.ticket_actions import intake_actions
 from shared.policy.work_order import SAFETY_PRECAUTIONS
 from shared.privacy import PersonalField
-
-
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with sessions() as session:
-        yield session
-
-
-# async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request
-async def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-async def _policies(request: Request) -> Policies:
-    policies: Policies = request.app.state.policies
-    return policies
-
-
-async def _links(request: Request) -> Links:
-    # what a work order points at is checked with dispatch's org tree, as the caller (issue 13)
-    return Links(getattr(request.app.state, "directory", None), credentials_of(request.headers))
-
-
-Db = Annotated[AsyncSession, Depends(db_session)]
-Clk = Annotated[Clock, Depends(_clock)]
-Pol = Annotated[Policies, Depends(_policies)]
-Lnk = Annotated[Links, Depends(_links)]
-Agent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
-# the callback service creates the new ticket of a request raised during a callback (RULES.md §5)
-Creator = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR, Role.INTEGRATION)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
-CallAgent = Annotated[Principal, require_roles(Role.AGENT)]
-GovImporter = Annotated[Principal, require_roles(Role.INTEGRATION, Role.AGENT, Role.CENTER_SUPERVISOR)]
-TicketReader = Annotated[
-    Principal,
-    require_roles(Role.AGENT, Role.UNIT_HANDLER, Role.DIVISION_SUPERVISOR, Role.CENTER_SUPERVISOR),
-]
-Revealer = Annotated[Principal, require_roles(Role.AGENT, Role.UNIT_HANDLER)]
-CallReader = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR, Role.INTEGRATION)]
-Supervisor = Annotated[Principal, require_roles(Role.CENTER_SUPERVISOR, Role.DIVISION_SUPERVISOR)]
-
-
-def _caller(principal: Principal) -> Caller:
-    return Caller(subject=principal.subject, branch=principal.branch, is_agent=principal.role is not Role.INTEGRATION)
-
-
-def _notify(request: Request) -> None:
-    relay = getattr(request.app.state, "relay", None)
-    if relay is not None:
-        relay.notify()
-
-
-def created(ticket: Ticket) -> TicketCreated:
-    return TicketCreated(
-        ticket_id=ticket.ticket_id,
-        ticket_number=ticket.ticket_number,
-        branch=ticket.branch,
-        category=ticket.category,  # type: ignore[arg-type]
-        status=ticket.status,
-        unit_id=ticket.unit_id,
-        complaint_level=ticket.complaint_level,
-        call_id=ticket.call_id,
-        external_task_id=ticket.external_task_id,
-        external_deadline=ticket.external_deadline,
-        external_deadline_kept=ticket.external_deadline_stricter,
-    )
-
-
-def summary(ticket: Ticket) -> TicketSummary:
-    return TicketSummary(
-        ticket_id=ticket.ticket_id,
-        ticket_number=ticket.ticket_number,
-        branch=ticket.branch,
-        channel=ticket.channel,
-        category=ticket.category,
-        subtype=ticket.subtype,
-        status=ticket.status,
-        received_at=ticket.received_at,
-        closed_at=ticket.closed_at,
-        unit_id=ticket.unit_id,
-        division_id=ticket.division_id,
-        complaint_level=ticket.complaint_level,
-        breached=ticket.breached,
-        call_id=ticket.call_id,
-        customer_phone=ticket.customer_phone,
-    )
-
 
 tickets = SecureRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -466,157 +378,3 @@ async def reveal(ticket_id: str, body: RevealRequest, principal: Revealer, db: D
         value=values.get(body.field),
         now=clock.now(),
     )
-
-
-customers = SecureRouter(prefix="/api/v1", tags=["customers"])
-
-
-async def _phones(db: AsyncSession, customer_ids: list[str]) -> dict[str, list[str]]:
-    rows = (await db.execute(select(CustomerPhone).where(CustomerPhone.customer_id.in_(customer_ids)))).scalars()
-    phones: dict[str, list[str]] = {}
-    for row in rows:
-        phones.setdefault(row.customer_id, []).append(row.phone)
-    return phones
-
-
-async def screen_pop_for(db: AsyncSession, branch: str, raw_phone: str | None) -> ScreenPop:
-    """The caller's customer records and past tickets, open ones first."""
-    digits = normalise_phone(raw_phone) if raw_phone else None
-    if digits is None:
-        return ScreenPop(phone=raw_phone, customers=[], tickets=[], open_tickets=0)
-    found = await store.customers_by_phone(db, branch, digits)
-    phones = await _phones(db, [c.customer_id for c in found])
-    history = await store.tickets_by_phone(db, branch, digits)
-    return ScreenPop(
-        phone=digits,
-        customers=[
-            CustomerRecordView(
-                customer_id=c.customer_id,
-                account_number=c.account_number,
-                name=c.name,
-                address=c.address,
-                phones=phones.get(c.customer_id, []),
-                key_customer=c.key_customer,
-            )
-            for c in found
-        ],
-        tickets=[summary(t) for t in history],
-        open_tickets=sum(1 for t in history if t.status not in store.CLOSED_STATUSES),
-    )
-
-
-@customers.get("/customers/history", response_model=ScreenPop)
-async def customer_history(principal: Agent, db: Db, phone: str) -> Any:
-    """Screen pop by phone: the customer records and the caller's tickets, open ones first."""
-    if normalise_phone(phone) is None:
-        raise ApiError(422, "invalid phone", fields=[{"field": "query.phone", "message": "not a valid number"}])
-    return await screen_pop_for(db, principal.branch, phone)
-
-
-@customers.post(
-    "/customers/{customer_id}/account-query",
-    response_model=AccountView,
-    dependencies=[rate_limited("identity_check")],
-    responses={423: {"description": "verification locked for this customer; see Retry-After"}},
-)
-async def account_query(
-    customer_id: str, body: AccountQueryIn, principal: CallAgent, db: Db, clock: Clk, request: Request
-) -> Any:
-    """RULES.md §1 query, §6: identity verified against the record before any account data is shown."""
-    customer = await db.get(Customer, customer_id)
-    if customer is None or customer.branch != principal.branch:
-        raise ApiError(404, f"customer {customer_id} not found")
-    phones = (await _phones(db, [customer_id])).get(customer_id, [])
-    answers = IdentityAnswers(name=body.name, id_number=body.id_number, address=body.address, phone=body.phone)
-    given_phone = normalise_phone(body.phone) if body.phone else None
-    record_phone = given_phone if given_phone in phones else (phones[0] if phones else None)
-    now = clock.now()
-    await verify_identity(
-        db,
-        store=ATTEMPTS,
-        audit=AUDIT,
-        principal=principal,
-        policy=request.app.state.verification_policy,
-        customer_id=customer_id,
-        record=CustomerIdentity(
-            name=customer.name, id_number=customer.id_card_number, address=customer.address, phone=record_phone
-        ),
-        answers=answers,
-        now=now,
-        ticket_id=body.ticket_id,
-    )
-    await AUDIT.record(
-        db,
-        principal=principal,
-        action=AuditAction.ACCOUNT_QUERY,
-        at=now,
-        ticket_id=body.ticket_id,
-        customer_id=customer_id,
-    )
-    await db.commit()
-    open_rows = (
-        await db.scalars(
-            select(Ticket).where(
-                Ticket.branch == principal.branch,
-                Ticket.customer_id == customer_id,
-                Ticket.status.not_in(store.CLOSED_STATUSES),
-            )
-        )
-    ).all()
-    view = AccountView(
-        customer_id=customer.customer_id,
-        account_number=customer.account_number,
-        name=customer.name,
-        address=customer.address,
-        phones=phones,
-        key_customer=customer.key_customer,
-        open_tickets=[summary(t) for t in open_rows],
-    )
-    # verified: the agent reads the record to the caller, so it goes out in clear (audited above)
-    return UnmaskedJSONResponse(view.model_dump(mode="json"))
-
-
-calls = SecureRouter(prefix="/api/v1", tags=["calls"])
-
-
-@calls.get("/calls/stats", response_model=CallStats)
-async def call_stats(principal: Supervisor, db: Db, since: Instant | None = None, until: Instant | None = None) -> Any:
-    """Answered and abandoned calls and handle time in a range (RULES.md §7 statistics)."""
-    counts = await store.call_counts(db, principal.branch, since, until)
-    return CallStats(branch=principal.branch, since=since, until=until, **counts)
-
-
-async def _call(db: AsyncSession, call_id: str, principal: Principal) -> CallRecord:
-    record = await db.get(CallRecord, call_id)
-    if record is None or record.branch != principal.branch:
-        raise ApiError(404, f"call {call_id} not found")
-    return record
-
-
-@calls.get("/calls/{call_id}", response_model=CallView)
-async def read_call(call_id: str, principal: CallReader, db: Db) -> Any:
-    """A call record with the tickets taken on it."""
-    record = await _call(db, call_id, principal)
-    linked = await store.tickets_of_call(db, call_id)
-    return CallView(
-        call_id=record.call_id,
-        branch=record.branch,
-        caller_number=record.caller_number,
-        dialled_number=record.dialled_number,
-        queue=record.queue,
-        agent_id=record.agent_id,
-        state=record.state,
-        offered_at=record.offered_at,
-        answered_at=record.answered_at,
-        ended_at=record.ended_at,
-        talk_seconds=record.talk_seconds,
-        recording_ref=record.recording_ref,
-        tickets=[summary(t) for t in linked if t.branch == principal.branch],
-    )
-
-
-@calls.get("/calls/{call_id}/screen-pop", response_model=ScreenPop)
-async def call_screen_pop(call_id: str, principal: CallAgent, db: Db) -> Any:
-    """The screen pop for a ringing call: who the caller number belongs to and their tickets."""
-    record = await _call(db, call_id, principal)
-    return await screen_pop_for(db, principal.branch, record.caller_number)
