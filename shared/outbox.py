@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from shared.clock import Clock
 from shared.db import AwareDateTime
 from shared.events import Event, encode, message_key
+from shared.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
 
@@ -126,12 +127,12 @@ class OutboxRelay:
         self._clock = clock
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._lock_key = zlib.crc32(f"hotline-outbox-{service}".encode())
 
     def notify(self) -> None:
         """Tell the relay that a transaction with outbox rows just committed (skips the poll wait)."""
-        self._wake.set()
+        self._wake.notify()
 
     async def relay_once(self) -> int:
         """Send one batch; returns how many rows were sent."""
@@ -164,20 +165,12 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; errors are logged and retried with backoff, never dropped."""
-        backoff = self._poll_interval
-        while not stop.is_set():
-            # cleared before the batch, not after: a commit nudging us while the batch runs is kept
-            self._wake.clear()
-            try:
-                sent = await self.relay_once()
-                backoff = self._poll_interval
-            except Exception as error:  # broker or database down: keep the rows, try again
-                log.warning("outbox_relay_failed", service=self.service, error=str(error), retry_in=backoff)
-                sent = 0
-                backoff = min(backoff * 2, 5.0)
-            if sent >= self._batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-            except TimeoutError:
-                pass
+        await self._wake.run(
+            stop,
+            self.relay_once,
+            poll=self._poll_interval,
+            again_at=self._batch_size,
+            max_backoff=5.0,
+            failure_event="outbox_relay_failed",
+            service=self.service,
+        )

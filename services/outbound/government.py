@@ -30,6 +30,7 @@ from shared.events import (
     TicketReplied,
     TicketReturned,
 )
+from shared.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
 
@@ -162,10 +163,10 @@ class GovernmentReporter:
         self._clock = clock
         self._delays = tuple(retry_delays)
         self._poll = poll_interval
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
 
     def notify(self) -> None:
-        self._wake.set()
+        self._wake.notify()
 
     async def _due(self) -> list[int]:
         now = self._clock.now()
@@ -217,19 +218,7 @@ class GovernmentReporter:
         return len(due)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                tried = await self.send_due()
-            except Exception as error:  # database down: keep the rows, try again
-                log.warning("government_reporter_failed", error=str(error))
-                tried = 0
-            if tried:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
+        await self._wake.run(stop, self.send_due, poll=self._poll, failure_event="government_reporter_failed")
 
     async def close(self) -> None:
         if self._platform is not None:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.outbound.store import WebhookDelivery, WebhookSubscription
 from shared.clock import Clock
 from shared.events import Event, encode, redacted
+from shared.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
 
@@ -132,10 +133,10 @@ class WebhookDeliverer:
         self._allow_private = allow_private
         self._poll = poll_interval
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
 
     def notify(self) -> None:
-        self._wake.set()
+        self._wake.notify()
 
     async def _heads(self) -> list[int]:
         """The first undelivered delivery of each (subscription, ticket), if it is due."""
@@ -201,19 +202,7 @@ class WebhookDeliverer:
         return len(heads)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                tried = await self.deliver_due()
-            except Exception as error:  # database down: keep the rows, try again
-                log.warning("webhook_deliverer_failed", error=str(error))
-                tried = 0
-            if tried:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
+        await self._wake.run(stop, self.deliver_due, poll=self._poll, failure_event="webhook_deliverer_failed")
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -9,7 +9,6 @@ it meanwhile (Kannel reports the SMSC's acceptance within moments), so a kill -9
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,6 +25,7 @@ from shared.clock import Clock
 from shared.db import AwareDateTime
 from shared.privacy import mask_phone
 from shared.sms.gateways import GatewayError, SmsGateway
+from shared.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
 
@@ -210,11 +210,11 @@ class SmsSender:
         self._claim_timeout = timedelta(seconds=claim_timeout)
         self._poll_interval = poll_interval
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
 
     def notify(self) -> None:
         """A transaction with queued messages just committed: send now instead of at the next poll."""
-        self._wake.set()
+        self._wake.notify()
 
     async def _claim(self) -> list[Any]:
         model = cast(Any, self._model)
@@ -326,20 +326,12 @@ class SmsSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; a database or gateway outage is logged and waited out, nothing dropped."""
-        backoff = self._poll_interval
-        while not stop.is_set():
-            started = time.monotonic()
-            self._wake.clear()  # before claiming: a notify() during the batch must not be lost
-            try:
-                tried = await self.send_due()
-                backoff = self._poll_interval
-            except Exception as error:
-                log.warning("sms_sender_failed", service=self.service, error=str(error), retry_in=backoff)
-                tried = 0
-                backoff = min(backoff * 2, 10.0)
-            if tried >= self._batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, backoff - (time.monotonic() - started)))
-            except TimeoutError:
-                pass
+        await self._wake.run(
+            stop,
+            self.send_due,
+            poll=self._poll_interval,
+            again_at=self._batch_size,
+            max_backoff=10.0,
+            failure_event="sms_sender_failed",
+            service=self.service,
+        )
