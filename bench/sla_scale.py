@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,14 @@ def log(message: str) -> None:
 
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def cpu_seconds(process: MonitorProcess) -> float:
+    """User + system CPU the worker process has used (robust to the other sessions' load, unlike a rate)."""
+    if process.process is None:
+        return 0.0
+    fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(process: MonitorProcess) -> float:
@@ -134,7 +143,7 @@ async def changelog_traffic(bootstrap: str, app_id: str) -> dict[str, Any]:
     try:
         names = sorted(t for t in await consumer.topics() if t.startswith(f"{app_id}-") and t.endswith("-changelog"))
         for name in names:
-            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+            partitions = [TopicPartition(name, p) for p in range(PARTITIONS)]  # a changelog has its source's count
             ends = await consumer.end_offsets(partitions)
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
@@ -180,7 +189,13 @@ async def make_topics(bootstrap: str) -> tuple[str, str, str]:
 
 
 def run_size(
-    bootstrap: str, size: int, probes: int, workdir: Path, extra_env: dict[str, str] | None = None
+    bootstrap: str,
+    size: int,
+    probes: int,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    recovery: bool = True,
 ) -> dict[str, Any]:
     tickets, sla, ticks = asyncio.run(make_topics(bootstrap))
     group = f"bench-sla-{uuid.uuid4().hex[:8]}"
@@ -196,6 +211,7 @@ def run_size(
         far = datetime.now(UTC) + timedelta(hours=2)
         deadlines = [far + timedelta(milliseconds=37 * i) for i in range(size)]
         load_before = load_average()
+        cpu_before = cpu_seconds(worker)
         loading = time.perf_counter()
         produce_s = asyncio.run(produce(bootstrap, tickets, "open", deadlines))
         # bounded by size: 1M at the old ~1,100/s took 15 minutes
@@ -205,8 +221,10 @@ def run_size(
             "produce_s": round(produce_s, 2),
             "consumed_after_s": round(consumed_s, 2),
             "timers_per_s": round(size / consumed_s, 1),
+            "worker_cpu_ms_per_timer": round((cpu_seconds(worker) - cpu_before) * 1000 / size, 3),
             "load_avg": [load_before, load_average()],
         }
+        log(f"load: {json.dumps(result['load'])}")
         time.sleep(3)
         rss_after = rss_mb(worker)
         traffic = asyncio.run(changelog_traffic(bootstrap, group))
@@ -217,6 +235,9 @@ def run_size(
             "messages_per_ticket": round(messages / size, 3),
             "bytes_per_ticket": round(written / size, 1),
         }
+        log(f"changelog: {json.dumps(result['changelog'])}")
+        if probes <= 0:
+            return result
         result["memory"] = {
             "rss_before_mb": round(rss_before, 1),
             "rss_after_mb": round(rss_after, 1),
@@ -230,6 +251,9 @@ def run_size(
         asyncio.run(produce(bootstrap, tickets, "probe", probe_deadlines))
         lags = asyncio.run(breach_lags(bootstrap, sla, "probe", probes, within=120))
         result["detection_lag"] = {**summary(lags), "load_avg": [load_before, load_average()]}
+        log(f"detection lag: {json.dumps(result['detection_lag'])}")
+        if not recovery:
+            return result
         # recovery: kill -9, timers fall due while down, restart with state kept, then wiped
         for mode in ("kept", "wiped"):
             asyncio.run(wait_consumed(bootstrap, group, tickets, within=120))
@@ -252,6 +276,7 @@ def run_size(
                 "load_avg": [load_before, load_average()],
                 "note": "includes the group's session timeout (6 s) left by the killed member",
             }
+            log(f"recovery {mode}: {json.dumps(result[f'recovery_{mode}_state'])}")
     finally:
         worker.stop()
         asyncio.run(delete_topics(bootstrap, [tickets, sla, ticks]))
@@ -261,7 +286,8 @@ def run_size(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--probes", type=int, default=1000)
+    parser.add_argument("--probes", type=int, default=1000, help="0: only the load and its changelog traffic")
+    parser.add_argument("--no-recovery", action="store_true", help="skip the kill -9 and restart phases")
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--ceiling", action="store_true", help="measure the raw Kafka ceiling first (same run)")
     parser.add_argument(
@@ -269,6 +295,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     log_to_stderr()  # stdout is the JSON document
+    # a `timeout` or the suite's SIGTERM still stops the worker and deletes the topics (the finally blocks)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     extra_env = dict(item.split("=", 1) for item in args.env)
@@ -287,7 +315,7 @@ def main() -> None:
     try:
         for size in args.sizes:
             log(f"{size} open timers ...")
-            results.append(run_size(bootstrap, size, args.probes, workdir, extra_env))
+            results.append(run_size(bootstrap, size, args.probes, workdir, extra_env, recovery=not args.no_recovery))
             if "ceiling_1kb_msgs_per_s" in document:
                 rate = results[-1]["load"]["timers_per_s"]
                 results[-1]["load"]["ratio_to_1kb_ceiling"] = round(rate / document["ceiling_1kb_msgs_per_s"], 4)

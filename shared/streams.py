@@ -11,13 +11,16 @@ PartitionsMismatch, agent restart after agent restart, while the process looks a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, cast
 
 import faust
+import faust.streams
 import structlog
 from faust.transport.drivers.aiokafka import Producer as FaustKafkaProducer
-from faust.types import TP, AgentT, ProducerT
+from faust.types import TP, AgentT, EventT, ProducerT
 from mode.supervisors import CrashingSupervisor
 
 from shared.topics import TopicSpec, ensure_topics
@@ -35,6 +38,17 @@ class IdempotentProducer(FaustKafkaProducer):
 
     def _settings_extra(self) -> Mapping[str, Any]:
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+@contextmanager
+def as_current_event(event: EventT[Any]) -> Iterator[None]:
+    """Within it, `event` is Faust's current event: table reads and writes go to its partition's store and
+    changelog. A batch from `stream.take_events` is handled in the agent's task, where Faust sets none."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
 
 
 class StreamApp(faust.App):

@@ -42,4 +42,8 @@ class MonitorSettings(BaseSettings):
     # seconds a produced message may wait for others: every ticket event writes two or three changelog
     # messages, and with Faust's default (0) each became a produce request of its own
     producer_linger: float = Field(default=0.005, ge=0)
+    # events handled as one batch (each ticket and due bucket written once per batch), and the longest a batch
+    # waits to fill up (it adds at most that much to a due check's start)
+    batch_max: int = Field(default=2_000, ge=1)
+    batch_within: float = Field(default=0.05, gt=0)
     max_due_window_minutes: int = 240  # the read API's horizon
