@@ -204,8 +204,9 @@ def intake_http(servers: Servers, size: Size, out: Path) -> dict[str, Any]:
 
 
 def sla_scale(servers: Servers, size: Size, out: Path) -> dict[str, Any]:
-    # small keeps the whole suite within 10 minutes here: 100k is reported only if it finishes in time
-    sizes, budget = (["10000", "100000"], 300.0) if size == "small" else (["10000", "100000", "1000000"], 3600.0)
+    # small keeps the whole suite within 10 minutes here: 100k is reported only if it finishes in time;
+    # full must take the 1M timers to the end within 30 minutes (issue 20), else it reports what it finished
+    sizes, budget = (["10000", "100000"], 300.0) if size == "small" else (["10000", "100000", "1000000"], 1800.0)
     args = ["--sizes", *sizes, "--probes", "1000", "--bootstrap", servers.bootstrap]
     env = {"KAFKA_BOOTSTRAP": servers.bootstrap}
     return run_script("bench.sla_scale", args, env, budget, out / "sla-scale.log", partial_prefix="[sla_scale] ")
