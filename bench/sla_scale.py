@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +58,16 @@ def cpu_seconds(process: MonitorProcess) -> float:
         return 0.0
     fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_profiler(process: MonitorProcess, target: Path) -> subprocess.Popen[bytes]:
+    """py-spy on the worker (raw collapsed stacks, for bench/profile_summary.py) until SIGINT."""
+    if process.process is None:
+        raise RuntimeError("the worker is not running")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [spy, "record", "--pid", str(process.process.pid), "--format", "raw", "--rate", "100"]
+    return subprocess.Popen([*command, "--output", str(target), "--nonblocking"], stdout=subprocess.DEVNULL)
 
 
 def rss_mb(process: MonitorProcess) -> float:
@@ -178,6 +189,16 @@ def summary(values: list[float]) -> dict[str, Any]:
     }
 
 
+async def app_topics(bootstrap: str, app_id: str) -> list[str]:
+    """The topics the worker's Faust app made for itself (changelogs, leader topic): removed with the run's."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return [name for name in await admin.list_topics() if name.startswith(f"{app_id}-")]
+    finally:
+        await admin.close()
+
+
 async def make_topics(bootstrap: str) -> tuple[str, str, str]:
     names = (
         unique_topic_name("bench-sla-tickets"),
@@ -196,6 +217,7 @@ def run_size(
     extra_env: dict[str, str] | None = None,
     *,
     recovery: bool = True,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     tickets, sla, ticks = asyncio.run(make_topics(bootstrap))
     group = f"bench-sla-{uuid.uuid4().hex[:8]}"
@@ -212,11 +234,15 @@ def run_size(
         deadlines = [far + timedelta(milliseconds=37 * i) for i in range(size)]
         load_before = load_average()
         cpu_before = cpu_seconds(worker)
+        spy = start_profiler(worker, profile / f"sla-load-{size}.txt") if profile is not None else None
         loading = time.perf_counter()
         produce_s = asyncio.run(produce(bootstrap, tickets, "open", deadlines))
         # bounded by size: 1M at the old ~1,100/s took 15 minutes
         asyncio.run(wait_consumed(bootstrap, group, tickets, within=max(900.0, size / 500)))
         consumed_s = time.perf_counter() - loading
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         result["load"] = {
             "produce_s": round(produce_s, 2),
             "consumed_after_s": round(consumed_s, 2),
@@ -279,7 +305,7 @@ def run_size(
             log(f"recovery {mode}: {json.dumps(result[f'recovery_{mode}_state'])}")
     finally:
         worker.stop()
-        asyncio.run(delete_topics(bootstrap, [tickets, sla, ticks]))
+        asyncio.run(delete_topics(bootstrap, [tickets, sla, ticks, *asyncio.run(app_topics(bootstrap, group))]))
     return result
 
 
@@ -287,6 +313,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--probes", type=int, default=1000, help="0: only the load and its changelog traffic")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy the worker while it loads, into DIR")
     parser.add_argument("--no-recovery", action="store_true", help="skip the kill -9 and restart phases")
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--ceiling", action="store_true", help="measure the raw Kafka ceiling first (same run)")
@@ -315,7 +342,17 @@ def main() -> None:
     try:
         for size in args.sizes:
             log(f"{size} open timers ...")
-            results.append(run_size(bootstrap, size, args.probes, workdir, extra_env, recovery=not args.no_recovery))
+            results.append(
+                run_size(
+                    bootstrap,
+                    size,
+                    args.probes,
+                    workdir,
+                    extra_env,
+                    recovery=not args.no_recovery,
+                    profile=args.profile,
+                )
+            )
             if "ceiling_1kb_msgs_per_s" in document:
                 rate = results[-1]["load"]["timers_per_s"]
                 results[-1]["load"]["ratio_to_1kb_ceiling"] = round(rate / document["ceiling_1kb_msgs_per_s"], 4)
