@@ -54,6 +54,7 @@ from shared.auth import (
     ensure_in_scope,
     reveal_field,
 )
+from shared.errors import DomainError
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
 from shared.http.responses import MaskedJSONResponse
@@ -197,7 +198,7 @@ async def report_alarm(
         order, policy = handlers.validate_ticket(ticket_in, caller, policies, clock.now())
         async with db.begin():
             received, noticed = await handlers.report_alarm(db, order, caller, clock, policies, policy, links)
-    except ApiError as error:
+    except DomainError as error:
         # the alarm body's own field paths, not those of the work order built from it (issue 13)
         error.fields = [{**f, "field": _ALARM_FIELDS.get(f.get("field", ""), f.get("field", ""))} for f in error.fields]
         raise
