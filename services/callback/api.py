@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -47,7 +47,7 @@ from shared.auth import (
     require_roles,
 )
 from shared.auth.reveal import Revealable, add_reveal_route
-from shared.clock import Clock
+from shared.http.deps import RequestClock, Session, branch_policies, db_session
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
 from shared.http.types import Instant
@@ -56,24 +56,9 @@ from shared.privacy import PersonalField
 # --------------------------------------------------------------------------- dependencies
 
 
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
-        yield session
-
-
-def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-def _policies(request: Request) -> Policies:
-    policies: Policies = request.app.state.policies
-    return policies
-
-
-Db = Annotated[AsyncSession, Depends(db_session)]
-ClockDep = Annotated[Clock, Depends(_clock)]
-PoliciesDep = Annotated[Policies, Depends(_policies)]
+Db = Session
+ClockDep = RequestClock
+PoliciesDep = Annotated[Policies, Depends(branch_policies)]  # callback's BranchPolicies, with quiet_now
 CallbackAgent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
 Reporter = Annotated[
     Principal,
