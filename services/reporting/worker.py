@@ -70,13 +70,17 @@ class BulletinSchedule:
         clock: Clock,
         relay: OutboxRelay | None,
         interval_seconds: float,
+        branch: str | None = None,
     ) -> None:
         self._sessions, self._clock, self._relay, self._interval = sessions, clock, relay, interval_seconds
+        self._branch = branch  # the branch this deployment serves: its bulletins are due even with no ticket yet
 
     async def publish_due(self) -> int:
-        """One check: the bulletins published now."""
+        """One check: the bulletins published now (a period without tickets gets its empty bulletin)."""
         async with self._sessions() as session:
             owners = await branches_with_tickets(session)
+        if self._branch is not None and (self._branch, None) not in owners:
+            owners.insert(0, (self._branch, None))
         made = 0
         for branch, division in owners:
             zone = branch_zone(branch)
