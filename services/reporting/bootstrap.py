@@ -136,6 +136,7 @@ def build_schedule(service: ReportingService, relay: OutboxRelay | None) -> Bull
         relay,
         service.reporting.bulletin_check_seconds,
         branch=branch if branch != DEFAULT_BRANCH else None,  # "default": no branch named, only the store's
+        branches=service.branches,
     )
 
 

@@ -41,6 +41,7 @@ UNIT_COLUMNS = (
     ("solved_rate", "解决率"),
 )
 BREACH_COLUMNS = (("ticket", "工单"), ("clock", "时限"), ("unit", "单位"), ("late_minutes", "超时（分钟）"))
+SURVEY_COLUMNS = (("text", "调查问题"), ("answers", "回答数"), ("average", "平均分（是否题为“是”的比例）"))
 COMPLAINT_COLUMNS = (
     ("ticket", "工单"),
     ("unit", "单位"),
@@ -135,6 +136,7 @@ def bulletin_html(content: dict[str, Any], chart: bytes) -> str:
 <img alt="按时率与满意度" src="data:image/png;base64,{image}">
 <h2>三、超时最严重的工单</h2>{_table(BREACH_COLUMNS, content["worst_breaches"])}
 <h2>四、重点投诉</h2>{_table(COMPLAINT_COLUMNS, content["worst_complaints"])}
+<h2>五、满意度调查</h2>{_table(SURVEY_COLUMNS, content.get("survey", []))}
 </body></html>"""
 
 
@@ -162,6 +164,7 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
         ("单位排名", UNIT_COLUMNS, content["units"]),
         ("超时工单", BREACH_COLUMNS, content["worst_breaches"]),
         ("重点投诉", COMPLAINT_COLUMNS, content["worst_complaints"]),
+        ("满意度调查", SURVEY_COLUMNS, content.get("survey", [])),
     ):
         sheet = book.create_sheet(title)
         sheet.append([t for _, t in columns])

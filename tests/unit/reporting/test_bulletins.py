@@ -62,7 +62,7 @@ async def test_a_weeks_bulletin_is_published_once_with_its_pdf_and_excel(
     xlsx = await client.get(bulletin["xlsx_url"], headers=CENTER)
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["总体情况", "单位排名", "超时工单", "重点投诉"]
+    assert book.sheetnames == ["总体情况", "单位排名", "超时工单", "重点投诉", "满意度调查"]
     summary = {row[0]: row[1] for row in book["总体情况"].iter_rows(min_row=3, values_only=True)}
     assert summary["受理量"] == 40
     ranking = list(book["单位排名"].iter_rows(values_only=True))
