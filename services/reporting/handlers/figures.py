@@ -55,6 +55,8 @@ def figures_of(c: Counts) -> dict[str, Any]:
         "period": c.period.isoformat() if c.period is not None else None,
         "key": c.key,
         "received": received,
+        "closed": t.get("closed", 0),
+        "open": received - t.get("closed", 0),  # not closed yet (nor closed on the call)
         "first_contact_resolved": t.get("first_contact", 0),
         "first_contact_rate": _rate(t.get("first_contact", 0), received),
         "on_time": on_time,
