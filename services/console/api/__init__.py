@@ -10,6 +10,7 @@ from services.console.api import (
     org,
     pages,
     roles,
+    self_service,
     sso,
     ticket_extras,
     tickets,
@@ -22,3 +23,4 @@ routers = [pages.router, work_orders.router, tickets.router, live.router, callba
 routers += [ticket_extras.router, sso.router, new_requests.router]
 routers.append(knowledge.router)  # issue 19: the knowledge base pages
 routers += [roles.router, unit.router, center.router, division.router, org.router]  # issue 17
+routers.append(self_service.router)  # issue 21: the customers' self-service pages
