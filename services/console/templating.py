@@ -45,6 +45,17 @@ EVENT_LABELS = {
     "CallbackAbandoned": "Callback abandoned",
     "TicketReopened": "Reopened",
     "TicketClosed": "Closed",
+    # issue 21: what outbound adds to a ticket's history
+    "CustomerNotified": "Customer told by SMS",
+    "ServiceRated": "Service rated by the customer",
+}
+# issue 21: which status SMS the customer was sent (CustomerNotified.kind, shared/policy/notices.py)
+NOTICE_KIND_LABELS = {
+    "dispatched": "Dispatched to the unit",
+    "on_the_way": "Unit on the way",
+    "appointment": "Appointment made",
+    "resolved": "Reply approved",
+    "callback_missed": "Callback missed",
 }
 CATEGORY_LABELS = {
     "query": "Information query",
@@ -147,6 +158,7 @@ def install(env: Environment) -> None:
     env.filters["event"] = _label(EVENT_LABELS)
     env.filters["outcome"] = _label(OUTCOME_LABELS)
     env.filters["level"] = _label(LEVEL_LABELS)
+    env.filters["notice_kind"] = _label(NOTICE_KIND_LABELS)  # issue 21
     env.globals["left"] = _left
     env.globals["precaution"] = precaution
     work_labels.install(env)  # issue 17: the pages after dispatch
@@ -180,7 +192,11 @@ def push_data(console: Console, kind: str, event: Event[Any], listener: Listener
     if kind == "call":
         return {**base, "call_id": event.call_id}
     if kind == "ticket":
-        html = timeline_entry(console, lang, str(event.event_id), event.type, event.occurred_at, event.producer)
+        kind = getattr(event.payload, "kind", None) if event.type == "CustomerNotified" else None  # issue 21
+        details = {"kind": str(kind)} if kind is not None else None
+        html = timeline_entry(
+            console, lang, str(event.event_id), event.type, event.occurred_at, event.producer, details
+        )
         return {**base, "ticket_id": event.ticket_id, "html": html}
     if kind == "notice":
         payload = event.payload

@@ -410,3 +410,13 @@ class CustomerNotified(TicketPayload):
     text: LongText  # the message as sent: the ticket's own facts only
     scheduled_for: Instant  # after the quiet window for a non-urgent notice (RULES.md §5)
     message_key: Identifier
+
+
+class ServiceRated(TicketPayload):
+    """The customer rated the service of a finished ticket on the self-service page (issue 21, services/outbound)."""
+
+    event_type = "ServiceRated"
+    event_version = 1
+
+    rating: int = Field(ge=1, le=5)  # satisfaction 1-5, as the callback survey's (RULES.md §5)
+    comment: ShortText = ""

@@ -11,6 +11,7 @@ from services.console.api import (
     pages,
     reporting,
     roles,
+    self_service,
     sso,
     ticket_extras,
     tickets,
@@ -24,3 +25,4 @@ routers += [ticket_extras.router, sso.router, new_requests.router]
 routers.append(knowledge.router)  # issue 19: the knowledge base pages
 routers += [roles.router, unit.router, center.router, division.router, org.router]  # issue 17
 routers.append(reporting.router)  # issue 18: bulletins, figures, the wallboard
+routers.append(self_service.router)  # issue 21: the customers' self-service pages
