@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
+from bench.intake_create import wait_ready
 from hotline.infra.postgres import PostgresServer
 from shared.auth import AuthSettings, Role, issue_token
 from tests.integration.infra.private import free_port, private_postgres_settings
@@ -112,18 +113,6 @@ class Api:
                 self.process.kill()
 
 
-async def wait_ready(client: httpx.AsyncClient, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/health/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise AssertionError("the intake API did not become ready")
-
-
 def order(i: int) -> dict[str, object]:
     return {
         "category": "repair",
@@ -168,7 +157,7 @@ async def test_kill_9_of_the_database_and_of_the_api_loses_no_acknowledged_work_
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{api.port}", headers={"Authorization": f"Bearer {token}"}, timeout=15
         ) as client:
-            await wait_ready(client)
+            await wait_ready(client, 90)
 
             async def stream() -> None:
                 nonlocal refused
