@@ -11,14 +11,17 @@ PartitionsMismatch, agent restart after agent restart, while the process looks a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+import weakref
+from collections.abc import Awaitable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, cast
 
 import faust
+import faust.streams
 import structlog
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers.aiokafka import Producer as FaustKafkaProducer
-from faust.types import TP, AgentT, ProducerT
+from faust.types import TP, AgentT, EventT, ProducerT
 from faust.types.tuples import FutureMessage, RecordMetadata
 from mode.supervisors import CrashingSupervisor
 
@@ -77,6 +80,17 @@ class IdempotentProducer(FlushingProducer):
 
     def _settings_extra(self) -> Mapping[str, Any]:
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+@contextmanager
+def as_current_event(event: EventT[Any]) -> Iterator[None]:
+    """Within it, `event` is Faust's current event: table reads and writes go to its partition's store and
+    changelog. A batch from `stream.take_events` is handled in the agent's task, where Faust sets none."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
 
 
 class StreamApp(faust.App):
