@@ -146,6 +146,17 @@ async def breach_lags(bootstrap: str, topic: str, prefix: str, expected: int, wi
     return list(lags.values())
 
 
+def disk_bytes(topic: str) -> int | None:
+    """The topic's log segments as the local `hotline infra` broker stored them (compressed batches), if local."""
+    from hotline.infra.settings import InfraSettings
+
+    data = InfraSettings().kafka_dir / "data"
+    folders = list(data.glob(f"{topic}-*")) if data.is_dir() else []
+    if not folders:
+        return None
+    return sum(f.stat().st_size for folder in folders for f in folder.glob("*.log"))
+
+
 async def changelog_traffic(bootstrap: str, app_id: str) -> dict[str, Any]:
     """Messages and bytes (key + value, as produced) in each of the app's changelog topics, from the start."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
@@ -170,7 +181,7 @@ async def changelog_traffic(bootstrap: str, app_id: str) -> dict[str, Any]:
                         messages += 1
                         size += len(record.key or b"") + len(record.value or b"")
             table = name[len(app_id) + 1 : -len("-changelog")]
-            traffic[table] = {"messages": messages, "bytes": size}
+            traffic[table] = {"messages": messages, "bytes": size, "bytes_on_disk": disk_bytes(name)}
     finally:
         await consumer.stop()
     return traffic
@@ -260,6 +271,7 @@ def run_size(
             "tables": traffic,
             "messages_per_ticket": round(messages / size, 3),
             "bytes_per_ticket": round(written / size, 1),
+            "disk_bytes_per_ticket": round(sum(t["bytes_on_disk"] or 0 for t in traffic.values()) / size, 1),
         }
         log(f"changelog: {json.dumps(result['changelog'])}")
         if probes <= 0:
