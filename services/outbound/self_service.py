@@ -301,6 +301,7 @@ async def record_steps(session: AsyncSession, events: Sequence[Event[Payload]]) 
         if contact is None:
             continue
         if step is CustomerStep.RECEIVED:
+            contact.received_at = event.occurred_at  # the list shows when intake took it, not when we heard
             known = await session.scalar(
                 select(CustomerStepRow.id).where(
                     CustomerStepRow.ticket_id == event.ticket_id, CustomerStepRow.step == step.value
