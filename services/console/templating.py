@@ -190,8 +190,8 @@ def push_data(console: Console, kind: str, event: Event[Any], listener: Listener
     if kind == "call":
         return {**base, "call_id": event.call_id}
     if kind == "ticket":
-        kind = getattr(event.payload, "kind", None) if event.type == "CustomerNotified" else None  # issue 21
-        details = {"kind": str(kind)} if kind is not None else None
+        notice = getattr(event.payload, "kind", None) if event.type == "CustomerNotified" else None  # issue 21
+        details = {"kind": str(notice)} if notice is not None else None
         html = timeline_entry(
             console, lang, str(event.event_id), event.type, event.occurred_at, event.producer, details
         )
