@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from shared.errors import DomainError, Invalid, TooLarge, UnsupportedMediaType
+
 
 class AttachmentStorage(Protocol):
     """Where attachment bytes live (never in the database); an S3-compatible store fits the same three calls."""
@@ -61,9 +63,9 @@ ALLOWED_MEDIA_TYPES: tuple[str, ...] = tuple(_SIGNATURES)
 
 @dataclass(frozen=True)
 class AttachmentProblem:
-    """Why a file was refused: the HTTP status, the field at fault and a message for the user."""
+    """Why a file was refused: the kind of refusal (its HTTP status, shared/http/errors.py), the field, a message."""
 
-    status: int
+    kind: type[DomainError]
     field: str
     message: str
 
@@ -73,13 +75,15 @@ def check_attachment(data: bytes, media_type: str, max_bytes: int) -> Attachment
     media = media_type.split(";", 1)[0].strip().lower()
     if media not in _SIGNATURES:
         accepted = ", ".join(ALLOWED_MEDIA_TYPES)
-        return AttachmentProblem(415, "media_type", f"{media_type!r} is not accepted; send one of {accepted}")
+        return AttachmentProblem(
+            UnsupportedMediaType, "media_type", f"{media_type!r} is not accepted; send one of {accepted}"
+        )
     if len(data) > max_bytes:
-        return AttachmentProblem(413, "content_base64", f"the file is {len(data)} bytes; the limit is {max_bytes}")
+        return AttachmentProblem(TooLarge, "content_base64", f"the file is {len(data)} bytes; the limit is {max_bytes}")
     if not data:
-        return AttachmentProblem(422, "content_base64", "the file is empty")
+        return AttachmentProblem(Invalid, "content_base64", "the file is empty")
     if not any(data.startswith(sig) for sig in _SIGNATURES[media]) or (media == "image/webp" and data[8:12] != b"WEBP"):
-        return AttachmentProblem(415, "content_base64", f"the content is not a {media} file")
+        return AttachmentProblem(UnsupportedMediaType, "content_base64", f"the content is not a {media} file")
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -39,16 +39,15 @@ from services.callback.schemas import (
 from services.callback.store import CallbackTask, TicketFacts
 from shared.auth import (
     Principal,
-    RevealRequest,
     Role,
     SecureRouter,
     TicketRef,
     audit_router,
     ensure_branch,
     require_roles,
-    reveal_field,
 )
-from shared.clock import Clock
+from shared.auth.reveal import Revealable, add_reveal_route
+from shared.http.deps import RequestClock, Session, branch_policies, db_session
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
 from shared.http.types import Instant
@@ -57,24 +56,9 @@ from shared.privacy import PersonalField
 # --------------------------------------------------------------------------- dependencies
 
 
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
-        yield session
-
-
-def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-def _policies(request: Request) -> Policies:
-    policies: Policies = request.app.state.policies
-    return policies
-
-
-Db = Annotated[AsyncSession, Depends(db_session)]
-ClockDep = Annotated[Clock, Depends(_clock)]
-PoliciesDep = Annotated[Policies, Depends(_policies)]
+Db = Session
+ClockDep = RequestClock
+PoliciesDep = Annotated[Policies, Depends(branch_policies)]  # callback's BranchPolicies, with quiet_now
 CallbackAgent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
 Reporter = Annotated[
     Principal,
@@ -327,6 +311,7 @@ async def record_call_outcome(
         customer_account=body.customer_account,
         call_back_at=body.call_back_at,
         new_request=new_request,
+        answers=dict(body.answers),
     )
     try:
         async with db.begin():
@@ -346,16 +331,8 @@ async def record_call_outcome(
     return OutcomeResult(callback=await _detail(db, task, policies), events=[e.type for e in events])
 
 
-@router.post("/callbacks/{callback_id}/reveal", dependencies=[rate_limited("reveal")])
-async def reveal_customer_data(
-    callback_id: str, body: RevealRequest, principal: CallbackAgent, db: Db, clock: ClockDep
-) -> Any:
-    """The customer's phone or name in clear, for the agent who holds the claim; audit-logged (RULES.md §6)."""
-    try:
-        task = await task_in_branch(db, callback_id, principal.branch)
-    except NotFound as error:
-        raise _api_error(error) from None
-    now = clock.now()
+async def _revealable(db: AsyncSession, principal: Principal, callback_id: str, now: datetime) -> Revealable:
+    task = await task_in_branch(db, callback_id, principal.branch)
     facts = await db.get(TicketFacts, task.ticket_id)
     holding = task.status == "scheduled" and task.claimed_by is not None
     holding = holding and task.claim_expires_at is not None and task.claim_expires_at > now
@@ -372,9 +349,19 @@ async def reveal_customer_data(
         PersonalField.PHONE: facts.customer_phone if facts else None,
         PersonalField.NAME: facts.customer_name if facts else None,
     }
-    return await reveal_field(
-        db, audit=store.AUDIT, principal=principal, ticket=ticket, request=body, value=values.get(body.field), now=now
-    )
+    return Revealable(ticket, values)
+
+
+add_reveal_route(
+    router,
+    "/callbacks/{callback_id}/reveal",
+    revealer=CallbackAgent,
+    lookup=_revealable,
+    audit=store.AUDIT,
+    description="The customer's phone or name in clear, for the agent who holds the claim; audit-logged (RULES.md §6).",
+    name="reveal_customer_data",
+    dependencies=[rate_limited("reveal")],
+)
 
 
 @router.get("/satisfaction", response_model=SatisfactionReport)

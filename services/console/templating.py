@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment
 
 from services.console import work_labels
+from services.console.handlers.reporting import percent, wallboard_push
 from services.console.i18n import Language
 from services.console.live import Listener
 from shared.events import Event
@@ -161,6 +162,7 @@ def install(env: Environment) -> None:
     env.globals["left"] = _left
     env.globals["precaution"] = precaution
     work_labels.install(env)  # issue 17: the pages after dispatch
+    env.filters["pct"] = percent  # issue 18: the figures' rates
 
 
 def _language(console: Console, listener: Listener) -> Language:
@@ -206,4 +208,7 @@ def push_data(console: Console, kind: str, event: Event[Any], listener: Listener
         return {**base, "ticket_id": event.ticket_id, "text": text, "reason": reason, "urgent": urgent}
     if kind == "work":  # issue 17: a list of the listener's work changed
         return {**base, **work_labels.push(event, listener, lang.gettext(EVENT_LABELS.get(event.type, event.type)))}
+    if kind == "wallboard":  # issue 18: the wallboard shows the breach at once, then reloads its figures
+        label = lang.gettext(EVENT_LABELS.get(event.type, event.type))
+        return {**base, "text": label, **wallboard_push(event.type, event.ticket_id, event.payload)}
     return base

@@ -96,7 +96,7 @@ class DispatchService:
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
             metrics_refresh=[self.outbox_pending],
-            state={"sessions": self.sessions, "dispatch": self.ctx, "relay": relay},
+            state={"sessions": self.sessions, "clock": self.ctx.clock, "dispatch": self.ctx, "relay": relay},
         )
         app.add_exception_handler(IllegalTransition, conflict_handler)
         app.add_exception_handler(StaleVersion, conflict_handler)

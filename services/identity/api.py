@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -37,13 +36,9 @@ from services.identity.schemas import (
     TotpEnrolment,
 )
 from shared.auth import CurrentPrincipal, Principal, Role, SecureRouter, audit_router, public, require_roles
+from shared.http.deps import db_session
 from shared.http.errors import ApiError
 from shared.http.openapi import answers
-
-
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
-        yield session
 
 
 def _identity(request: Request) -> Identity:

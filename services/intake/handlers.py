@@ -28,6 +28,7 @@ from services.intake.validation import (
 from services.intake.view import apply_to_view
 from shared.branch_config import BranchPolicies
 from shared.clock import Clock
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import (
     CallAnswered,
     CallbackPreference,
@@ -45,7 +46,6 @@ from shared.events import (
     new_event,
     redacted,
 )
-from shared.http.errors import ApiError
 from shared.inbox import unseen
 from shared.outbox import stage
 from shared.policy.branch import BranchConfigError, BranchPolicy
@@ -66,7 +66,7 @@ class Policies(BranchPolicies):
         try:
             return self.branch(code)
         except BranchConfigError as error:
-            raise ApiError(422, str(error), fields=[{"field": "body.branch", "message": str(error)}]) from None
+            raise Invalid.on("body.branch", str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def validate_ticket(body: TicketIn, caller: Caller, policies: Policies, now: dat
     """Every field rule of a work order at once (422 naming each bad field), then the order to write."""
     branch = body.branch or caller.branch
     if branch != caller.branch:
-        raise ApiError(403, f"branch {branch!r} is outside your scope", code="out_of_scope")
+        raise Forbidden(f"branch {branch!r} is outside your scope", code="out_of_scope")
     policy = policies.for_request(branch)
     errors = FieldErrors()
     check_subtype(errors, body.category, body.subtype)
@@ -347,7 +347,7 @@ async def resolve_on_first_contact(
 ) -> Event[Any]:
     """Close a ticket on the call with the answer given (RULES.md §1)."""
     if ticket.status != "received":
-        raise ApiError(409, f"ticket {ticket.ticket_number} is already {ticket.status}", code="conflict")
+        raise Conflict(f"ticket {ticket.ticket_number} is already {ticket.status}")
     category = Category(ticket.category)
     if category not in CLOSABLE_ON_CALL:
         errors = FieldErrors()
@@ -419,8 +419,7 @@ async def import_gov_task(
     ticket_in = body.ticket.model_copy(update={"channel": "gov12345"})
     order, policy = validate_ticket(ticket_in, caller, policies, clock.now())
     if body.deadline is not None and body.deadline <= order.received_at:
-        raise ApiError(
-            422,
+        raise Invalid(
             "the 12345 deadline is before the task was received",
             fields=[{"field": "body.deadline", "message": "must be after the task was received"}],
         )

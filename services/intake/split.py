@@ -29,7 +29,7 @@ from services.intake.validation import (
     check_subtype,
 )
 from shared.clock import Clock
-from shared.http.errors import ApiError
+from shared.errors import Forbidden
 from shared.policy.categories import Category, Request, split_requests
 
 UnitSource = Literal["agent", "routing_rules", "center"]
@@ -95,7 +95,7 @@ async def create_call_tickets(
     now = clock.now()
     branch = body.branch or caller.branch
     if branch != caller.branch:
-        raise ApiError(403, f"branch {branch!r} is outside your scope", code="out_of_scope")
+        raise Forbidden(f"branch {branch!r} is outside your scope", code="out_of_scope")
     policy = policies.for_request(branch)
     errors = FieldErrors()
     for i, request in enumerate(body.requests):

@@ -10,7 +10,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as NumberError
 
 from services.intake.schemas import CallbackIn, ComplaintIn, CustomerIn, ResolutionIn
-from shared.http.errors import ApiError
+from shared.errors import Invalid
 from shared.policy.categories import SUBTYPES, Category, Subtype
 from shared.policy.limits import callback_kind
 
@@ -64,7 +64,7 @@ class FieldErrors:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            raise ApiError(422, "the work order has invalid fields", fields=self.errors)
+            raise Invalid("the work order has invalid fields", fields=self.errors)
 
 
 def check_customer(

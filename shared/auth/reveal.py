@@ -1,16 +1,28 @@
-"""The explicit reveal call: one personal field of one ticket, audited before it is shown."""
+"""The explicit reveal call: one personal field of one ticket, audited before it is shown.
+
+`add_reveal_route` is the one reveal endpoint every service mounts (intake's tickets, dispatch's tickets,
+callback's callbacks): the service gives only how to find the record and its personal fields.
+"""
 
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from shared.auth.audit import AuditAction, AuditLog
 from shared.auth.principal import Principal, TicketRef, ensure_need_to_know
+from shared.clock import Clock
+from shared.http.deps import RequestClock, Session
 from shared.http.errors import ApiError
 from shared.http.responses import UnmaskedJSONResponse
 from shared.privacy import PersonalField
@@ -76,3 +88,61 @@ async def reveal_field(
         audit_id=entry.id,
     )
     return UnmaskedJSONResponse(body.model_dump(mode="json"))
+
+
+@dataclass(frozen=True)
+class Revealable:
+    """What a reveal reads: the ticket the record belongs to (scope, need to know) and its personal fields."""
+
+    ticket: TicketRef
+    values: Mapping[PersonalField, str | None]
+
+
+# (session, caller, the path's id, now) -> the record; raises NotFound (shared.errors) for none in the branch
+RevealLookup = Callable[[AsyncSession, Principal, str, datetime], Awaitable[Revealable]]
+
+
+def add_reveal_route(
+    router: APIRouter,
+    path: str,
+    *,
+    revealer: Any,
+    lookup: RevealLookup,
+    audit: AuditLog[Any],
+    description: str,
+    name: str = "reveal",
+    **options: Any,
+) -> None:
+    """Mount `POST path` (one `{id}` in it): one personal field in clear, audited first (RULES.md §6).
+
+    `revealer` is the route's `Annotated[Principal, require_roles(...)]`; `options` go to `add_api_route`
+    (tags, the rate limit). The app's `state` must hold `sessions` and `clock` (shared.http.deps).
+    """
+    (id_name,) = re.findall(r"{(\w+)}", path)
+
+    async def reveal(**arguments: Any) -> Response:
+        session: AsyncSession = arguments["db"]
+        principal: Principal = arguments["principal"]
+        body: RevealRequest = arguments["body"]
+        clock: Clock = arguments["clock"]
+        now = clock.now()
+        found = await lookup(session, principal, arguments[id_name], now)
+        value = found.values.get(body.field)
+        return await reveal_field(
+            session, audit=audit, principal=principal, ticket=found.ticket, request=body, value=value, now=now
+        )
+
+    parameter = inspect.Parameter
+    reveal.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            parameter(id_name, parameter.POSITIONAL_OR_KEYWORD, annotation=str),
+            parameter("body", parameter.POSITIONAL_OR_KEYWORD, annotation=RevealRequest),
+            parameter("principal", parameter.POSITIONAL_OR_KEYWORD, annotation=revealer),
+            parameter("db", parameter.POSITIONAL_OR_KEYWORD, annotation=Session),
+            parameter("clock", parameter.POSITIONAL_OR_KEYWORD, annotation=RequestClock),
+        ],
+        return_annotation=Response,
+    )
+    router.add_api_route(
+        path, reveal, methods=["POST"], name=name, description=description, response_model=RevealedField, **options
+    )

@@ -17,8 +17,14 @@ from starlette.responses import JSONResponse, Response
 
 from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, public
 from shared.auth.settings import AuthSettings
+from shared.errors import DomainError
 from shared.http.docs import docs_router
-from shared.http.errors import error_response, http_exception_handler, validation_exception_handler
+from shared.http.errors import (
+    domain_error_handler,
+    error_response,
+    http_exception_handler,
+    validation_exception_handler,
+)
 from shared.http.guard import JsonGuardMiddleware, JsonLimits, refuse_control_characters
 from shared.http.middleware import (
     BodyLimitMiddleware,
@@ -133,6 +139,7 @@ def create_app(
 
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(Exception, _internal_error)
 
     app.include_router(_health_router(service_name, role, readiness or {}, metrics, metrics_refresh))

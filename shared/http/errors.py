@@ -12,6 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from shared.privacy import mask_text
 
 _CODES: dict[int, str] = {
@@ -92,6 +104,34 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     code = getattr(exc, "code", None)
     fields = getattr(exc, "fields", ())
     return error_response(status_code, message, code=code, fields=fields, headers=headers)
+
+
+# each kind of domain error has one status, here and nowhere else
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    BadRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
+    Invalid: 422,
+    Unavailable: 503,
+}
+
+
+def domain_status(error: DomainError) -> int:
+    """The status of the kind the error is (a service's own subclass answers as its base); 400 for a bare one."""
+    return next((status for kind, status in DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    """A handler's refusal as the one error body (create_app installs it on every service's app)."""
+    assert isinstance(exc, DomainError)
+    status_code = domain_status(exc)
+    # RFC 9110: a 401 names the scheme that would be accepted
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return error_response(status_code, exc.message, code=exc.error_code, fields=exc.fields, headers=headers)
 
 
 def _field_path(loc: Sequence[Any]) -> str:

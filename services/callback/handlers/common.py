@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from shared import errors
 from shared.branch_config import BranchPolicies
 from shared.events import (
     Event,
@@ -21,11 +22,11 @@ class MissingTicketFacts(RuntimeError):
     """A reply was approved for a ticket whose receipt or dispatch this service never saw."""
 
 
-class NotFound(LookupError):
+class NotFound(errors.NotFound):
     """No such callback in the caller's branch."""
 
 
-class Conflict(RuntimeError):
+class Conflict(errors.Conflict):
     """The callback is not in a state that allows the command (claimed by another agent, not due...)."""
 
 

@@ -7,8 +7,9 @@ roles, the session and the one-transaction-per-action plumbing every route modul
 from __future__ import annotations
 
 from services.dispatch.api import center, org, reads, unit
-from services.dispatch.api.common import AUDIT, conflict_handler, conflict_response, db_session
+from services.dispatch.api.common import AUDIT, conflict_handler, conflict_response
 from shared.auth import SecureRouter, audit_router
+from shared.http.deps import db_session
 
 
 def routers() -> list[SecureRouter]:

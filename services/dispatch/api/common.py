@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Request
@@ -48,12 +48,6 @@ Previewer = Annotated[Principal, require_roles(Role.ADMIN, Role.CENTER_SUPERVISO
 def sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return factory
-
-
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for routes built from shared routers (the auditors' `GET /api/v1/audit`)."""
-    async with sessions(request)() as session:
-        yield session
 
 
 def context(request: Request) -> DispatchContext:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Request
-from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import handlers
 from services.dispatch.api.common import AUDIT, TicketReader, UnitHandler, context, role_of, sessions
@@ -13,8 +14,9 @@ from services.dispatch.api.present import detail, summaries
 from services.dispatch.lifecycle import Status
 from services.dispatch.schemas import HistoryEntry, TicketDetail, TicketSummary
 from services.dispatch.store import Ticket, emitted_events, in_scope, tickets_where
-from shared.auth import RevealRequest, SecureRouter, reveal_field
-from shared.http.errors import ApiError
+from shared.auth import Principal, SecureRouter
+from shared.auth.reveal import Revealable, add_reveal_route
+from shared.errors import NotFound
 from shared.http.ratelimit import rate_limited
 from shared.privacy import PersonalField
 
@@ -63,24 +65,27 @@ async def ticket_history(ticket_id: str, request: Request, principal: TicketRead
         ]
 
 
-@router.post("/tickets/{ticket_id}/reveal", tags=["unit"], dependencies=[rate_limited("reveal")])
-async def reveal(ticket_id: str, body: RevealRequest, request: Request, principal: UnitHandler) -> Response:
-    """The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."""
-    async with sessions(request)() as session:
-        ticket = await session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise ApiError(404, f"ticket {ticket_id} not found")
-        values = {
-            PersonalField.NAME: ticket.customer_name,
-            PersonalField.PHONE: ticket.customer_phone,
-            PersonalField.ADDRESS: ticket.customer_address,
-        }
-        return await reveal_field(
-            session,
-            audit=AUDIT,
-            principal=principal,
-            ticket=ticket.ref(),
-            request=body,
-            value=values.get(body.field),
-            now=context(request).clock.now(),
-        )
+async def _revealable(session: AsyncSession, principal: Principal, ticket_id: str, now: datetime) -> Revealable:
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    values = {
+        PersonalField.NAME: ticket.customer_name,
+        PersonalField.PHONE: ticket.customer_phone,
+        PersonalField.ADDRESS: ticket.customer_address,
+    }
+    return Revealable(ticket.ref(), values)
+
+
+add_reveal_route(
+    router,
+    "/tickets/{ticket_id}/reveal",
+    revealer=UnitHandler,
+    lookup=_revealable,
+    audit=AUDIT,
+    description=(
+        "The customer's name, phone or address in clear for the unit holding the ticket, audited (RULES.md §6)."
+    ),
+    tags=["unit"],
+    dependencies=[rate_limited("reveal")],
+)

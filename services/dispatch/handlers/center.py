@@ -22,6 +22,7 @@ from services.dispatch.handlers.dispatching import dispatch_to
 from services.dispatch.lifecycle import Action, Status, after_refused_return
 from services.dispatch.store import Extension, Flag, Reply, Ticket, load_org, pending_reply
 from shared.auth import Principal, Role
+from shared.errors import Conflict, NotFound
 from shared.events import (
     ExtensionDenied,
     ExtensionGranted,
@@ -32,7 +33,6 @@ from shared.events import (
     TicketClosed,
     TicketReturnRefused,
 )
-from shared.http.errors import ApiError
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import ComplaintLevel, SlaClock
 
@@ -40,7 +40,7 @@ from shared.policy.limits import ComplaintLevel, SlaClock
 async def _pending_reply(session: AsyncSession, ticket: Ticket) -> Reply:
     found = await pending_reply(session, ticket.ticket_id)
     if found is None:
-        raise ApiError(409, "the ticket has no reply waiting for review", code="no_pending_reply")
+        raise Conflict("the ticket has no reply waiting for review", code="no_pending_reply")
     return found
 
 
@@ -195,9 +195,9 @@ async def decide_extension(
     move(ticket, Action.DECIDE_EXTENSION, ctx)
     extension = await session.get(Extension, request_id)
     if extension is None or extension.ticket_id != ticket.ticket_id:
-        raise ApiError(404, f"extension request {request_id} not found")
+        raise NotFound(f"extension request {request_id} not found")
     if extension.status != "pending":
-        raise ApiError(409, f"the extension request was already {extension.status}", code="already_decided")
+        raise Conflict(f"the extension request was already {extension.status}", code="already_decided")
     now = ctx.clock.now()
     extension.decided_by, extension.decided_at, extension.decision_text = principal.subject, now, reason_text
     clock = SlaClock(extension.clock)

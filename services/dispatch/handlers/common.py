@@ -16,8 +16,8 @@ from services.dispatch.store import Outbox, Ticket, load_org
 from shared.auth import Principal, Role, ensure_in_scope
 from shared.branch_config import BranchPolicies
 from shared.clock import Clock
+from shared.errors import DomainError, Forbidden, Invalid, NotFound
 from shared.events import Event, Payload, new_event
-from shared.http.errors import ApiError
 from shared.outbox import stage
 from shared.storage import AttachmentStorage
 
@@ -61,8 +61,8 @@ def move(ticket: Ticket, action: Action, ctx: DispatchContext, target: Status | 
     ticket.updated_at = ctx.clock.now()  # also bumps the version of actions that keep the status
 
 
-def field_error(field_name: str, message: str, status: int = 422) -> ApiError:
-    return ApiError(status, message, fields=[{"field": field_name, "message": message}])
+def field_error(field_name: str, message: str, kind: type[DomainError] = Invalid) -> DomainError:
+    return kind.on(field_name, message)
 
 
 async def org_for(session: AsyncSession, ctx: DispatchContext, branch: str) -> OrgTree | None:
@@ -77,7 +77,7 @@ async def ticket_for(
     """The ticket if the principal may see it (404 otherwise, RULES.md §6), at the version the caller read."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
-        raise ApiError(404, f"ticket {ticket_id} not found")
+        raise NotFound(f"ticket {ticket_id} not found")
     ensure_in_scope(principal, ticket.ref())
     if expected_version is not None and expected_version != ticket.version:
         raise StaleVersion(ticket.state, ticket.version, expected_version)
@@ -87,7 +87,7 @@ async def ticket_for(
 def holding_unit(principal: Principal, ticket: Ticket) -> str:
     """The unit acting; only the unit the ticket is dispatched to may act on it."""
     if principal.role is not Role.UNIT_HANDLER or ticket.unit_id is None or principal.unit != ticket.unit_id:
-        raise ApiError(403, "only a handler of the unit holding the ticket may do this", code="forbidden")
+        raise Forbidden("only a handler of the unit holding the ticket may do this")
     return ticket.unit_id
 
 

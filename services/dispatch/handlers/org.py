@@ -21,13 +21,13 @@ from services.dispatch.routing import (
 )
 from services.dispatch.store import OrgNode, RuleRow, load_org, next_rule_position
 from services.dispatch.store import delete_rule as delete_rule_row
-from shared.http.errors import ApiError
+from shared.errors import NotFound
 
 
 async def org_or_404(session: AsyncSession, branch: str) -> OrgTree:
     org = await load_org(session, branch)
     if org is None:
-        raise ApiError(404, f"branch {branch} has no org tree")
+        raise NotFound(f"branch {branch} has no org tree")
     return org
 
 
@@ -93,7 +93,7 @@ async def put_rule(
 
 async def delete_rule(session: AsyncSession, branch: str, rule_id: str) -> OrgTree:
     if not await delete_rule_row(session, branch, rule_id):
-        raise ApiError(404, f"rule {rule_id} not found")
+        raise NotFound(f"rule {rule_id} not found")
     return await _after_edit(session, branch)
 
 

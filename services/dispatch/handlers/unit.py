@@ -25,6 +25,7 @@ from services.dispatch.handlers.common import (
 from services.dispatch.lifecycle import Action, IllegalTransition, Status
 from services.dispatch.store import AttachmentRecord, Extension, Reply, Ticket, extensions_of
 from shared.auth import Principal
+from shared.errors import Conflict, Unavailable
 from shared.events import (
     Attachment,
     CustomerContacted,
@@ -33,7 +34,6 @@ from shared.events import (
     TicketReplied,
     TicketReturned,
 )
-from shared.http.errors import ApiError
 from shared.policy.categories import Category
 from shared.policy.limits import UNIT_CLOCKS, SlaClock
 from shared.storage import check_attachment, sha256_hex
@@ -141,10 +141,9 @@ async def request_extension(
     views = {v.clock: v for v in ticket_clocks(ticket, now, ctx.policies, extensions=extensions, clocks=UNIT_CLOCKS)}
     view = views.get(clock)
     if view is None or not view.running:
-        raise field_error("clock", f"the {clock.value} clock is not running for this ticket", 409)
+        raise field_error("clock", f"the {clock.value} clock is not running for this ticket", Conflict)
     if now >= view.deadline:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"the {clock.value} deadline {view.deadline.isoformat()} has passed: ask before it passes",
             code="deadline_passed",
             fields=[{"field": "clock", "message": "the deadline has already passed"}],
@@ -153,8 +152,7 @@ async def request_extension(
         raise field_error("requested_deadline", f"must be later than the current deadline {view.deadline.isoformat()}")
     pending = [e for e in extensions if e.clock == clock.value and e.status == "pending"]
     if pending:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"an extension of the {clock.value} clock is already waiting for the center",
             code="extension_pending",
             fields=[{"field": "clock", "message": "already requested"}],
@@ -212,9 +210,9 @@ async def add_attachment(
         raise IllegalTransition(Action.REPLY, ticket.state, ticket.version)
     problem = check_attachment(data, media_type, ctx.max_attachment_bytes)
     if problem is not None:
-        raise field_error(problem.field, problem.message, problem.status)
+        raise field_error(problem.field, problem.message, problem.kind)
     if ctx.storage is None:
-        raise ApiError(503, "attachment storage is not configured")
+        raise Unavailable("attachment storage is not configured")
     attachment_id = str(uuid.uuid4())
     key = f"{ticket.branch}/{ticket.ticket_id}/{attachment_id}"
     await ctx.storage.put(key, data, media_type)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.intake.api.calls import calls
-from services.intake.api.common import db_session
 from services.intake.api.customers import customers, screen_pop_for
 from services.intake.api.tickets import tickets
+from shared.http.deps import db_session
 
 __all__ = ["calls", "customers", "db_session", "screen_pop_for", "tickets"]

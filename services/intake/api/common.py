@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.intake.handlers import Caller, Links, Policies
 from services.intake.references import credentials_of
@@ -20,24 +18,7 @@ from shared.auth import (
     Role,
     require_roles,
 )
-from shared.clock import Clock
-
-
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with sessions() as session:
-        yield session
-
-
-# async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request
-async def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-async def _policies(request: Request) -> Policies:
-    policies: Policies = request.app.state.policies
-    return policies
+from shared.http.deps import RequestClock, Session, branch_policies
 
 
 async def _links(request: Request) -> Links:
@@ -45,9 +26,9 @@ async def _links(request: Request) -> Links:
     return Links(getattr(request.app.state, "directory", None), credentials_of(request.headers))
 
 
-Db = Annotated[AsyncSession, Depends(db_session)]
-Clk = Annotated[Clock, Depends(_clock)]
-Pol = Annotated[Policies, Depends(_policies)]
+Db = Session
+Clk = RequestClock
+Pol = Annotated[Policies, Depends(branch_policies)]  # intake's BranchPolicies, with for_request
 Lnk = Annotated[Links, Depends(_links)]
 Agent = Annotated[Principal, require_roles(Role.AGENT, Role.CENTER_SUPERVISOR)]
 # the callback service creates the new ticket of a request raised during a callback (RULES.md §5)

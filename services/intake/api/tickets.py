@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -48,12 +49,12 @@ from services.intake.store import AUDIT, Ticket
 from services.intake.validation import normalise_phone
 from shared.auth import (
     Principal,
-    RevealRequest,
     SecureRouter,
     ensure_branch,
     ensure_in_scope,
-    reveal_field,
 )
+from shared.auth.reveal import Revealable, add_reveal_route
+from shared.errors import DomainError
 from shared.http.errors import ApiError
 from shared.http.ratelimit import rate_limited
 from shared.http.responses import MaskedJSONResponse
@@ -197,7 +198,7 @@ async def report_alarm(
         order, policy = handlers.validate_ticket(ticket_in, caller, policies, clock.now())
         async with db.begin():
             received, noticed = await handlers.report_alarm(db, order, caller, clock, policies, policy, links)
-    except ApiError as error:
+    except DomainError as error:
         # the alarm body's own field paths, not those of the work order built from it (issue 13)
         error.fields = [{**f, "field": _ALARM_FIELDS.get(f.get("field", ""), f.get("field", ""))} for f in error.fields]
         raise
@@ -359,9 +360,7 @@ async def search_tickets(
     return TicketPage(tickets=[summary(t) for t in rows], limit=limit, offset=offset)
 
 
-@tickets.post("/tickets/{ticket_id}/reveal", dependencies=[rate_limited("reveal")])
-async def reveal(ticket_id: str, body: RevealRequest, principal: Revealer, db: Db, clock: Clk) -> Any:
-    """One personal field in clear, for someone with a need to know; audited first (RULES.md §6)."""
+async def _revealable(db: AsyncSession, principal: Principal, ticket_id: str, now: datetime) -> Revealable:
     ticket = await _ticket_in_scope(db, ticket_id, principal)
     values = {
         PersonalField.NAME: ticket.customer_name,
@@ -369,12 +368,15 @@ async def reveal(ticket_id: str, body: RevealRequest, principal: Revealer, db: D
         PersonalField.ID_NUMBER: ticket.id_card_number,
         PersonalField.ADDRESS: ticket.customer_address,
     }
-    return await reveal_field(
-        db,
-        audit=AUDIT,
-        principal=principal,
-        ticket=ticket.ref(),
-        request=body,
-        value=values.get(body.field),
-        now=clock.now(),
-    )
+    return Revealable(ticket.ref(), values)
+
+
+add_reveal_route(
+    tickets,
+    "/tickets/{ticket_id}/reveal",
+    revealer=Revealer,
+    lookup=_revealable,
+    audit=AUDIT,
+    description="One personal field in clear, for someone with a need to know; audited first (RULES.md §6).",
+    dependencies=[rate_limited("reveal")],
+)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import shared.db
+from shared.migration import create_audit_table, drop_audit_table
 
 revision = "0001"
 down_revision = None
@@ -37,31 +38,7 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_branch"), ["branch"], unique=False)
 
-    op.create_table(
-        "audit_log",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("service", sa.String(length=40), nullable=False),
-        sa.Column("branch", sa.String(length=40), nullable=False),
-        sa.Column("subject", sa.String(length=120), nullable=False),
-        sa.Column("role", sa.String(length=40), nullable=False),
-        sa.Column("token_id", sa.String(length=64), nullable=True),
-        sa.Column("action", sa.String(length=60), nullable=False),
-        sa.Column("ticket_id", sa.String(length=64), nullable=True),
-        sa.Column("customer_id", sa.String(length=64), nullable=True),
-        sa.Column("field", sa.String(length=40), nullable=True),
-        sa.Column("reason", sa.String(length=500), nullable=True),
-        sa.Column("outcome", sa.String(length=40), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
-    )
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_log_action"), ["action"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_branch"), ["branch"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_subject"), ["subject"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_log_ticket_id"), ["ticket_id"], unique=False)
-
+    create_audit_table()
     op.create_table(
         "branch_sign_in",
         sa.Column("branch", sa.String(length=40), nullable=False),
@@ -164,14 +141,7 @@ def downgrade() -> None:
     op.drop_table("people")
     op.drop_table("oidc_states")
     op.drop_table("branch_sign_in")
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_log_ticket_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_subject"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_branch"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
-        batch_op.drop_index(batch_op.f("ix_audit_log_action"))
-
-    op.drop_table("audit_log")
+    drop_audit_table()
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_keys_branch"))
 

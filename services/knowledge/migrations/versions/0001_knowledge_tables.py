@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import shared.db
+from shared.migration import create_outbox_table, drop_outbox_table
 
 revision = "0001"
 down_revision = None
@@ -76,28 +77,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_needs")),
         sa.UniqueConstraint("branch", "normalized", name="uq_knowledge_needs_text"),
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=128), nullable=False),
-        sa.Column("key", sa.LargeBinary(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", shared.db.AwareDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", shared.db.AwareDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbox_unsent",
-            ["id"],
-            unique=False,
-            postgresql_where=sa.text("sent_at IS NULL"),
-            sqlite_where=sa.text("sent_at IS NULL"),
-        )
-
+    create_outbox_table()
     op.create_table(
         "review_notes",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -185,12 +165,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_review_notes_article_id"))
 
     op.drop_table("review_notes")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_outbox_unsent", postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL")
-        )
-
-    op.drop_table("outbox")
+    drop_outbox_table()
     op.drop_table("knowledge_needs")
     with op.batch_alter_table("feedback", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_article_id"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shared.migration import create_inbox_table, create_outbox_table, drop_inbox_table, drop_outbox_table
 from shared.sms.migration import create_sms_table, drop_sms_table
 
 revision = "0001"
@@ -18,34 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=128), nullable=False),
-        sa.Column("key", sa.LargeBinary(), nullable=False),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        postgresql_where=sa.text("sent_at IS NULL"),
-        sqlite_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_table(
-        "processed_events",
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_events")),
-    )
+    create_outbox_table()
+    create_inbox_table()
     op.create_table(
         "ticket_contacts",
         sa.Column("ticket_id", sa.String(length=128), nullable=False),
@@ -72,6 +47,5 @@ def downgrade() -> None:
     drop_sms_table()
     op.drop_table("opt_outs")
     op.drop_table("ticket_contacts")
-    op.drop_table("processed_events")
-    op.drop_index("ix_outbox_unsent", table_name="outbox")
-    op.drop_table("outbox")
+    drop_inbox_table()
+    drop_outbox_table()
