@@ -136,12 +136,16 @@ def start_system(
 
     # the callback service's key for intake lives in identity, traded there for integration tokens
     callback_key = machine_key(env, system.DEMO_BRANCH, "callback-service", ["tickets:create"])
+    # issue 21: the self-service page's requests reach intake through outbound with its own key
+    outbound_key = machine_key(env, system.DEMO_BRANCH, "outbound-service", ["tickets:create"])
     clock = system.clock_env(speed, start)
     env.update(
         {
             "HOTLINE_JWT_SECRET": secret,
             "HOTLINE_CALLBACK_INTAKE_API_KEY": callback_key,
             "HOTLINE_CALLBACK_IDENTITY_URL": f"http://127.0.0.1:{API_PORTS['identity']}",
+            "HOTLINE_OUTBOUND_INTAKE_API_KEY": outbound_key,
+            "HOTLINE_OUTBOUND_IDENTITY_URL": f"http://127.0.0.1:{API_PORTS['identity']}",
             # every service verifies people's tokens against identity's JWKS; HS256 only as a dev option
             "HOTLINE_JWKS_URL": f"http://127.0.0.1:{API_PORTS['identity']}/.well-known/jwks.json",
             "HOTLINE_JWT_DEV_HS256": "true" if dev_hs256 else "false",

@@ -140,10 +140,10 @@ class SignedIn:
 
 
 async def verify_code(session: AsyncSession, ctx: SelfServiceContext, challenge: str, code: str) -> SignedIn:
-    """One try of a code: a session on success; 422 wrong (with the tries left), 423 locked, 410 expired."""
+    """One try of a code: a session on success; 422 wrong (with the tries left) or expired, 423 locked."""
     row = await session.get(SignInCode, challenge, with_for_update=True)
     if row is None:
-        raise SelfServiceError(410, "code_expired", "code", "this code has expired: ask for a new one")
+        raise SelfServiceError(422, "code_expired", "code", "this code has expired: ask for a new one")
     now = ctx.wall.now()
     matches = hmac.compare_digest(row.code_hash, _digest(challenge, code.strip()))
     state = CodeState(expires_at=row.expires_at, wrong=row.wrong, used=row.used_at is not None)
@@ -155,7 +155,7 @@ async def verify_code(session: AsyncSession, ctx: SelfServiceContext, challenge:
     if outcome is CodeCheck.LOCKED:
         raise SelfServiceError(423, "code_locked", "code", "too many wrong codes: ask for a new one")
     if outcome in (CodeCheck.EXPIRED, CodeCheck.USED):
-        raise SelfServiceError(410, "code_expired", "code", "this code has expired: ask for a new one")
+        raise SelfServiceError(422, "code_expired", "code", "this code has expired: ask for a new one")
     row.used_at = now
     # the code is spent: blank it in the SMS queue too (the center's list of messages never shows it)
     await session.execute(
@@ -301,6 +301,7 @@ async def record_steps(session: AsyncSession, events: Sequence[Event[Payload]]) 
         if contact is None:
             continue
         if step is CustomerStep.RECEIVED:
+            contact.received_at = event.occurred_at  # the list shows when intake took it, not when we heard
             known = await session.scalar(
                 select(CustomerStepRow.id).where(
                     CustomerStepRow.ticket_id == event.ticket_id, CustomerStepRow.step == step.value

@@ -29,6 +29,7 @@ from shared.auth import SecureRouter
 from shared.auth.deps import public
 from shared.branch_config import is_configured_branch
 from shared.http.errors import ApiError
+from shared.http.openapi import answers
 
 CustomerToken = Annotated[str | None, Header(alias="X-Customer-Session", max_length=200)]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128)]
@@ -62,7 +63,7 @@ def _summary(contact: object) -> OwnTicketSummary:
 def build_self_service_router() -> SecureRouter:
     router = SecureRouter(prefix="/api/v1/self-service", tags=["self-service"], dependencies=[public()])
 
-    @router.post("/codes", status_code=202, response_model=CodeSentPublic)
+    @router.post("/codes", status_code=202, response_model=CodeSentPublic, responses=answers(429))
     async def ask_code(request: Request, body: CodeRequest) -> CodeSentPublic:
         """Send a 6-digit code by SMS to the phone (one a minute, five an hour per phone)."""
         if not is_configured_branch(body.branch):
@@ -82,7 +83,7 @@ def build_self_service_router() -> SecureRouter:
             phone=sent.phone,
         )
 
-    @router.post("/sessions", status_code=201, response_model=CustomerSignedIn)
+    @router.post("/sessions", status_code=201, response_model=CustomerSignedIn, responses=answers(423))
     async def sign_in(request: Request, body: CodeTry) -> CustomerSignedIn:
         """Trade the code for a customer session (5 wrong codes lock it; it expires after 5 minutes)."""
         async with _sessions(request)() as session:
@@ -100,7 +101,7 @@ def build_self_service_router() -> SecureRouter:
             async with _sessions(request)() as session, session.begin():
                 await ss.sign_out(session, token)
 
-    @router.get("/tickets", response_model=list[OwnTicketSummary])
+    @router.get("/tickets", response_model=list[OwnTicketSummary], responses=answers(401))
     async def my_tickets(request: Request, token: CustomerToken = None) -> list[OwnTicketSummary]:
         """The signed-in phone's own tickets, newest first."""
         async with _sessions(request)() as session:
@@ -110,7 +111,7 @@ def build_self_service_router() -> SecureRouter:
                 raise _refused(error) from None
             return [_summary(row) for row in await ss.own_tickets(session, customer)]
 
-    @router.get("/tickets/{number}", response_model=OwnTicketDetail)
+    @router.get("/tickets/{number}", response_model=OwnTicketDetail, responses=answers(401, 404))
     async def my_ticket(request: Request, number: str, token: CustomerToken = None) -> OwnTicketDetail:
         """One own ticket by number with its steps; another phone's ticket is a 404."""
         async with _sessions(request)() as session:
@@ -127,7 +128,7 @@ def build_self_service_router() -> SecureRouter:
                 can_rate=found.cannot_rate is None,
             )
 
-    @router.post("/tickets", status_code=201, response_model=OwnTicketSummary)
+    @router.post("/tickets", status_code=201, response_model=OwnTicketSummary, responses=answers(401, 409, 503))
     async def raise_request(
         request: Request, body: CustomerRequestIn, key: IdempotencyKey, token: CustomerToken = None
     ) -> OwnTicketSummary:
@@ -149,7 +150,9 @@ def build_self_service_router() -> SecureRouter:
                 continue
         raise ApiError(503, "the ticket was created; refresh the list to see it")
 
-    @router.post("/tickets/{number}/rating", status_code=201, response_model=OwnTicketSummary)
+    @router.post(
+        "/tickets/{number}/rating", status_code=201, response_model=OwnTicketSummary, responses=answers(401, 404, 409)
+    )
     async def rate(request: Request, number: str, body: RatingIn, token: CustomerToken = None) -> OwnTicketSummary:
         """Rate a closed ticket once, 1-5 (recorded as ServiceRated on hotline.tickets)."""
         try:

@@ -175,6 +175,9 @@ async def test_a_wrong_code_five_times_locks_it(chromium: Browser, hotline: Brow
         before = len(hotline.kannel.received())
         await page.get_by_label("手机号码").fill(phone)
         await page.get_by_role("button", name="获取验证码").click()
+        await expect(page.locator("#sent-to")).to_be_visible()
+        await page.get_by_role("button", name="重新获取验证码").click()  # a new code within the minute: wait
+        await expect(page.locator("#phone-error")).to_contain_text("秒后再获取验证码")
         code = await _code_sent_to(hotline, phone, before)
         wrong = "000000" if code != "000000" else "111111"
         for left in (4, 3, 2, 1):
@@ -187,8 +190,6 @@ async def test_a_wrong_code_five_times_locks_it(chromium: Browser, hotline: Brow
         await page.get_by_label("短信验证码").fill(code)
         await page.get_by_label("短信验证码").press("Enter")
         await expect(page.locator("#code-error")).to_have_text("错误次数过多，请重新获取验证码")
-        await page.get_by_role("button", name="重新获取验证码").click()  # a new code within the minute: wait
-        await expect(page.locator("#phone-error")).to_contain_text("秒后再获取验证码")
         await page.screenshot(path=str(SHOTS / "self-service-locked-zh.png"), full_page=True)
     finally:
         await ctx.close()
