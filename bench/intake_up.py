@@ -170,14 +170,18 @@ async def dispatched_ids(bootstrap: str) -> set[str]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # fetches the metadata partitions_for_topic answers from
-        numbers = consumer.partitions_for_topic("hotline.tickets") or set()
+        metadata = await consumer._client.fetch_all_metadata()  # partitions_for_topic knows only subscribed topics
+        numbers = metadata.partitions_for_topic("hotline.tickets") or set()
         partitions = [TopicPartition("hotline.tickets", p) for p in numbers]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         found: set[str] = set()
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in partitions])
+
+        while await behind():
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batch.values():
                 for record in records:
