@@ -337,10 +337,13 @@ def main() -> None:
             env["HOTLINE_POSTGRES_DIR"] = f"/var/lib/hotline/tests/intake-up-{uuid.uuid4().hex[:8]}"
         os.environ.update(env)
         began = time.monotonic()
-        started = hotline(["up", "--postgres", "--once"], env, args.start_timeout)
+        started = hotline(
+            ["up", "--postgres", "--once", "--timeout", str(int(args.start_timeout))], env, args.start_timeout + 120
+        )
         try:
             if started.returncode != 0:
-                raise RuntimeError(f"hotline up failed ({started.returncode}): {started.stderr[-3000:]}")
+                said = [line for line in started.stderr.splitlines() if "hotline: error" in line]
+                raise RuntimeError(f"hotline up failed ({started.returncode}): {said or started.stderr[-3000:]}")
             ready = round(time.monotonic() - began, 1)
             state_dir = Path(folder)
             tokens = {

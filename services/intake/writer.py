@@ -75,9 +75,10 @@ class CreateWriter:
         failed: list[tuple[_Job[Any], BaseException]] = []
         try:
             async with self.sessions() as session, session.begin():
-                for job in batch:
-                    if job.done.cancelled():  # its client went away before it was written
-                        continue
+                live = [job for job in batch if not job.done.cancelled()]  # a cancelled client is not written
+                if len(live) == 1:  # alone: its own transaction, no savepoint needed
+                    results.append((live[0], await live[0].work(session)))
+                for job in live if len(live) > 1 else ():
                     try:
                         async with session.begin_nested():
                             results.append((job, await job.work(session)))
