@@ -331,7 +331,14 @@ def main() -> None:
     if not in_own_namespace():
         sys.exit("bench.intake_up: run it in a network namespace of its own (see its docstring): port 19092 answers")
     with tempfile.TemporaryDirectory(prefix="intake-up-bench-") as folder:
-        env = {**os.environ, "XDG_STATE_HOME": folder}
+        # a loaded machine starts the broker and the server slowly: their own start timeouts as long as the system's
+        timeout = str(int(args.start_timeout))
+        env = {
+            **os.environ,
+            "XDG_STATE_HOME": folder,
+            "HOTLINE_KAFKA_START_TIMEOUT": timeout,
+            "HOTLINE_POSTGRES_START_TIMEOUT": timeout,
+        }
         env.pop("DATABASE_URL", None)
         if os.geteuid() == 0:  # as root the server's folder must be reachable by the postgres user
             env["HOTLINE_POSTGRES_DIR"] = f"/var/lib/hotline/tests/intake-up-{uuid.uuid4().hex[:8]}"
