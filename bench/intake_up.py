@@ -201,7 +201,10 @@ async def timed_ids(token: str, ticket_ids: list[str]) -> set[str]:
 
         async def ask() -> None:
             for ticket_id in queue:
-                answer = await client.get(f"/api/v1/tickets/{ticket_id}/timers")
+                try:
+                    answer = await client.get(f"/api/v1/tickets/{ticket_id}/timers")
+                except httpx.TransportError:  # a loaded monitor: asked again on the next round
+                    continue
                 if answer.status_code == 200 and answer.json()["timers"]:
                     found.add(ticket_id)
 
