@@ -149,7 +149,8 @@ class EventConsumer:
         await consumer.start()
         try:
             while not stop.is_set():
-                fetched = await consumer.getmany(timeout_ms=200, max_records=s.max_batch)
+                # returns as soon as records come; the timeout only bounds an idle wake-up (and the stop check)
+                fetched = await consumer.getmany(timeout_ms=1000, max_records=s.max_batch)
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()
                     await self._record_lag(consumer)

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Engine,
     Index,
     Integer,
     LargeBinary,
@@ -77,14 +78,21 @@ class OutboxMixin:
 @event.listens_for(OutboxMixin, "after_insert", propagate=True)
 def _notify_relays_at_commit(_mapper: Mapper[Any], connection: Connection, _row: Any) -> None:
     """One NOTIFY per transaction that writes outbox rows (PostgreSQL; SQLite relays poll)."""
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or connection.info.get(_NOTIFIED):
         return
-    transaction = connection.get_transaction()
-    marker = id(transaction)
-    if connection.info.get("outbox_notified") == marker:
-        return
-    connection.info["outbox_notified"] = marker
+    connection.info[_NOTIFIED] = True
     connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+_NOTIFIED = "hotline_outbox_notified"
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+@event.listens_for(Engine, "rollback_savepoint")
+def _transaction_ended(connection: Connection, *_: Any) -> None:
+    # the next transaction notifies again; so does the rest of one whose savepoint (and its NOTIFY) was rolled back
+    connection.info.pop(_NOTIFIED, None)
 
 
 def stage(session: AsyncSession, model: type[OutboxMixin], events: Sequence[Event[Any]], clock: Clock) -> None:

@@ -20,6 +20,7 @@ from services.intake.references import Directory, DispatchDirectory
 from services.intake.settings import GradingSettings, IntakeSettings, TopicNames
 from services.intake.store import AUDIT, SERVICE, Outbox
 from services.intake.worker import CONSUMED_TOPICS, GROUP_ID, ViewBuilder
+from services.intake.writer import CreateWriter
 from shared import topics as shared_topics
 from shared.auth import AuthSettings, VerificationPolicy, audit_router
 from shared.branch_config import is_configured_branch, load_calendar
@@ -60,6 +61,7 @@ class Intake:
     consumer: EventConsumer | None = None
     grader: ComplaintGrading | None = None
     directory: Directory | None = None
+    writer: CreateWriter | None = None
 
     async def database_ready(self) -> bool:
         async with self.engine.connect() as connection:
@@ -75,6 +77,7 @@ class Intake:
 
     def api(self, auth: AuthSettings | None = None) -> FastAPI:
         """The agent API."""
+        self.writer = self.writer or CreateWriter(self.sessions)
         return create_app(
             SERVICE,
             HttpSettings(),
@@ -95,6 +98,7 @@ class Intake:
                 "relay": self.relay,
                 "verification_policy": VerificationPolicy(),
                 "directory": self.directory,
+                "writer": self.writer,
             },
         )
 
@@ -170,6 +174,8 @@ class Intake:
             await self.producer.start()
 
     async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.close()
         if self.producer is not None:
             await self.producer.stop()
         await self.engine.dispose()

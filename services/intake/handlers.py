@@ -371,6 +371,19 @@ async def create_ticket(
     """POST /tickets: one work order, closed on the call at once when the answer is given."""
     order, policy = validate_ticket(body, caller, policies, clock.now())
     await check_order_references(session, order, links)
+    return await write_ticket(session, body, order, policy, caller, clock, policies)
+
+
+async def write_ticket(
+    session: AsyncSession,
+    body: TicketIn,
+    order: Order,
+    policy: BranchPolicy,
+    caller: Caller,
+    clock: Clock,
+    policies: Policies,
+) -> Received:
+    """The writing half of create_ticket, for an order already validated and checked (the API's single writer)."""
     received = await receive(session, order, caller, clock, policies, policy)
     if body.first_contact_resolution is not None:
         resolution = body.first_contact_resolution

@@ -13,6 +13,7 @@ from services.intake.schemas import (
     TicketSummary,
 )
 from services.intake.store import Ticket
+from services.intake.writer import CreateWriter
 from shared.auth import (
     Principal,
     Role,
@@ -53,6 +54,11 @@ def _notify(request: Request) -> None:
     relay = getattr(request.app.state, "relay", None)
     if relay is not None:
         relay.notify()
+
+
+def _writer(request: Request) -> CreateWriter:
+    writer: CreateWriter = request.app.state.writer
+    return writer
 
 
 def created(ticket: Ticket) -> TicketCreated:

@@ -24,6 +24,7 @@ from services.intake.api.common import (
     TicketReader,
     _caller,
     _notify,
+    _writer,
     created,
     summary,
 )
@@ -101,10 +102,19 @@ async def create_ticket(
         await db.rollback()  # end the read so the create below opens its own transaction
         if answer is not None:
             return MaskedJSONResponse(answer.model_dump(mode="json"), status_code=200)
+    caller = _caller(principal)
+    order, policy = handlers.validate_ticket(body, caller, policies, clock.now())
+    await handlers.check_order_references(db, order, links)
+    await db.rollback()  # the checks' reads end here: the writer's transaction takes the number
+
+    async def write(session: AsyncSession) -> Received:
+        received = await handlers.write_ticket(session, body, order, policy, caller, clock, policies)
+        received.ticket.idempotency_key = idempotency_key
+        return received
+
     try:
-        async with db.begin():
-            received = await handlers.create_ticket(db, body, _caller(principal), clock, policies, links)
-            received.ticket.idempotency_key = idempotency_key
+        # concurrent creates share one transaction and one durable commit (services/intake/writer.py)
+        received = await _writer(request).submit(write)
     except IntegrityError:
         if not idempotency_key:
             raise
