@@ -66,6 +66,7 @@ def body(i: int) -> dict[str, Any]:
         return {
             "category": "complaint",
             "customer": {"name": "张三", "phone": phone},
+            "description": "师傅上门态度差",  # a complaint needs one (a 422 without: a quarter of the load failed)
             "complaint": {"place": f"小区{i % 7}", "complaint_type": "service_attitude"},
         }
     return {

@@ -2,6 +2,7 @@
 
     python bench/reporting.py                              # rebuild 300 tickets' events; bulletin of 100,000 tickets
     python bench/reporting.py --rebuild-tickets 300 --bulletin-tickets 100000
+    python bench/reporting.py --rebuild-url postgresql+asyncpg://.../empty_db --bulletin-tickets 0   # rebuild only
 
 Rebuild: the seeded whole-ticket stories of the reporting tests (tests/unit/reporting/traffic.py: dispatch,
 returns, extensions, breaches, callbacks, surveys, reopenings) are produced to two fresh topics of the broker
@@ -176,12 +177,16 @@ async def bench_bulletin(tickets: int, url: str) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild-tickets", type=int, default=300)
-    parser.add_argument("--bulletin-tickets", type=int, default=100_000)
+    parser.add_argument("--bulletin-tickets", type=int, default=100_000, help="0: no bulletin")
+    parser.add_argument("--rebuild-url", default="", help="an empty database to rebuild into (default: SQLite)")
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     with tempfile.TemporaryDirectory() as folder:
-        rebuilt = await bench_rebuild(bootstrap, args.rebuild_tickets, f"sqlite+aiosqlite:///{folder}/rebuild.db")
-        bulletin = await bench_bulletin(args.bulletin_tickets, f"sqlite+aiosqlite:///{folder}/bulletin.db")
+        url = args.rebuild_url or f"sqlite+aiosqlite:///{folder}/rebuild.db"
+        rebuilt = await bench_rebuild(bootstrap, args.rebuild_tickets, url)
+        bulletin = None
+        if args.bulletin_tickets > 0:
+            bulletin = await bench_bulletin(args.bulletin_tickets, f"sqlite+aiosqlite:///{folder}/bulletin.db")
     print(  # noqa: T201 - the benchmark's output
         json.dumps(
             {
@@ -190,7 +195,7 @@ async def main() -> None:
                     "load_average": os.getloadavg(),
                     "python": platform.python_version(),
                 },
-                "database": "sqlite (the embedded default)",
+                "database": url.split("://")[0] if args.rebuild_url else "sqlite (the embedded default)",
                 "rebuild": rebuilt,
                 "month_bulletin": bulletin,
             },

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.sla_scale import breach_lags, make_topics, produce, wait_consumed
+from bench.sla_scale import app_topics, breach_lags, make_topics, produce, wait_consumed
 from hotline.infra.console import log_to_stderr
 from hotline.infra.topics import delete_topics
 from tests.integration.sla_monitor.harness import MonitorProcess, monitor_env
@@ -78,7 +78,7 @@ def run_case(bootstrap: str, case: str, timers: int, probes: int, workdir: Path)
     finally:
         for worker in workers:
             worker.stop()
-        asyncio.run(delete_topics(bootstrap, [tickets, sla, ticks]))
+        asyncio.run(delete_topics(bootstrap, [tickets, sla, ticks, *asyncio.run(app_topics(bootstrap, group))]))
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -11,9 +12,22 @@ from typing import Any, Protocol, cast
 
 import structlog
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Uuid, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
 
 from shared.clock import Clock
 from shared.db import AwareDateTime
@@ -21,6 +35,12 @@ from shared.events import Event, encode, message_key
 from shared.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
+
+# On PostgreSQL a transaction that writes outbox rows also sends NOTIFY on this channel; the server delivers it at
+# commit (never on rollback) to the relays LISTENing in the same database, so they wake at once instead of polling.
+CHANNEL = "hotline_outbox"
+# a relay that listens still polls this often, in case a notification was lost with its connection
+LISTENING_POLL = 2.0
 
 RELAYED = Counter("hotline_outbox_relayed_total", "Outbox events sent to Kafka", ["service"])
 PENDING = Gauge("hotline_outbox_pending", "Outbox events written but not yet sent", ["service"])
@@ -52,6 +72,19 @@ class OutboxMixin:
                 sqlite_where=text("sent_at IS NULL"),
             ),
         )
+
+
+@event.listens_for(OutboxMixin, "after_insert", propagate=True)
+def _notify_relays_at_commit(_mapper: Mapper[Any], connection: Connection, _row: Any) -> None:
+    """One NOTIFY per transaction that writes outbox rows (PostgreSQL; SQLite relays poll)."""
+    if connection.dialect.name != "postgresql":
+        return
+    transaction = connection.get_transaction()
+    marker = id(transaction)
+    if connection.info.get("outbox_notified") == marker:
+        return
+    connection.info["outbox_notified"] = marker
+    connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 def stage(session: AsyncSession, model: type[OutboxMixin], events: Sequence[Event[Any]], clock: Clock) -> None:
@@ -128,6 +161,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._wake = Wakeup()
+        self.listening = False  # LISTENing for commits (PostgreSQL): the poll is then only a safety net
         self._lock_key = zlib.crc32(f"hotline-outbox-{service}".encode())
 
     def notify(self) -> None:
@@ -163,12 +197,52 @@ class OutboxRelay:
     async def pending(self) -> int:
         return await count_pending(self.service, self._sessions, self._model)
 
+    def _on_commit(self, *_: object) -> None:
+        self._wake.notify()
+
+    def _poll(self) -> float:
+        return max(self._poll_interval, LISTENING_POLL) if self.listening else self._poll_interval
+
+    async def listen(self, stop: asyncio.Event) -> None:
+        """On PostgreSQL: LISTEN for the commits of outbox rows and wake the relay; reconnects when the server goes."""
+        engine = self._sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+            return
+        while not stop.is_set():
+            try:
+                async with engine.connect() as connection:
+                    driver: Any = (await connection.get_raw_connection()).driver_connection
+                    await driver.add_listener(CHANNEL, self._on_commit)
+                    self.listening = True
+                    self._wake.notify()  # rows committed before the LISTEN
+                    while not stop.is_set() and not driver.is_closed():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=LISTENING_POLL)
+                    if not driver.is_closed():
+                        await driver.remove_listener(CHANNEL, self._on_commit)
+            except Exception as error:  # the server went away: poll until it is back
+                log.warning("outbox_listen_failed", service=self.service, error=str(error))
+            finally:
+                self.listening = False
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=LISTENING_POLL)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; errors are logged and retried with backoff, never dropped."""
+        listener = asyncio.create_task(self.listen(stop), name=f"{self.service}-outbox-listen")
+        try:
+            await self._run(stop)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self._wake.run(
             stop,
             self.relay_once,
-            poll=self._poll_interval,
+            poll=self._poll,
             again_at=self._batch_size,
             max_backoff=5.0,
             failure_event="outbox_relay_failed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -163,6 +164,55 @@ def listening_sockets(host: str, port: int, settings: ServiceSettings) -> list[s
     if settings.http_own_port is not None:
         sockets.append(bind(settings.http_own_port, False))
     return sockets
+
+
+def run_copies(copies: int, run: Callable[[], None]) -> None:
+    """Run `run()` in `copies` forked processes that share the API port (SO_REUSEPORT: the kernel spreads the
+    connections); this process only waits. When one copy ends, the others are stopped and this process exits with
+    its status, so whoever supervises it restarts the whole group; SIGTERM/SIGINT are passed on to every copy."""
+    if copies <= 1:
+        run()
+        return
+    os.environ["HOTLINE_HTTP_REUSE_PORT"] = "true"  # read by each copy's own ServiceSettings
+    children: list[int] = []
+    for _ in range(copies):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the copy's own process
+            _end_with_parent()
+            code = 0
+            try:
+                run()
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+            except BaseException:
+                log.exception("api_copy_failed")
+                code = 1
+            os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    first, status = os.wait()
+    log.info("api_copy_ended", pid=first, status=os.waitstatus_to_exitcode(status), copies=copies)
+    forward(signal.SIGTERM, None)
+    for child in children:
+        if child != first:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(child, 0)
+    raise SystemExit(os.waitstatus_to_exitcode(status))
+
+
+def _end_with_parent() -> None:
+    """Linux: this process gets SIGTERM when its parent dies (a kill -9 of the group's parent leaves no copy behind)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def start_logging(service: str, settings: ServiceSettings, role: str = "all") -> None:

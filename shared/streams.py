@@ -11,13 +11,18 @@ PartitionsMismatch, agent restart after agent restart, while the process looks a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import weakref
+from collections.abc import Awaitable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, cast
 
 import faust
+import faust.streams
 import structlog
+from faust.exceptions import ProducerSendError
 from faust.transport.drivers.aiokafka import Producer as FaustKafkaProducer
-from faust.types import TP, AgentT, ProducerT
+from faust.types import TP, AgentT, EventT, ProducerT
+from faust.types.tuples import FutureMessage, RecordMetadata
 from mode.supervisors import CrashingSupervisor
 
 from shared.topics import TopicSpec, ensure_topics
@@ -29,12 +34,63 @@ class StreamAppCrashed(RuntimeError):
     """An agent of a stream processor raised: the process must end (non-zero) so that its supervisor restarts it."""
 
 
-class IdempotentProducer(FaustKafkaProducer):
-    """Faust's Kafka producer with acks=all and idempotence outside transactions too (Faust turns idempotence on
+class FlushingProducer(FaustKafkaProducer):
+    """Faust's Kafka producer whose `flush` waits until every message sent before it is acknowledged.
+
+    Faust flushes the producer before it commits the consumer's offsets (on every commit and on a rebalance's
+    revocation), so that a table's changelog holds every change made for the offsets committed. But its buffer's
+    flush gives up as soon as one message takes longer than 0.1 s to hand over (a loaded machine, a broker failover
+    waiting for metadata) and never waits for the message already taken out of the buffer; the offsets were then
+    committed ahead of changelog writes still in memory. A kill -9, or the partition moving to another worker that
+    rebuilds the table from the changelog, lost those writes for good: a dispatched repair without its SLA timers
+    (issue 14). A message that cannot be delivered makes the flush raise, so the offsets are not committed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unacknowledged: set[asyncio.Future[Any]] = set()
+
+    def _track(self, future: asyncio.Future[Any]) -> None:
+        self._unacknowledged.add(future)
+        future.add_done_callback(self._unacknowledged.discard)
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        self._track(fut)  # a table write: done once the broker acknowledged it (topics.Topic._on_published)
+        super().send_soon(fut)
+
+    async def send(self, *args: Any, **kwargs: Any) -> Awaitable[RecordMetadata]:
+        delivered = await super().send(*args, **kwargs)
+        self._track(cast(asyncio.Future[Any], delivered))
+        return delivered
+
+    async def flush(self) -> None:
+        # what was sent before the flush (the offsets to commit were taken before it); later sends wait for the next
+        pending = list(self._unacknowledged)
+        await super().flush()
+        if pending:
+            await asyncio.wait(pending)
+        failed = [f.exception() for f in pending if not f.cancelled() and f.exception() is not None]
+        if failed:
+            raise ProducerSendError(f"{len(failed)} message(s) not delivered: {failed[0]!r}") from failed[0]
+
+
+class IdempotentProducer(FlushingProducer):
+    """The flushing producer with acks=all and idempotence outside transactions too (Faust turns idempotence on
     only for exactly-once): a send retried across a broker failover is written to its partition once."""
 
     def _settings_extra(self) -> Mapping[str, Any]:
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+@contextmanager
+def as_current_event(event: EventT[Any]) -> Iterator[None]:
+    """Within it, `event` is Faust's current event: table reads and writes go to its partition's store and
+    changelog. A batch from `stream.take_events` is handled in the agent's task, where Faust sets none."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
 
 
 class StreamApp(faust.App):
@@ -51,9 +107,8 @@ class StreamApp(faust.App):
         self._caught_up: frozenset[TP] | None = None
 
     def _new_producer(self) -> ProducerT:
-        if not self.idempotent_producer:
-            return super()._new_producer()
-        return IdempotentProducer(self.transport, loop=self.loop, beacon=self.beacon)
+        kind = IdempotentProducer if self.idempotent_producer else FlushingProducer
+        return kind(self.transport, loop=self.loop, beacon=self.beacon)
 
     async def _on_agent_error(self, agent: AgentT[Any], exc: BaseException) -> None:
         # an agent restarted in place would fail again on the same message, forever (the issue-13 crash loop)

@@ -32,24 +32,28 @@ class Wakeup:
         stop: asyncio.Event,
         batch: Callable[[], Awaitable[int]],
         *,
-        poll: float,
+        poll: float | Callable[[], float],
         again_at: int = 1,
         max_backoff: float | None = None,
         failure_event: str,
         **fields: Any,
     ) -> None:
-        """`batch()` returns how many it handled; `again_at` or more runs the next batch at once."""
-        backoff = poll
+        """`batch()` returns how many it handled; `again_at` or more runs the next batch at once.
+
+        `poll` may be a function: a sender that learns of commits another way (LISTEN) polls less often.
+        """
+        interval = poll if callable(poll) else (lambda: poll)
+        backoff = interval()
         while not stop.is_set():
             started = time.monotonic()
             self._event.clear()
             try:
                 done = await batch()
-                backoff = poll
+                backoff = interval()
             except Exception as error:  # the rows stay; try again later
                 log.warning(failure_event, error=str(error), retry_in=backoff, **fields)
                 done = 0
-                backoff = min(backoff * 2, max_backoff if max_backoff is not None else poll)
+                backoff = min(backoff * 2, max_backoff if max_backoff is not None else interval())
             if done >= again_at:
                 continue
             try:

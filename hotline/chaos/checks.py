@@ -7,7 +7,8 @@
   (callback, attempt), one ticket forwarded per (parent ticket, description). The same event_id twice is a
   redelivery that consumers drop (docs/operations), not a second side effect: only distinct event ids count;
 - zero lost callbacks: every approved reply of a ticket whose caller wants a callback has its CallbackScheduled;
-- no dead letter that is not explained (none is expected: every one is listed).
+- no dead letter that is not explained (none is expected: every one is listed);
+- every status SMS once at Kannel's SMSC, every webhook delivery once (`hotline.chaos.outbound`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from hotline.chaos.outbound import OutboundVerdict
 from shared.events import Event, EventDecodeError, Payload, Topic, decode
 from shared.policy.limits import clocks_for
 
@@ -91,10 +93,23 @@ class Verdict:
     lost_callbacks: list[str] = field(default_factory=list)
     redelivered: dict[str, int] = field(default_factory=dict)  # event type -> same event_id seen again
     dead_letters: list[str] = field(default_factory=list)
+    outbound: OutboundVerdict | None = None  # SMS and webhooks, when the run had a gateway and a receiver
+
+    def add_outbound(self, outbound: OutboundVerdict) -> None:
+        self.outbound = outbound
+        for name, extra in (("SMS", outbound.sms_duplicates), ("webhook deliveries", outbound.webhook_duplicates)):
+            if extra:
+                self.duplicates[name] = extra
+            else:
+                self.duplicates.pop(name, None)
+        self.duplicate_examples += outbound.sms_examples
 
     @property
     def lost(self) -> int:
-        return len(self.not_received) + len(self.not_dispatched) + len(self.not_timed) + len(self.lost_callbacks)
+        lost = len(self.not_received) + len(self.not_dispatched) + len(self.not_timed) + len(self.lost_callbacks)
+        if self.outbound is not None:
+            lost += len(self.outbound.sms_lost) + len(self.outbound.webhooks_lost)
+        return lost
 
     @property
     def duplicated(self) -> int:
@@ -110,11 +125,23 @@ SIDE_EFFECTS: dict[str, tuple[str, ...]] = {
     "SlaBreached": ("clock", "deadline"),
     "SlaEscalated": ("clock", "deadline", "to_level", "reason"),
     "CallbackScheduled": ("callback_id", "attempt_number"),
+    "CustomerNotified": ("message_key",),  # one status SMS queued per triggering event (services/outbound)
 }
 
 
 def _key(event: Event[Any], fields: tuple[str, ...]) -> Hashable:
     return (event.ticket_id, *(str(getattr(event.payload, name, None)) for name in fields))
+
+
+def unique_events(events: Iterable[Event[Payload]]) -> list[Event[Payload]]:
+    """Each event id once (the first copy)."""
+    seen: set[uuid.UUID] = set()
+    found: list[Event[Payload]] = []
+    for event in events:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            found.append(event)
+    return found
 
 
 def judge(events: list[Event[Payload]], accepted: Iterable[str]) -> Verdict:

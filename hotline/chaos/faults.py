@@ -54,9 +54,10 @@ def build_schedule(count: int, procs: list[Proc]) -> list[Fault]:
     Every worker and API process is killed once before any is killed twice; the brokers are killed in turn (the
     controller among them), pauses alternate between a worker, an API and a broker.
     """
-    # first copy 1 of every service, then copy 2: a short run kills a process of every service
+    # first copy 1 of every service, then copy 2: a short run kills a process of every service; its seven worker
+    # kills go first to the workers with side effects (identity's, a directory sync, is the eighth)
     ordered = sorted(procs, key=lambda p: p.copy)
-    workers = [p.name for p in ordered if p.kind == "worker"]
+    workers = [p.name for p in sorted(ordered, key=lambda p: (p.copy, _worker_rank(p.spec.service))) if p.kind != "api"]
     apis = [p.name for p in ordered if p.kind == "api"]
     rounds = _round_robin(
         {
@@ -84,6 +85,13 @@ def build_schedule(count: int, procs: list[Proc]) -> list[Fault]:
                 break
             schedule.append(Fault(kind, next(rounds[kind])))
     return schedule
+
+
+WORKER_ORDER = ("sla_monitor", "outbound", "dispatch", "callback", "intake", "reporting", "knowledge")
+
+
+def _worker_rank(service: str) -> int:
+    return WORKER_ORDER.index(service) if service in WORKER_ORDER else len(WORKER_ORDER)
 
 
 def _round_robin(targets: dict[str, list[str]]) -> dict[str, Iterator[str]]:

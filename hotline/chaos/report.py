@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotline.chaos.checks import Verdict
 from hotline.chaos.run import ChaosResult
 
 
@@ -30,6 +31,7 @@ def summary_lines(result: ChaosResult) -> list[str]:
         f"not received {len(verdict.not_received)}, not dispatched {len(verdict.not_dispatched)}, "
         f"not timed {len(verdict.not_timed)}",
         f"callbacks: {verdict.callbacks_due} due, lost {len(verdict.lost_callbacks)}",
+        *_outbound_lines(verdict),
         f"lost: {verdict.lost}   duplicated side effects: {verdict.duplicated} {verdict.duplicates or ''}".rstrip(),
         f"redeliveries (same event_id, dropped by consumers): {verdict.redelivered or 'none'}",
         f"dead letters: {len(verdict.dead_letters)}",
@@ -43,6 +45,8 @@ def summary_lines(result: ChaosResult) -> list[str]:
         ("not dispatched", verdict.not_dispatched),
         ("not timed", verdict.not_timed),
         ("lost callback", verdict.lost_callbacks),
+        ("SMS never sent", verdict.outbound.sms_lost if verdict.outbound else []),
+        ("webhook never delivered", verdict.outbound.webhooks_lost if verdict.outbound else []),
     ):
         if ids:
             lines.append(f"  ! {name}: {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}")
@@ -51,6 +55,19 @@ def summary_lines(result: ChaosResult) -> list[str]:
             lines.append(f"  ! {outcome.fault.kind} {outcome.fault.target} did not recover: {outcome.note}")
     lines.append("RESULT: " + ("PASS (0 lost, 0 duplicated)" if result.ok else "FAIL"))
     return lines
+
+
+def _outbound_lines(verdict: Verdict) -> list[str]:
+    out = verdict.outbound
+    if out is None:
+        return []
+    return [
+        f"SMS: {out.notices} status notices queued ({out.notices_due} due), {out.sms_received} at Kannel's SMSC; "
+        f"duplicated {out.sms_duplicates}, lost {len(out.sms_lost)}",
+        f"webhooks: {out.webhooks_due} events subscribed, {out.webhook_deliveries} delivered "
+        f"({out.webhook_redeliveries} redelivered under the same id); "
+        f"duplicated {out.webhook_duplicates}, lost {len(out.webhooks_lost)}",
+    ]
 
 
 def _cpus() -> int:

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from hotline.chaos.checks import Verdict, check_timed, judge, read_all, timed_tickets
+from hotline.chaos.checks import Verdict, check_timed, judge, read_all, timed_tickets, unique_events
 from hotline.chaos.faults import EXCLUSIVE, Fault, Injector, KindFigures, Outcome, build_schedule, figures
+from hotline.chaos.outbound import judge_outbound, subscribe
 from hotline.chaos.system import ChaosSystem
 from hotline.simulate.actors import Api, CallAgents, CallbackDesk, CenterDesk, Desk, Registry, SimTime, UnitDesk
 from hotline.simulate.runner import CALLBACK_AGENTS, issue_tokens
@@ -92,6 +93,7 @@ async def run_chaos(options: ChaosOptions, say: Say) -> ChaosResult:
         say(f"kafka {system.cluster.bootstrap}; starting {len(system.procs)} service processes")
         await asyncio.to_thread(system.start_processes, options.startup)
         await asyncio.to_thread(system.seed_customers)
+        await asyncio.to_thread(subscribe, system.url("outbound"), system.secret, system.webhooks.url)
         startup_seconds = time.monotonic() - begun
         say(f"system ready in {startup_seconds:.0f} s")
         return await _play(system, options, speed, say, begun, startup_seconds, load_before)
@@ -148,7 +150,7 @@ async def _play(
             await asyncio.wait_for(asyncio.shield(calls), timeout=max(5.0, options.settle / 3))
         except TimeoutError:
             calls.cancel()
-        verdict = await _settle(system, registry, options.settle, say)
+        verdict = await _settle(system, registry, clock, options.settle, say)
         stop_traffic.set()
         await asyncio.gather(calls, *desk_tasks, return_exceptions=True)
     stop_supervising.set()
@@ -193,7 +195,7 @@ async def _inject_all(injector: Injector, schedule: list[Fault], gap: float, say
     await asyncio.gather(*running)
 
 
-async def _settle(system: ChaosSystem, registry: Registry, within: float, say: Say) -> Verdict:
+async def _settle(system: ChaosSystem, registry: Registry, clock: ScaledClock, within: float, say: Say) -> Verdict:
     """Judge the topics again and again until the verdict holds or `within` seconds pass: the last verdict."""
     deadline = time.monotonic() + within
     while True:
@@ -201,6 +203,11 @@ async def _settle(system: ChaosSystem, registry: Registry, within: float, say: S
         accepted = list(registry.calls)
         verdict = judge(events, accepted)
         check_timed(verdict, await timed_tickets(system.cluster.bootstrap))
+        # a status SMS is owed once its quiet window is over, give or take the sender's poll (10 real seconds)
+        owed_by = clock.now() - timedelta(seconds=10 * clock.speed)
+        verdict.add_outbound(
+            judge_outbound(unique_events(events), system.kannel.received(), system.webhooks.received, now=owed_by)
+        )
         if verdict.ok or time.monotonic() >= deadline:
             from hotline.commands.deadletter import read_letters
             from shared.events import Topic

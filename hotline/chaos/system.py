@@ -1,5 +1,6 @@
-"""The system under fault injection: a private three-node Kafka cluster, a private PostgreSQL, and every service
-with two workers and two API processes, each process supervised (restarted with backoff when it dies).
+"""The system under fault injection: a private three-node Kafka cluster, a private PostgreSQL, a Kannel with its fake
+SMSC (the customers' SMS), a webhook receiver, and every service with two workers and two API processes, each
+process supervised (restarted with backoff when it dies).
 
 Everything listens on free ports chosen here; nothing touches the shared development broker or database. The two
 API processes of a service share one port (SO_REUSEPORT, `HOTLINE_HTTP_REUSE_PORT`): clients keep one URL per
@@ -25,7 +26,9 @@ from pathlib import Path
 import httpx
 
 from hotline import system as hotline_system
+from hotline.chaos.outbound import WebhookReceiver
 from hotline.infra.cluster import KafkaCluster, free_port
+from hotline.infra.kannel import KannelProcess
 from hotline.infra.postgres import PostgresServer
 from hotline.infra.process import InfraError
 from hotline.infra.settings import InfraSettings
@@ -37,6 +40,7 @@ from shared.runtime import SERVICES
 from shared.topics import TopicSpec
 
 COPIES = 2  # workers and API processes per service
+SMS_CLAIM_SECONDS = 30.0  # real seconds before a message left "sending" by a killed sender is tried again
 TICK_TOPIC = "hotline.sla.ticks"
 PRODUCT_TOPICS = [*(str(topic) for topic in Topic), TICK_TOPIC]
 
@@ -90,10 +94,13 @@ class ChaosSystem:
     procs: list[Proc] = field(default_factory=plan_processes)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     api_key: str = field(default_factory=new_api_key)
+    dlr_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def __post_init__(self) -> None:
         self.cluster = KafkaCluster(self.folder / "kafka")
         self.postgres = PostgresServer(self.postgres_settings())
+        self.kannel = KannelProcess(self.folder / "kannel")
+        self.webhooks = WebhookReceiver()
         self.supervisors: dict[str, hotline_system.Supervisor] = {}
         self.env: dict[str, str] = {}
 
@@ -122,6 +129,8 @@ class ChaosSystem:
     def start_servers(self) -> None:
         self.cluster.start()
         self.postgres.start()
+        self.kannel.start()
+        self.webhooks.start()
         asyncio.run(self._topics())
 
     async def _topics(self) -> None:
@@ -148,6 +157,15 @@ class ChaosSystem:
                 "HOTLINE_SLA_REPLICATION_FACTOR": "3",
                 "HOTLINE_SLA_STANDBY_REPLICAS": "1",
                 "HOTLINE_INTAKE_GRADING_REPLICATION_FACTOR": "3",
+                # the customers' SMS through Kannel (its delivery reports to outbound's API); the queue's claim
+                # timeout is on the simulated clock: scaled so that a killed sender's message waits 30 real seconds
+                "HOTLINE_SMS_KANNEL_URL": self.kannel.sendsms_url,
+                "HOTLINE_SMS_KANNEL_USERNAME": self.kannel.username,
+                "HOTLINE_SMS_KANNEL_PASSWORD": self.kannel.password,
+                "HOTLINE_SMS_DLR_URL": f"{self.url('outbound')}/sms/dlr",
+                "HOTLINE_SMS_DLR_SECRET": self.dlr_secret,
+                "HOTLINE_SMS_CLAIM_TIMEOUT": str(SMS_CLAIM_SECONDS * self.speed),
+                "HOTLINE_OUTBOUND_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on the loopback
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -258,6 +276,8 @@ class ChaosSystem:
         for supervisor in self.supervisors.values():
             supervisor.stop(grace=10.0)
         self.cluster.stop()
+        self.kannel.stop()
+        self.webhooks.stop()
         try:
             self.postgres.stop()
         except InfraError:

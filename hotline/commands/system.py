@@ -148,6 +148,8 @@ def start_system(
             # single sign-on returns the browser to the console, which hands the code to identity
             "HOTLINE_IDENTITY_OIDC_REDIRECT_BASE": f"http://127.0.0.1:{CONSOLE_PORT}",
             "HOTLINE_LOG_JSON": "true",
+            # taking calls is CPU-bound in intake's API: one process per core on its one port (issue 24)
+            "HOTLINE_INTAKE_API_PROCESSES": env.get("HOTLINE_INTAKE_API_PROCESSES", str(min(4, os.cpu_count() or 1))),
             **clock,
         }
     )

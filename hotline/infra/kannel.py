@@ -79,7 +79,33 @@ def stop_group(process: subprocess.Popen[bytes] | None) -> None:
         process.wait()
 
 
-def _config(folder: Path, ports: dict[str, int], password: str) -> str:
+def _smsc(ports: dict[str, int], smpp_port: int | None) -> str:
+    """Kannel's fake SMSC (fakesmsc connects to it), or an SMPP connection to a real SMSC on `smpp_port`."""
+    if smpp_port is None:
+        return f"""
+group = smsc
+smsc = fake
+smsc-id = fake
+host = 127.0.0.1
+port = {ports["fake"]}
+connect-allow-ip = "127.0.0.1"
+"""
+    return f"""
+group = smsc
+smsc = smpp
+smsc-id = smpp
+host = 127.0.0.1
+port = {smpp_port}
+transceiver-mode = true
+smsc-username = hotline
+smsc-password = smpp-test
+system-type = ""
+enquire-link-interval = 30
+reconnect-delay = 1
+"""
+
+
+def _config(folder: Path, ports: dict[str, int], password: str, smpp_port: int | None = None) -> str:
     return f"""
 group = core
 admin-port = {ports["admin"]}
@@ -90,14 +116,7 @@ box-allow-ip = "127.0.0.1"
 log-file = "{folder}/bearerbox.log"
 log-level = 1
 dlr-storage = internal
-
-group = smsc
-smsc = fake
-smsc-id = fake
-host = 127.0.0.1
-port = {ports["fake"]}
-connect-allow-ip = "127.0.0.1"
-
+{_smsc(ports, smpp_port)}
 group = smsbox
 bearerbox-host = 127.0.0.1
 bearerbox-port = {ports["smsbox"]}
@@ -120,12 +139,17 @@ catch-all = true
 
 
 class KannelProcess:
-    """bearerbox, smsbox and a fakesmsc client, each in its own process group, stopped together."""
+    """bearerbox, smsbox and a fakesmsc client, each in its own process group, stopped together.
+
+    With `smpp_port`, bearerbox binds over SMPP (transceiver) to the SMSC listening there instead of the
+    fake SMSC, and no fakesmsc runs: what arrives is the SMSC's to record (the SMPP delivery test).
+    """
 
     username = "hotline"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, smpp_port: int | None = None) -> None:
         self.folder = folder
+        self.smpp_port = smpp_port
         self.password = secrets.token_hex(8)
         self.ports = {name: free_port() for name in ("admin", "smsbox", "fake", "sendsms")}
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -199,16 +223,28 @@ class KannelProcess:
                 raise InfraError(f"{program} is missing: install Debian's kannel and kannel-extras (scripts/setup.sh)")
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "kannel.conf"
-        config.write_text(_config(self.folder, self.ports, self.password))
+        config.write_text(_config(self.folder, self.ports, self.password, self.smpp_port))
         self._spawn("bearerbox", [str(BEARERBOX), str(config)])
         self._wait_port("bearerbox", self.ports["admin"], timeout)
-        # -m 0: the fake SMSC's client sends no message of its own; it prints every one it is sent
-        fake = self._spawn(
-            "fakesmsc",
-            [str(FAKESMSC), "-H", "127.0.0.1", "-r", str(self.ports["fake"]), "-m", "0", "-i", "3600", "1 2 text -"],
-            pipe=True,
-        )
-        threading.Thread(target=self._read_fake, args=(fake.stdout,), daemon=True).start()
+        if self.smpp_port is None:
+            # -m 0: the fake SMSC's client sends no message of its own; it prints every one it is sent
+            fake = self._spawn(
+                "fakesmsc",
+                [
+                    str(FAKESMSC),
+                    "-H",
+                    "127.0.0.1",
+                    "-r",
+                    str(self.ports["fake"]),
+                    "-m",
+                    "0",
+                    "-i",
+                    "3600",
+                    "1 2 text -",
+                ],
+                pipe=True,
+            )
+            threading.Thread(target=self._read_fake, args=(fake.stdout,), daemon=True).start()
         self._spawn("smsbox", [str(SMSBOX), str(config)])
         self._wait_port("smsbox", self.ports["sendsms"], timeout)
         deadline = time.monotonic() + timeout
@@ -216,10 +252,10 @@ class KannelProcess:
             status = httpx.get(
                 f"http://127.0.0.1:{self.ports['admin']}/status.txt", params={"password": self.password}, timeout=2
             ).text
-            if re.search(r"fake\[fake\].*\(online", status):
+            if re.search(r"fake\[fake\].*\(online" if self.smpp_port is None else r"\[smpp\].*\(online", status):
                 return
             time.sleep(0.2)
-        raise InfraError("Kannel's fake SMSC did not come online", self._logs())
+        raise InfraError("Kannel's SMSC connection did not come online", self._logs())
 
     def received(self) -> list[FakeSms]:
         with self._lock:

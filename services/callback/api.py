@@ -312,6 +312,7 @@ async def record_call_outcome(
         customer_account=body.customer_account,
         call_back_at=body.call_back_at,
         new_request=new_request,
+        answers=dict(body.answers),
     )
     try:
         async with db.begin():

@@ -99,6 +99,10 @@ class OutcomeIn(BaseModel):
     customer_account: str = Field(default="", max_length=20_000, description="reply_mismatch: what the customer said")
     call_back_at: Instant | None = Field(default=None, description="asked_another_time: the customer's time")
     new_request: NewRequestIn | None = Field(default=None, description="reached: a new request to open a ticket for")
+    # issue 18: the branch's survey questions for the ticket's category (shared/policy/survey.py)
+    answers: dict[str, int] = Field(
+        default_factory=dict, max_length=20, description="surveys, when reached: question id -> 1-5, or 1 / 0"
+    )
 
 
 class OutcomeResult(BaseModel):

@@ -50,6 +50,7 @@ PAGE_HEADERS = (
     ("Content-Security-Policy", PAGE_CSP),
 )
 VENDOR_FILES = {"htmx.min.js": ("htmx.org", "dist", "htmx.min.js")}
+VENDOR_FILES["echarts.min.js"] = ("echarts", "dist", "echarts.min.js")  # issue 18: the wallboard's charts
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Console:
     request_metrics: RequestMetrics
     pops: PopPrefetch
     consumer: LiveConsumer | None = None
+    policies: BranchPolicies = field(default_factory=BranchPolicies)  # issue 18: the survey questions
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def database_ready(self) -> bool:

@@ -9,7 +9,7 @@ import httpx
 
 from services.console.settings import ConsoleSettings
 
-ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity", "knowledge", "reporting"]
+ServiceName = Literal["intake", "dispatch", "sla", "callback", "identity", "knowledge", "reporting", "outbound"]
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Apis:
             "identity": settings.identity_url,
             "reporting": settings.reporting_url,
             "knowledge": settings.knowledge_url,
+            "outbound": settings.outbound_url,  # issue 21: self-service
         }
         timeout = httpx.Timeout(settings.api_timeout_seconds)
         self._clients = {

@@ -50,6 +50,7 @@ class Listener:
     token_expires_at: datetime | None = None
     unit: str | None = None  # issue 17: a unit handler's unit, a division supervisor's division
     division: str | None = None
+    wallboard: bool = False  # issue 18: the stream of a supervisor's wallboard
     queue: asyncio.Queue[Push] = field(default_factory=lambda: asyncio.Queue(maxsize=500))
 
 
@@ -81,6 +82,8 @@ def concerns(event: Event[Any], listener: Listener, owner: str | None) -> list[s
         kinds.append("callbacks")
     if work_concerns(event, listener):
         kinds.append("work")
+    if listener.wallboard and wallboard_concerns(event, listener):
+        kinds.append("wallboard")
     return kinds
 
 
@@ -178,3 +181,22 @@ def work_concerns(event: Event[Any], listener: Listener) -> bool:
         division = getattr(payload, "division_id", None)
         return event.type in ESCALATIONS and listener.division is not None and division == listener.division
     return False
+
+
+# --------------------------------------------------------------------------- issue 18: the wallboard
+
+# what changes a wallboard's figures: receipts, dispatches, steps done, closes, warnings, breaches, escalations
+WALLBOARD_EVENTS = frozenset(
+    {"TicketReceived", "TicketResolvedOnFirstContact", "TicketDispatched", "TicketClosed"}
+    | {"CustomerContacted", "TicketReplied", "SlaWarning", "SlaBreached", "SlaEscalated"}
+)
+SUPERVISORS = frozenset({"center_supervisor", "division_supervisor"})
+
+
+def wallboard_concerns(event: Event[Any], listener: Listener) -> bool:
+    """A supervisor's wallboard (branch already checked): the center all of it, a division what names it."""
+    if event.type not in WALLBOARD_EVENTS or listener.role not in SUPERVISORS:
+        return False
+    if listener.role == "center_supervisor":
+        return True
+    return listener.division is not None and getattr(event.payload, "division_id", None) == listener.division

@@ -27,6 +27,7 @@ class ConsoleSettings(BaseSettings):
     identity_url: str = "http://127.0.0.1:8105"
     reporting_url: str = "http://127.0.0.1:8107"  # area notices at the call pop (issue 16)
     knowledge_url: str = "http://127.0.0.1:8106"
+    outbound_url: str = "http://127.0.0.1:8108"  # issue 21: the customers' self-service pages
     api_timeout_seconds: float = Field(default=10.0, gt=0)
 
     topic_tickets: str = Topic.TICKETS.value
@@ -42,3 +43,5 @@ class ConsoleSettings(BaseSettings):
     default_locale: str = "zh_CN"
     vendor_dir: Path = _REPO_ROOT / "node_modules"
     heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # issue 21: the branch whose customers the self-service pages serve (None: the console's own branch, else demo)
+    self_service_branch: str | None = None

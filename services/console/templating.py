@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment
 
 from services.console import work_labels
+from services.console.handlers.reporting import percent, wallboard_push
 from services.console.i18n import Language
 from services.console.live import Listener
 from shared.events import Event
@@ -44,6 +45,17 @@ EVENT_LABELS = {
     "CallbackAbandoned": "Callback abandoned",
     "TicketReopened": "Reopened",
     "TicketClosed": "Closed",
+    # issue 21: what outbound adds to a ticket's history
+    "CustomerNotified": "Customer told by SMS",
+    "ServiceRated": "Service rated by the customer",
+}
+# issue 21: which status SMS the customer was sent (CustomerNotified.kind, shared/policy/notices.py)
+NOTICE_KIND_LABELS = {
+    "dispatched": "Dispatched to the unit",
+    "on_the_way": "Unit on the way",
+    "appointment": "Appointment made",
+    "resolved": "Reply approved",
+    "callback_missed": "Callback missed",
 }
 CATEGORY_LABELS = {
     "query": "Information query",
@@ -146,9 +158,11 @@ def install(env: Environment) -> None:
     env.filters["event"] = _label(EVENT_LABELS)
     env.filters["outcome"] = _label(OUTCOME_LABELS)
     env.filters["level"] = _label(LEVEL_LABELS)
+    env.filters["notice_kind"] = _label(NOTICE_KIND_LABELS)  # issue 21
     env.globals["left"] = _left
     env.globals["precaution"] = precaution
     work_labels.install(env)  # issue 17: the pages after dispatch
+    env.filters["pct"] = percent  # issue 18: the figures' rates
 
 
 def _language(console: Console, listener: Listener) -> Language:
@@ -178,7 +192,11 @@ def push_data(console: Console, kind: str, event: Event[Any], listener: Listener
     if kind == "call":
         return {**base, "call_id": event.call_id}
     if kind == "ticket":
-        html = timeline_entry(console, lang, str(event.event_id), event.type, event.occurred_at, event.producer)
+        notice = getattr(event.payload, "kind", None) if event.type == "CustomerNotified" else None  # issue 21
+        details = {"kind": str(notice)} if notice is not None else None
+        html = timeline_entry(
+            console, lang, str(event.event_id), event.type, event.occurred_at, event.producer, details
+        )
         return {**base, "ticket_id": event.ticket_id, "html": html}
     if kind == "notice":
         payload = event.payload
@@ -190,4 +208,7 @@ def push_data(console: Console, kind: str, event: Event[Any], listener: Listener
         return {**base, "ticket_id": event.ticket_id, "text": text, "reason": reason, "urgent": urgent}
     if kind == "work":  # issue 17: a list of the listener's work changed
         return {**base, **work_labels.push(event, listener, lang.gettext(EVENT_LABELS.get(event.type, event.type)))}
+    if kind == "wallboard":  # issue 18: the wallboard shows the breach at once, then reloads its figures
+        label = lang.gettext(EVENT_LABELS.get(event.type, event.type))
+        return {**base, "text": label, **wallboard_push(event.type, event.ticket_id, event.payload)}
     return base

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from services.intake.bootstrap import build, migrate, run_faust
-from shared.runtime import Role, ServiceSettings, serve, start_logging
+from services.intake.settings import IntakeSettings
+from shared.runtime import Role, ServiceSettings, run_copies, serve, start_logging
 
 SERVICE = "intake"
 
@@ -34,7 +35,9 @@ async def run(role: Role, settings: ServiceSettings) -> None:
 def main(role: str = "all") -> None:
     settings = ServiceSettings()
     start_logging(SERVICE, settings, role)
-    asyncio.run(run(Role(role), settings))
+    # the API role may run as several processes on one port (HOTLINE_INTAKE_API_PROCESSES): it is CPU-bound
+    copies = IntakeSettings().api_processes if Role(role) is Role.API else 1
+    run_copies(copies, lambda: asyncio.run(run(Role(role), ServiceSettings())))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ class IntakeSettings(BaseSettings):
     grading_store: str = "memory://"
     grading_replication_factor: int = Field(default=1, ge=1)
     grading_standby_replicas: int = Field(default=0, ge=0)
+    # processes of the API role sharing its port (SO_REUSEPORT); `hotline up` runs one per core
+    api_processes: int = Field(default=1, ge=1, le=32)
     # dispatch's API: the org tree a work order's unit must be in, and the routing rules of a call's split
     dispatch_url: str = "http://127.0.0.1:8102"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.outbound.api import build_router
 from services.outbound.government import GovernmentReporter, HttpGovernmentPlatform
 from services.outbound.handlers import SERVICE, OutboundContext
+from services.outbound.intake_client import IntakeClient
+from services.outbound.self_service import SelfServiceContext
+from services.outbound.self_service_api import build_self_service_router
 from services.outbound.settings import OutboundSettings
 from services.outbound.store import Outbox, SmsMessage
 from services.outbound.templates import NoticeCatalog
@@ -27,6 +31,7 @@ from shared.db import make_engine, make_sessions, upgrade_database
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, count_pending
+from shared.policy.self_service import CodePolicy
 from shared.runtime import ServiceSettings
 from shared.sms import SmsSender, SmsSettings, build_sender
 from shared.sms.api import sms_router
@@ -46,6 +51,7 @@ class OutboundService:
     sessions: async_sessionmaker[AsyncSession]
     ctx: OutboundContext
     sender: SmsSender
+    self_service: SelfServiceContext
 
     async def prepare(self) -> None:
         """Migrate (in a thread: Alembic runs its own loop) and check every branch's templates now, not at a send."""
@@ -67,6 +73,7 @@ class OutboundService:
             SERVICE,
             HttpSettings(),
             build_router(),
+            build_self_service_router(),
             sms_router(
                 SERVICE,
                 SmsMessage,
@@ -79,7 +86,12 @@ class OutboundService:
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
             metrics_refresh=[self.outbox_pending, self.sender.failed_open],
-            state={"sessions": self.sessions, "outbound": self.ctx},
+            state={
+                "sessions": self.sessions,
+                "outbound": self.ctx,
+                "self_service": self.self_service,
+                "sms_sender": self.sender,
+            },
         )
 
     def relay(self, producer: AIOKafkaProducer) -> OutboxRelay:
@@ -121,6 +133,8 @@ class OutboundService:
         return self.ctx.webhooks
 
     async def close(self) -> None:
+        if self.self_service.intake is not None:
+            await self.self_service.intake.close()
         await self.webhooks.close()
         await self.government.close()
         await self.sender.close()
@@ -169,4 +183,24 @@ def build(
         poll_interval=outbound.government_poll_interval,
     )
     sender = build_sender(SERVICE, sessions, SmsMessage, sms, clock)
-    return OutboundService(settings, outbound, sms, url, engine, sessions, ctx, sender)
+    return OutboundService(
+        settings, outbound, sms, url, engine, sessions, ctx, sender, self_service_context(outbound, clock)
+    )
+
+
+def self_service_context(outbound: OutboundSettings, clock: Clock) -> SelfServiceContext:
+    """The code rules from settings, and intake reached with the integration key (none: requests are refused)."""
+    policy = CodePolicy(
+        lifetime=timedelta(seconds=outbound.code_lifetime_seconds),
+        max_wrong=outbound.code_max_wrong,
+        resend_after=timedelta(seconds=outbound.code_resend_seconds),
+        per_hour=outbound.codes_per_hour,
+        session_lifetime=timedelta(minutes=outbound.customer_session_minutes),
+    )
+    key = outbound.intake_api_key
+    intake = (
+        IntakeClient(outbound.intake_url, key.get_secret_value(), identity_url=outbound.identity_url)
+        if key is not None
+        else None
+    )
+    return SelfServiceContext(clock=clock, policy=policy, intake=intake)

@@ -12,6 +12,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbound.government import GovernmentReporter, stage_reports
+from services.outbound.self_service import record_steps
 from services.outbound.store import OptOut, Outbox, ProcessedEvent, SmsMessage, TicketContact, is_opted_out
 from services.outbound.templates import NoticeCatalog
 from services.outbound.webhooks import WebhookDeliverer, stage_deliveries
@@ -165,6 +166,8 @@ async def handle_ticket_events(
             notified = await _notify(session, event, found[0], found[1], ctx)
             if notified is not None:
                 emitted.append(notified)
+    # what the customer sees on the self-service page (issue 21 part 3)
+    await record_steps(session, [e for e in events if e.event_id in fresh])
     stage(session, Outbox, emitted, ctx.clock)
     return emitted
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -98,3 +98,88 @@ class GovernmentReportPublic(BaseModel):
     ack_id: str | None
     last_error: str | None
     body: dict[str, object]
+
+
+# ---------------------------------------------------------------- self-service (issue 21 part 3)
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    branch: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]  # checked by the handler
+
+
+class CodeSentPublic(BaseModel):
+    challenge_id: str
+    expires_at: datetime
+    resend_after_seconds: int
+    phone: str  # masked
+
+
+class CodeTry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    challenge_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
+
+
+class CustomerSignedIn(BaseModel):
+    session_token: str
+    expires_at: datetime
+    phone: str  # masked
+
+
+class OwnTicketSummary(BaseModel):
+    ticket_number: str
+    category: str
+    status: str
+    received_at: datetime
+
+
+class StepPublic(BaseModel):
+    step: str
+    occurred_at: datetime
+    appointment_at: datetime | None = None
+
+
+class OwnTicketDetail(OwnTicketSummary):
+    steps: list[StepPublic]
+    rating: int | None
+    rating_comment: str | None
+    can_rate: bool
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int = Field(ge=1, le=5)
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class CustomerRequestIn(BaseModel):
+    """What a customer types on the page; intake checks it as it checks an agent's work order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Literal["repair", "service_request", "complaint", "suggestion"]
+    subtype: Line | None = None
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    name: Line | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    district: Line | None = None
+    place: Line | None = None  # a complaint's place (community / building)
+    complaint_type: Line | None = None
+
+    def intake_body(self) -> dict[str, Any]:
+        customer = {k: v for k, v in (("name", self.name), ("address", self.address)) if v}
+        body: dict[str, Any] = {"category": self.category, "description": self.description, "customer": customer}
+        if self.subtype:
+            body["subtype"] = self.subtype
+        if self.district:
+            body["location"] = {"district": self.district}
+        if self.category == "complaint":
+            body["complaint"] = {k: v for k, v in (("place", self.place), ("complaint_type", self.complaint_type)) if v}
+        return body

@@ -31,3 +31,12 @@ class OutboundSettings(BaseSettings):
     government_token: SecretStr = SecretStr("")
     government_retry_delays: tuple[float, ...] = (10, 60, 300, 1800, 3600, 7200)
     government_poll_interval: float = Field(default=1.0, gt=0)
+    # customer self-service (issue 21 part 3): requests go to intake as channel `web` with this integration key
+    intake_url: str = "http://127.0.0.1:8101"
+    intake_api_key: SecretStr | None = None
+    identity_url: str | None = None  # with it, the key is traded for an integration token
+    code_lifetime_seconds: float = Field(default=300, gt=0)
+    code_max_wrong: int = Field(default=5, ge=1)
+    code_resend_seconds: float = Field(default=60, ge=0)
+    codes_per_hour: int = Field(default=5, ge=1)
+    customer_session_minutes: float = Field(default=30, gt=0)

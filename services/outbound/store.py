@@ -1,4 +1,4 @@
-"""The outbound service's own database: each ticket's customer contact as notices need it, opt-outs, the SMS queue."""
+"""The outbound service's own database: customer contacts, opt-outs, the SMS queue, webhooks, 12345, self-service."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ class TicketContact(Base):
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)  # E.164 mobile; None: no SMS possible
     urgent: Mapped[bool] = mapped_column(Boolean)
     received_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    # what the customer sees on the self-service page (shared/policy/self_service.py CustomerStep)
+    status: Mapped[str] = mapped_column(String(16), default="received", server_default="received")
 
 
 class OptOut(Base):
@@ -129,3 +131,56 @@ class GovernmentReport(Base):
 
 async def is_opted_out(session: AsyncSession, branch: str, phone: str) -> bool:
     return await session.get(OptOut, (branch, phone)) is not None
+
+
+class SignInCode(Base):
+    """A self-service one-time code sent by SMS: only its salted hash is kept (the id is the salt)."""
+
+    __tablename__ = "sign_in_codes"
+    __table_args__ = (Index("ix_sign_in_codes_phone", "branch", "phone", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))  # E.164 mobile
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    expires_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    wrong: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class CustomerSession(Base):
+    """A customer signed in by code: the browser's cookie holds the token, only its SHA-256 is kept."""
+
+    __tablename__ = "customer_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    expires_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+
+
+class CustomerStepRow(Base):
+    """One milestone of a ticket as its customer sees it (from hotline.tickets, once per event)."""
+
+    __tablename__ = "customer_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(128), index=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    step: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    appointment_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class ServiceRating(Base):
+    """The customer's rating of a finished ticket (once per ticket)."""
+
+    __tablename__ = "service_ratings"
+
+    ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(String(500))
+    rated_at: Mapped[datetime] = mapped_column(AwareDateTime())

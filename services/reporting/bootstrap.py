@@ -13,7 +13,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.store import Outbox
 from services.reporting.worker import BulletinSchedule, RenamedTopics, ReportingEventsHandler
 from shared.auth import AuthSettings
-from shared.branch_config import BranchPolicies, is_configured_branch
+from shared.branch_config import DEFAULT_BRANCH, BranchPolicies, is_configured_branch
 from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import upgrade_database
@@ -109,7 +109,15 @@ def build_consumer(service: ReportingService, producer: AIOKafkaProducer, relay:
 
 
 def build_schedule(service: ReportingService, relay: OutboxRelay | None) -> BulletinSchedule:
-    return BulletinSchedule(service.sessions, service.clock, relay, service.reporting.bulletin_check_seconds)
+    branch = service.settings.branch
+    return BulletinSchedule(
+        service.sessions,
+        service.clock,
+        relay,
+        service.reporting.bulletin_check_seconds,
+        branch=branch if branch != DEFAULT_BRANCH else None,  # "default": no branch named, only the store's
+        branches=service.branches,
+    )
 
 
 def build_worker_health(service: ReportingService, consumer: EventConsumer) -> FastAPI:

@@ -41,6 +41,7 @@ UNIT_COLUMNS = (
     ("solved_rate", "解决率"),
 )
 BREACH_COLUMNS = (("ticket", "工单"), ("clock", "时限"), ("unit", "单位"), ("late_minutes", "超时（分钟）"))
+SURVEY_COLUMNS = (("text", "调查问题"), ("answers", "回答数"), ("average", "平均分（是否题为“是”的比例）"))
 COMPLAINT_COLUMNS = (
     ("ticket", "工单"),
     ("unit", "单位"),
@@ -112,6 +113,13 @@ def _table(columns: tuple[tuple[str, str], ...], rows: list[dict[str, Any]]) -> 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>无</td></tr>'}</tbody></table>"
 
 
+EMPTY_PERIOD = "本期未受理工单，各项指标为零或无数据。"  # a period without tickets still gets its bulletin
+
+
+def _empty_note(summary: dict[str, Any]) -> str:
+    return f'<p class="meta">{EMPTY_PERIOD}</p>' if not summary.get("received") else ""
+
+
 def bulletin_html(content: dict[str, Any], chart: bytes) -> str:
     summary = content["summary"]
     summary_rows = "".join(
@@ -123,11 +131,12 @@ def bulletin_html(content: dict[str, Any], chart: bytes) -> str:
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>{STYLE}</style></head><body>
 <h1>{escape(content["title"])}</h1>
 <p class="meta">统计期间：{period}（按受理日期）；发布：{escape(content["published_by"])}</p>
-<h2>一、总体情况</h2><table><tbody>{summary_rows}</tbody></table>
+<h2>一、总体情况</h2>{_empty_note(summary)}<table><tbody>{summary_rows}</tbody></table>
 <h2>二、单位排名</h2>{_table(UNIT_COLUMNS, content["units"])}
 <img alt="按时率与满意度" src="data:image/png;base64,{image}">
 <h2>三、超时最严重的工单</h2>{_table(BREACH_COLUMNS, content["worst_breaches"])}
 <h2>四、重点投诉</h2>{_table(COMPLAINT_COLUMNS, content["worst_complaints"])}
+<h2>五、满意度调查</h2>{_table(SURVEY_COLUMNS, content.get("survey", []))}
 </body></html>"""
 
 
@@ -149,10 +158,13 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
     summary.append(["统计期间", content["period_start"], content["period_end"]])
     for name, title in SUMMARY_ROWS:
         summary.append([title, content["summary"].get(name)])
+    if not content["summary"].get("received"):
+        summary.append([EMPTY_PERIOD])
     for title, columns, rows in (
         ("单位排名", UNIT_COLUMNS, content["units"]),
         ("超时工单", BREACH_COLUMNS, content["worst_breaches"]),
         ("重点投诉", COMPLAINT_COLUMNS, content["worst_complaints"]),
+        ("满意度调查", SURVEY_COLUMNS, content.get("survey", [])),
     ):
         sheet = book.create_sheet(title)
         sheet.append([t for _, t in columns])

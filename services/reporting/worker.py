@@ -10,9 +10,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.reporting.handlers import RulesOf, apply_events
-from services.reporting.handlers.bulletins import BulletinRequest, publish
+from services.reporting.handlers.bulletins import BulletinRequest, publish, survey_of
 from services.reporting.store import Outbox
 from services.reporting.store.bulletins import branches_with_tickets
+from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.db import transaction
 from shared.events import Event, Payload
@@ -70,13 +71,19 @@ class BulletinSchedule:
         clock: Clock,
         relay: OutboxRelay | None,
         interval_seconds: float,
+        branch: str | None = None,
+        branches: BranchPolicies | None = None,
     ) -> None:
         self._sessions, self._clock, self._relay, self._interval = sessions, clock, relay, interval_seconds
+        self._branch = branch  # the branch this deployment serves: its bulletins are due even with no ticket yet
+        self._branches = branches or BranchPolicies()
 
     async def publish_due(self) -> int:
-        """One check: the bulletins published now."""
+        """One check: the bulletins published now (a period without tickets gets its empty bulletin)."""
         async with self._sessions() as session:
             owners = await branches_with_tickets(session)
+        if self._branch is not None and (self._branch, None) not in owners:
+            owners.insert(0, (self._branch, None))
         made = 0
         for branch, division in owners:
             zone = branch_zone(branch)
@@ -86,7 +93,8 @@ class BulletinSchedule:
                 scope = "division" if division else "branch"
                 ask = BulletinRequest(branch, kind, start, scope, division)  # type: ignore[arg-type]
                 async with transaction(self._sessions) as session:
-                    _, events = await publish(session, None, ask, self._clock, zone)
+                    survey = survey_of(self._branches, branch)
+                    _, events = await publish(session, None, ask, self._clock, zone, survey)
                     stage(session, Outbox, events, self._clock)
                 made += len(events)
         if made and self._relay is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,32 +203,49 @@ class DueIndex:
         self._filling.pop((partition, bucket), None)
 
     def reindex(self, ticket: TicketTimers, partition: int, cursor: int | None) -> None:
-        due = ticket.next_due()
-        if due is None:
-            ticket.indexed_bucket = None
-            return
-        bucket = bucket_of(due, self.bucket_seconds)
-        if cursor is not None and bucket <= cursor:
-            bucket = cursor + 1  # overdue already: the next check takes it
-        if ticket.indexed_bucket == bucket:
-            return
-        self.add(ticket, partition, bucket)
+        self.reindex_all([ticket], partition, cursor)
 
-    def add(self, ticket: TicketTimers, partition: int, bucket: int) -> None:
+    def reindex_all(self, tickets: Iterable[TicketTimers], partition: int, cursor: int | None) -> None:
+        """List each ticket in the bucket of its next due instant (after `cursor`); each bucket written once."""
+        moves: dict[int, list[TicketTimers]] = {}
+        for ticket in tickets:
+            due = ticket.next_due()
+            if due is None:
+                ticket.indexed_bucket = None
+                continue
+            bucket = bucket_of(due, self.bucket_seconds)
+            if cursor is not None and bucket <= cursor:
+                bucket = cursor + 1  # overdue already: the next check takes it
+            if ticket.indexed_bucket != bucket:
+                moves.setdefault(bucket, []).append(ticket)
+        for bucket, group in moves.items():
+            self.add(group, partition, bucket)
+
+    def add(self, tickets: list[TicketTimers], partition: int, bucket: int) -> None:
+        """Append the tickets' ids to the bucket: the last entry filled up, then new ones, each written once."""
         shard = self._filling.get((partition, bucket), 0)  # a hint only: full entries are skipped
         if shard and self.key(partition, bucket, shard - 1) not in self.entries:
             shard = 0  # the bucket changed under the hint (a partition moved away and back): no gap allowed
         while True:
-            key = self.key(partition, bucket, shard)
-            raw = self.entries.get(key)
+            raw = self.entries.get(self.key(partition, bucket, shard))
             ids: list[str] = json.loads(raw) if raw is not None else []
             if len(ids) < BUCKET_SHARD:
                 break
             shard += 1
-        ids.append(ticket.ticket_id)
-        self.entries[key] = json.dumps(ids).encode()
+        pending = [ticket.ticket_id for ticket in tickets]
+        while True:
+            room = BUCKET_SHARD - len(ids)
+            ids.extend(pending[:room])
+            pending = pending[room:]
+            self.entries[self.key(partition, bucket, shard)] = json.dumps(ids).encode()
+            if not pending:
+                break
+            shard += 1
+            raw = self.entries.get(self.key(partition, bucket, shard))  # none past a partly filled entry
+            ids = json.loads(raw) if raw is not None else []
         self._filling[(partition, bucket)] = shard
-        ticket.indexed_bucket = bucket
+        for ticket in tickets:
+            ticket.indexed_bucket = bucket
 
     def state(self, partition: int) -> dict[str, Any]:
         raw = self.states.get(str(partition).encode())

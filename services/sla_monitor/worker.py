@@ -7,24 +7,26 @@ Each ticket event moves its clocks (`handlers.apply_event`); each tick fires wha
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 import structlog
-from faust.types import TP
+from faust.types import TP, EventT
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 
 from services.sla_monitor.app import build_streams
-from services.sla_monitor.handlers import Announcement, apply_event, fire_due, recompute_deadlines, view_of
+from services.sla_monitor.batch import apply_batch, open_count
+from services.sla_monitor.handlers import Announcement, fire_due, recompute_deadlines, view_of
 from services.sla_monitor.settings import SERVICE, MonitorSettings
 from services.sla_monitor.store import DueIndex, TicketTimers, bucket_of
 from shared.branch_config import BranchPolicies
 from shared.bus import DEAD_LETTERED, LAG, count_dead_letters_of
 from shared.clock import Clock
 from shared.events import (
+    Event,
     EventDecodeError,
     Payload,
     SlaDeadlineMoved,
@@ -37,6 +39,7 @@ from shared.events import (
     message_key,
     new_event,
 )
+from shared.streams import as_current_event
 
 log = structlog.get_logger(__name__)
 
@@ -90,10 +93,6 @@ Publish = Callable[[Topic, bytes, bytes], Awaitable[None]]
 """Sends one SLA event (topic, key, value); the Faust topics in production, a list in unit tests."""
 
 
-def _open_count(ticket: TicketTimers | None) -> int:
-    return 0 if ticket is None else len(ticket.running())
-
-
 class SlaMonitor:
     """The Faust app and its tables; `track_sla_clocks` is the one agent, fed by tickets and ticks."""
 
@@ -141,17 +140,33 @@ class SlaMonitor:
     # ------------------------------------------------------------------ the agent
 
     async def _track_sla_clocks(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
+        # batches: each ticket's timers, the due index and the partition state written once per batch (issue 20)
+        batches = cast(Any, stream).take_events(self.settings.batch_max, within=self.settings.batch_within)
+        async for events in batches:
+            await self.on_batch(events)
+            yield None
+
+    async def on_batch(self, events: Sequence[EventT[bytes]]) -> None:
+        """Ticket events are gathered per partition; a partition's tick or recompute first applies what it got
+        before it (a due check must see every event that came ahead of it), the rest is applied at the end."""
+        pending: dict[int, list[tuple[EventT[bytes], Event[Payload]]]] = {}
+        for event in events:
             message = event.message
             value: bytes = event.value
             partition = message.partition
-            if value == TICK:
-                await self.check_due(partition)
-            elif value == RECOMPUTE:
-                await self.recompute(partition)
+            if value == TICK or value == RECOMPUTE:
+                await self.apply_ticket_events(partition, pending.pop(partition, []))
+                with as_current_event(event):
+                    if value == TICK:
+                        await self.check_due(partition)
+                    else:
+                        await self.recompute(partition)
             elif not value.startswith(_CONTROL_PREFIX):
-                await self.on_ticket_message(partition, message.offset, message.key, value, message.topic)
-            yield None
+                decoded = await self.decode_ticket_message(partition, message.offset, message.key, value, message.topic)
+                if decoded is not None:
+                    pending.setdefault(partition, []).append((event, decoded))
+        for partition, items in pending.items():
+            await self.apply_ticket_events(partition, items)
 
     async def _tick_owned_partitions(self) -> None:
         # Each worker ticks the partitions it owns: no leader to wait for, and a moved partition is
@@ -162,7 +177,10 @@ class SlaMonitor:
 
     # ------------------------------------------------------------------ ticket events
 
-    async def on_ticket_message(self, partition: int, offset: int, key: bytes | None, value: bytes, topic: str) -> None:
+    async def decode_ticket_message(
+        self, partition: int, offset: int, key: bytes | None, value: bytes, topic: str
+    ) -> Event[Payload] | None:
+        """The ticket lifecycle event in a message (None: nothing to time; undecodable: dead-lettered)."""
         self._last_offset[partition] = offset
         try:
             event = decode(value)
@@ -180,32 +198,37 @@ class SlaMonitor:
             log.warning("event_dead_lettered", reason=record.reason, partition=partition, offset=offset)
             DEAD_LETTERED.labels(SERVICE, record.reason.value).inc()
             await self.deadletters.send(key=record.message_key, value=encode_dead_letter(record))
-            return
+            return None
         if not isinstance(event.payload, TicketPayload) or event.ticket_id is None:
-            return  # not a ticket lifecycle event: nothing to time
+            return None  # not a ticket lifecycle event: nothing to time
         seen = event.occurred_at.timestamp()
         if seen > self._watermark.get(partition, 0.0):
             self._watermark[partition] = seen
-        raw = self.timers_by_ticket.get(event.ticket_id.encode())
-        known = TicketTimers.from_bytes(raw) if raw is not None else None
-        opened = _open_count(known)
-        ticket = apply_event(known, event, view_of(self.policies, event.branch))
-        if ticket is None:
+        return event
+
+    async def apply_ticket_events(self, partition: int, items: list[tuple[EventT[bytes], Event[Payload]]]) -> None:
+        """Apply one partition's ticket events (in their order): each ticket and due bucket written once."""
+        if not items:
             return
-        ticket.partition = partition
-        if ticket.closed:
-            ticket.clocks = {}  # a closed ticket keeps only its tombstone, so a redelivery cannot restart it
-        state = self.index.state(partition)
-        fresh = state["cursor"] is None
-        if fresh:
-            # the partition's first timer: checks start from now, and anything already overdue goes in the next
-            state["cursor"] = bucket_of(self.clock.now().timestamp(), self.settings.bucket_seconds) - 1
-        self.index.reindex(ticket, partition, state["cursor"])
-        self.timers_by_ticket[event.ticket_id.encode()] = ticket.to_bytes()
-        delta = _open_count(ticket) - opened
-        if delta or fresh:
-            state["open"] += delta
-            self.index.save_state(partition, state)
+        with as_current_event(items[-1][0]):  # the partition's tables and changelogs
+            touched = apply_batch(
+                ((partition, event) for _, event in items), self.ticket, lambda branch: view_of(self.policies, branch)
+            )
+            if not touched:
+                return
+            state = self.index.state(partition)
+            fresh = state["cursor"] is None
+            if fresh:
+                # the partition's first timer: checks start from now, and anything already overdue goes in the next
+                state["cursor"] = bucket_of(self.clock.now().timestamp(), self.settings.bucket_seconds) - 1
+            self.index.reindex_all([entry.ticket for entry in touched.values()], partition, state["cursor"])
+            delta = 0
+            for ticket_id, entry in touched.items():
+                self.timers_by_ticket[ticket_id.encode()] = entry.ticket.to_bytes()
+                delta += open_count(entry.ticket) - entry.opened_before
+            if delta or fresh:
+                state["open"] += delta
+                self.index.save_state(partition, state)
 
     # ------------------------------------------------------------------ due checks
 
@@ -245,12 +268,12 @@ class SlaMonitor:
                     keep.append(ticket_id)  # later in this same second
                     continue
                 if due <= allowed_until:
-                    opened = _open_count(ticket)
+                    opened = open_count(ticket)
                     announcements = fire_due(ticket, now, view_of(self.policies, ticket.branch))
                     for announcement in announcements:
                         await self._announce(announcement, now_epoch)
                     made += len(announcements)
-                    open_delta += _open_count(ticket) - opened
+                    open_delta += open_count(ticket) - opened
                 # else: an event that stops the clock may still wait in the backlog: look again next tick
                 following = ticket.next_due()
                 if following is not None and bucket_of(following, width) <= current:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    StringConstraints,
     model_validator,
 )
 
@@ -331,6 +332,10 @@ class CallbackAttempted(TicketPayload):
     outcome: Literal["reached", "asked_another_time"] | FailureReason
 
 
+SurveyQuestionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+SurveyAnswer = Annotated[int, Field(ge=0, le=5)]
+
+
 class CallbackCompleted(TicketPayload):
     """The customer was reached and answered; carries the survey for satisfaction statistics."""
 
@@ -346,6 +351,9 @@ class CallbackCompleted(TicketPayload):
     problem_solved: bool | None = None  # surveys only
     satisfaction: int | None = Field(default=None, ge=1, le=5)  # surveys only
     comment: ShortText = ""
+    # issue 18: the branch's survey questions answered (question id -> 1-5, or 1 / 0 for yes / no);
+    # optional, so version 1 events without it still decode (shared/policy/survey.py)
+    answers: dict[SurveyQuestionId, SurveyAnswer] = Field(default_factory=dict, max_length=20)
 
 
 class CallbackAbandoned(TicketPayload):
@@ -402,3 +410,13 @@ class CustomerNotified(TicketPayload):
     text: LongText  # the message as sent: the ticket's own facts only
     scheduled_for: Instant  # after the quiet window for a non-urgent notice (RULES.md §5)
     message_key: Identifier
+
+
+class ServiceRated(TicketPayload):
+    """The customer rated the service of a finished ticket on the self-service page (issue 21, services/outbound)."""
+
+    event_type = "ServiceRated"
+    event_version = 1
+
+    rating: int = Field(ge=1, le=5)  # satisfaction 1-5, as the callback survey's (RULES.md §5)
+    comment: ShortText = ""

@@ -22,6 +22,7 @@ from shared.policy.limits import (
     LimitOverrides,
     SlaClock,
 )
+from shared.policy.survey import SurveyConfigError, SurveyQuestions, survey_questions_from_mapping
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -43,6 +44,7 @@ class BranchPolicy:
     strict_calendar: bool = False  # RULES.md §3: refuse deadlines in a year with no schedule
     hot_spots: HotSpotRules = field(default_factory=HotSpotRules)  # RULES.md §7 policy defaults
     assessment: AssessmentWeights = field(default_factory=AssessmentWeights)  # RULES.md §7 policy defaults
+    survey: SurveyQuestions = field(default_factory=SurveyQuestions)  # RULES.md §7: questions per category
 
 
 class BranchConfigError(ValueError):
@@ -159,7 +161,8 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
     try:
         hot_spots = hot_spot_rules_from_mapping(data.get("hot_spots", {}))
         assessment = assessment_weights_from_mapping(data.get("assessment", {}))
-    except (HotSpotConfigError, AssessmentConfigError) as error:
+        survey = survey_questions_from_mapping(data.get("survey", {}))
+    except (HotSpotConfigError, AssessmentConfigError, SurveyConfigError) as error:
         raise BranchConfigError(str(error)) from None
     return BranchPolicy(
         code=code,
@@ -175,6 +178,7 @@ def branch_policy_from_mapping(code: str, data: Mapping[str, Any]) -> BranchPoli
         strict_calendar=bool(data.get("strict_calendar", False)),
         hot_spots=hot_spots,
         assessment=assessment,
+        survey=survey,
     )
 
 

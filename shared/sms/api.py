@@ -43,6 +43,10 @@ class SmsMessagePublic(BaseModel):
     last_error: str | None
 
 
+# messages whose text is a secret (a self-service sign-in code): the center sees that one was sent, never the code
+SECRET_PURPOSES = frozenset({"sign_in_code"})
+
+
 def _public(row: Any) -> SmsMessagePublic:
     return SmsMessagePublic(
         id=row.id,
@@ -50,7 +54,7 @@ def _public(row: Any) -> SmsMessagePublic:
         ticket_id=row.ticket_id,
         purpose=row.purpose,
         phone=mask_phone(row.phone),
-        text=row.text,
+        text="******" if row.purpose in SECRET_PURPOSES else row.text,
         state=SmsState(row.state),
         attempts=row.attempts,
         created_at=row.created_at,

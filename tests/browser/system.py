@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from hotline import system as hotline_system
+from hotline.infra.kannel import KannelProcess
 from hotline.infra.topics import create_topics, delete_topics
 from shared.auth.tokens import new_api_key
 from shared.clock import ScaledClock
@@ -77,6 +78,7 @@ class BrowserSystem:
     cti_topic: str
     bootstrap: str
     folder: Path
+    kannel: KannelProcess | None = None  # issue 21: the SMS gateway whose fake SMSC gets the customers' codes
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -152,6 +154,7 @@ def _console_env(env: dict[str, str], names: Names, api_urls: dict[str, str], da
             "HOTLINE_CONSOLE_IDENTITY_URL": api_urls["identity"],
             "HOTLINE_CONSOLE_KNOWLEDGE_URL": api_urls["knowledge"],
             "HOTLINE_CONSOLE_REPORTING_URL": api_urls["reporting"],
+            "HOTLINE_CONSOLE_OUTBOUND_URL": api_urls["outbound"],  # issue 21: self-service
             "HOTLINE_CONSOLE_TOPIC_TICKETS": names.topic(Topic.TICKETS),
             "HOTLINE_CONSOLE_TOPIC_SLA": names.topic(Topic.SLA),
             "HOTLINE_CONSOLE_TOPIC_NOTIFICATIONS": names.topic(Topic.NOTIFICATIONS),
@@ -161,6 +164,19 @@ def _console_env(env: dict[str, str], names: Names, api_urls: dict[str, str], da
         }
     )
     return own
+
+
+def _sms_env(kannel: KannelProcess, api_urls: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    """Every SMS-sending process to the test's Kannel; delivery reports to outbound (dispatch only logs notices)."""
+    return {
+        "HOTLINE_SMS_KANNEL_URL": kannel.sendsms_url,
+        "HOTLINE_SMS_KANNEL_USERNAME": kannel.username,
+        "HOTLINE_SMS_KANNEL_PASSWORD": kannel.password,
+        "HOTLINE_SMS_DLR_URL": f"{api_urls['outbound']}/sms/dlr",
+        "HOTLINE_SMS_DLR_SECRET": secrets.token_urlsafe(16),
+        "HOTLINE_OUTBOUND_INTAKE_URL": api_urls["intake"],
+        "HOTLINE_OUTBOUND_INTAKE_API_KEY": env["HOTLINE_CALLBACK_INTAKE_API_KEY"],
+    }
 
 
 @asynccontextmanager
@@ -204,8 +220,13 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
     # every story signs in afresh: more sign-ins per minute than one person makes (identity's limiter)
     env["HOTLINE_IDENTITY_RATE_PER_USERNAME"] = "1000"
     env["HOTLINE_IDENTITY_RATE_PER_ADDRESS"] = "1000"
+    # issue 21: SMS through a real Kannel (the self-service page's codes); outbound takes web requests to intake
+    kannel = KannelProcess(folder / "kannel")
+    await asyncio.to_thread(kannel.start)
+    env.update(_sms_env(kannel, api_urls, env))
     processes = Processes(folder, env)
     atexit.register(processes.stop)
+    atexit.register(kannel.stop)
     folders.append(folder)
     try:
         workers = [spec for spec in specs if spec.role != "api"]
@@ -234,9 +255,12 @@ async def running_system(kafka_bootstrap: str, database_url: str, folder: Path) 
             cti_topic=names.topic(Topic.CTI_CALLS),
             bootstrap=kafka_bootstrap,
             folder=folder,
+            kannel=kannel,
         )
     finally:
         await asyncio.to_thread(processes.stop)
+        await asyncio.to_thread(kannel.stop)
+        atexit.unregister(kannel.stop)
         atexit.unregister(processes.stop)
         folders.remove(folder)
         await events.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ from shared.events import (
 from shared.outbox import stage
 from shared.policy.categories import Category, Subtype
 from shared.policy.limits import CallbackKind
+from shared.policy.survey import AnswerError, SurveyQuestions, checked_answers
 
 # --------------------------------------------------------------------------- agent commands (API)
 
@@ -68,6 +69,7 @@ class RecordOutcome:
     customer_account: str = ""
     call_back_at: datetime | None = None
     new_request: NewRequest | None = None
+    answers: dict[str, int] = field(default_factory=dict)  # issue 18: survey question id -> answer
 
 
 async def task_in_branch(session: AsyncSession, callback_id: str, branch: str) -> CallbackTask:
@@ -135,6 +137,18 @@ def _check_command(task: CallbackTask, command: RecordOutcome) -> None:
         raise OutcomeError("call_back_at", "a time to call back goes only with 'asked_another_time'")
 
 
+def _survey_answers(task: CallbackTask, command: RecordOutcome, survey: SurveyQuestions) -> dict[str, int]:
+    """The branch's extra survey questions answered on a reached survey (RULES.md §7), checked against them."""
+    if not command.answers:
+        return {}
+    if task.kind != CallbackKind.SURVEY.value or command.outcome is not Outcome.REACHED:
+        raise OutcomeError("answers", "survey answers are recorded only on a survey whose outcome is 'reached'")
+    try:
+        return checked_answers(survey, Category(task.category), command.answers)
+    except AnswerError as error:
+        raise OutcomeError(error.field, str(error)) from None
+
+
 async def record_outcome(
     session: AsyncSession,
     command: RecordOutcome,
@@ -153,6 +167,7 @@ async def record_outcome(
         raise Conflict(f"claim callback {task.id} before recording a call")
     _check_command(task, command)
     policy = policies.branch(branch)
+    answers = _survey_answers(task, command, policy.survey)
     decision = decide_outcome(
         command.outcome,
         attempted_at=now,
@@ -209,6 +224,7 @@ async def record_outcome(
             problem_solved=command.problem_solved,
             satisfaction=command.satisfaction,
             comment=command.comment[:2000],
+            answers=answers,
         )
         closed = TicketClosed(reason="callback_completed", reason_text="callback completed", closed_by=agent_id)
         events += [emit(completed), emit(closed)]

@@ -9,7 +9,9 @@ from services.console.api import (
     new_requests,
     org,
     pages,
+    reporting,
     roles,
+    self_service,
     sso,
     ticket_extras,
     tickets,
@@ -22,3 +24,5 @@ routers = [pages.router, work_orders.router, tickets.router, live.router, callba
 routers += [ticket_extras.router, sso.router, new_requests.router]
 routers.append(knowledge.router)  # issue 19: the knowledge base pages
 routers += [roles.router, unit.router, center.router, division.router, org.router]  # issue 17
+routers.append(reporting.router)  # issue 18: bulletins, figures, the wallboard
+routers.append(self_service.router)  # issue 21: the customers' self-service pages

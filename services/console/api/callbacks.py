@@ -11,6 +11,7 @@ from services.console import handlers
 from services.console.api.deps import SignedIn, SignedInPost, console
 from services.console.clients import ApiFailure
 from services.console.handlers.new_requests import new_request_context, new_request_errors
+from services.console.handlers.reporting import survey_answers, survey_questions
 from shared.policy.categories import DEFAULT_RANK
 
 router = APIRouter()
@@ -63,6 +64,7 @@ async def _render(page: SignedIn, callback_id: str, status: int = 200, **extra: 
         outcomes=OUTCOMES,
         categories=[c.value for c in DEFAULT_RANK],
         errors={},
+        survey=survey_questions(console(page.request).policies, page.user.branch, detail.get("category")),  # issue 18
         **{"new_request": new_request_context(), **extra},
     )
 
@@ -100,6 +102,8 @@ async def reveal(page: SignedInPost, callback_id: str, reason: Annotated[str, Fo
 async def outcome(page: SignedInPost, callback_id: str) -> Response:
     form = {k: v.strip() for k, v in (await page.request.form()).items() if isinstance(v, str)}
     body = handlers.outcome_body(form, page.language.zone)
+    if answers := survey_answers(form):  # issue 18: the branch's own survey questions
+        body["answers"] = answers
     try:
         result = await console(page.request).apis.call(
             "callback", "POST", f"/api/v1/callbacks/{callback_id}/outcome", page.token, json=body

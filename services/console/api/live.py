@@ -17,7 +17,7 @@ router = APIRouter()
 
 
 @router.get("/events")
-async def events(page: SignedIn, watch: str = "") -> Response:
+async def events(page: SignedIn, watch: str = "", board: str = "") -> Response:
     """One stream per open page: pushes for the user's extension, the ticket on the page, notices, the desk."""
     app = console(page.request)
     user = page.user
@@ -32,6 +32,7 @@ async def events(page: SignedIn, watch: str = "") -> Response:
         token_expires_at=user.access_expires_at,
         unit=user.unit,
         division=user.division,
+        wallboard=board == "1",  # issue 18: the wallboard page's stream
     )
     request = page.request
     await page.db.close()  # the stream lives long: give the database connection back now

@@ -71,7 +71,8 @@
 
   function connect() {
     if (!body.dataset.signedIn || !window.EventSource) { return; }
-    var source = new EventSource("/events" + (watch ? "?watch=" + encodeURIComponent(watch) : ""));
+    var query = (watch ? "watch=" + encodeURIComponent(watch) : "") + (body.dataset.board ? (watch ? "&" : "") + "board=1" : "");
+    var source = new EventSource("/events" + (query ? "?" + query : ""));
     source.addEventListener("call", function (e) {
       var data = JSON.parse(e.data);
       window.htmx.ajax("GET", "/calls/" + encodeURIComponent(data.call_id) + "/pop", { target: "#call-pop", swap: "innerHTML" });
@@ -120,6 +121,12 @@
       var changed = document.getElementById("queue-changed");
       if (changed) { changed.hidden = false; }
     });
+    // issue 18: the wallboard (static/wallboard.js) hears breaches and changes, and whether the stream is open
+    source.addEventListener("wallboard", function (e) {
+      body.dispatchEvent(new CustomEvent("wallboard-event", { detail: JSON.parse(e.data) }));
+    });
+    source.addEventListener("open", function () { body.dispatchEvent(new CustomEvent("stream-open")); });
+    source.addEventListener("error", function () { body.dispatchEvent(new CustomEvent("stream-lost")); });
     window.addEventListener("beforeunload", function () { source.close(); });
   }
 

@@ -8,7 +8,13 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from services.reporting.api.common import Center, Supervisor, api_errors, committed
-from services.reporting.handlers.bulletins import BulletinRequest, bulletin_file, bulletin_history, publish
+from services.reporting.handlers.bulletins import (
+    BulletinRequest,
+    bulletin_file,
+    bulletin_history,
+    publish,
+    survey_of,
+)
 from services.reporting.schemas import BulletinCreate, BulletinList, BulletinPublic
 from services.reporting.store import Outbox
 from services.reporting.store.bulletins import Bulletin
@@ -55,7 +61,8 @@ def router() -> SecureRouter:
         ask = BulletinRequest(body.branch, body.period, body.period_start, body.scope, body.division_id)
         with api_errors():
             async with transaction(state.sessions) as session:
-                bulletin, events = await publish(session, principal, ask, state.clock, branch_zone(body.branch))
+                survey = survey_of(state.branches, body.branch)
+                bulletin, events = await publish(session, principal, ask, state.clock, branch_zone(body.branch), survey)
                 stage(session, Outbox, events, state.clock)
         if events:
             committed(request)

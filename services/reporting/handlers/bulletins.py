@@ -16,9 +16,12 @@ from services.reporting.store import bulletins as store
 from services.reporting.store.bulletins import Bulletin
 from services.reporting.store.figures import FigureQuery, counts
 from shared.auth import Principal, Role
+from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.events import BulletinPublished, Event, new_event
+from shared.policy.branch import BranchConfigError
 from shared.policy.periods import PeriodError, PeriodKind, is_over, period_end
+from shared.policy.survey import SurveyQuestions
 
 PRODUCER = "reporting"
 SCHEDULE = "schedule"  # the publisher of the bulletins the worker publishes by itself
@@ -63,8 +66,41 @@ def ranked(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, "rank": i} for i, row in enumerate(order, start=1)]
 
 
+def survey_of(branches: BranchPolicies, branch: str) -> SurveyQuestions:
+    """The branch file's survey questions; none for a branch with no (or a bad) file."""
+    try:
+        return branches.branch(branch).survey
+    except BranchConfigError:
+        return SurveyQuestions()
+
+
+def survey_rows(answered: dict[str, dict[str, Any]], survey: SurveyQuestions) -> list[dict[str, Any]]:
+    """The branch's survey questions with their answers (issue 18), in the branch file's order; then any
+    question answered under an earlier configuration, by its id."""
+    known = survey.by_id()
+    ids = [q.id for q in survey.questions] + sorted(set(answered) - set(known))
+    rows = []
+    for qid in ids:
+        question, found = known.get(qid), answered.get(qid, {})
+        rows.append(
+            {
+                "question": qid,
+                "text": question.text if question is not None else qid,
+                "kind": question.kind if question is not None else "rating",
+                "answers": found.get("answers", 0),
+                "average": found.get("average"),
+            }
+        )
+    return rows
+
+
 async def _content(
-    session: AsyncSession, request: BulletinRequest, end: date, published_by: str, clock: Clock
+    session: AsyncSession,
+    request: BulletinRequest,
+    end: date,
+    published_by: str,
+    clock: Clock,
+    survey: SurveyQuestions,
 ) -> dict[str, Any]:
     division = request.division_id
     now = clock.now()
@@ -89,6 +125,7 @@ async def _content(
         "units": units,
         "worst_breaches": await store.worst_breaches(session, request.branch, request.period_start, end, division),
         "worst_complaints": await store.worst_complaints(session, request.branch, request.period_start, end, division),
+        "survey": survey_rows(summary.get("survey_questions", {}), survey),
     }
 
 
@@ -108,7 +145,12 @@ def _may_publish(principal: Principal | None, request: BulletinRequest) -> None:
 
 
 async def publish(
-    session: AsyncSession, principal: Principal | None, request: BulletinRequest, clock: Clock, zone: tzinfo
+    session: AsyncSession,
+    principal: Principal | None,
+    request: BulletinRequest,
+    clock: Clock,
+    zone: tzinfo,
+    survey: SurveyQuestions | None = None,
 ) -> tuple[Bulletin, list[Event[Any]]]:
     """The period's bulletin: the one already published, or a new one with its PDF, Excel and event."""
     _may_publish(principal, request)
@@ -124,7 +166,7 @@ async def publish(
     if not is_over(request.period, request.period_start, clock.now().astimezone(zone).date()):
         raise InvalidCommand("period_start", f"the {request.period} is not over yet: its figures are not final")
     who = principal.subject if principal is not None else SCHEDULE
-    content = await _content(session, request, end, who, clock)
+    content = await _content(session, request, end, who, clock, survey or SurveyQuestions())
     chart = await asyncio.to_thread(documents.chart_png, content["units"])
     pdf = await asyncio.to_thread(documents.bulletin_pdf, content, chart)
     xlsx = await asyncio.to_thread(documents.bulletin_xlsx, content)

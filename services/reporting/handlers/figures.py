@@ -55,6 +55,8 @@ def figures_of(c: Counts) -> dict[str, Any]:
         "period": c.period.isoformat() if c.period is not None else None,
         "key": c.key,
         "received": received,
+        "closed": t.get("closed", 0),
+        "open": received - t.get("closed", 0),  # not closed yet (nor closed on the call)
         "first_contact_resolved": t.get("first_contact", 0),
         "first_contact_rate": _rate(t.get("first_contact", 0), received),
         "on_time": on_time,
@@ -84,6 +86,11 @@ def figures_of(c: Counts) -> dict[str, Any]:
         "tasks_12345": t.get("tasks_12345", 0),
         "tasks_12345_on_time": tasks_on_time,
         "tasks_12345_on_time_rate": _rate(tasks_on_time, tasks_on_time + tasks_late),
+        # the branch's survey questions (shared/policy/survey.py): a rating's average, a yes/no's share of yes
+        "survey_questions": {
+            question: {"answers": n, "average": round(total / n, 4) if n else None}
+            for question, (n, total) in sorted(c.answers.items())
+        },
     }
 
 
@@ -95,19 +102,22 @@ async def figures(
 
 def flat(row: dict[str, Any]) -> dict[str, Any]:
     """A figures row with its nested parts spread into columns (CSV, Excel)."""
-    out = {k: v for k, v in row.items() if k not in ("on_time", "complaints_by_level")}
+    out = {k: v for k, v in row.items() if k not in ("on_time", "complaints_by_level", "survey_questions")}
     for level, n in row["complaints_by_level"].items():
         out[f"complaints_level_{level}"] = n
     for clock in CLOCKS:
         part = row["on_time"].get(clock, {})
         for name in ("met", "breached", "running", "rate"):
             out[f"on_time_{clock}_{name}"] = part.get(name)
+    for question, answered in row.get("survey_questions", {}).items():
+        out[f"survey_{question}_answers"], out[f"survey_{question}_average"] = answered["answers"], answered["average"]
     return out
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:
     flat_rows = [flat(r) for r in rows]
     header = list(flat(figures_of(Counts(None, "", {}, {}, {}))).keys())
+    header += sorted({k for row in flat_rows for k in row} - set(header))  # the survey questions answered
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header)
     writer.writeheader()

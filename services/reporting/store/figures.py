@@ -7,7 +7,7 @@ clocks, facts) give the counts per period and group; rates are divided from them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -70,6 +70,7 @@ class Counts:
     facts: dict[str, int]
     clocks: dict[str, dict[str, int]]  # clock -> outcome -> count
     satisfaction_sum: int = 0
+    answers: dict[str, tuple[int, int]] = field(default_factory=dict)  # survey question -> (answers, sum)
 
 
 def _bucket(q: FigureQuery) -> ColumnElement[Any]:
@@ -177,6 +178,22 @@ def clocks_query(q: FigureQuery) -> Select[Any]:
     )
 
 
+ANSWER = "answer:"  # a survey question's answer fact: kind answer:<question id>, value the answer
+
+
+def answers_query(q: FigureQuery) -> Select[Any]:
+    """Per period, group and survey question: how many answered it and the sum of their answers."""
+    f, t, u = ReportFact, ReportTicket, ReportUnit
+    bucket, key = _bucket(q), _key(q, f.unit_id, u.division_id)
+    return (
+        select(bucket, key, f.kind, func.count().label("n"), func.coalesce(func.sum(f.value), 0).label("total"))
+        .join(t, t.ticket_id == f.ticket_id)
+        .outerjoin(u, and_(u.branch == f.branch, u.unit_id == f.unit_id))
+        .where(*_cohort(q), *_org_filter(q, f.unit_id, u.division_id), f.kind.like(f"{ANSWER}%"))
+        .group_by(bucket, key, f.kind)
+    )
+
+
 async def counts(session: AsyncSession, q: FigureQuery, now: datetime) -> list[Counts]:
     """Every (period, group) with anything to count, in period then key order."""
     rows: dict[tuple[date | None, str], Counts] = {}
@@ -192,4 +209,7 @@ async def counts(session: AsyncSession, q: FigureQuery, now: datetime) -> list[C
         found.satisfaction_sum = int(row["satisfaction_sum"])
     for row in (await session.execute(clocks_query(q))).mappings():
         entry(row["bucket"], row["key"]).clocks.setdefault(row["clock"], {})[row["outcome"]] = int(row["n"])
+    for row in (await session.execute(answers_query(q))).mappings():
+        question = str(row["kind"]).removeprefix(ANSWER)
+        entry(row["bucket"], row["key"]).answers[question] = (int(row["n"]), int(row["total"]))
     return [rows[k] for k in sorted(rows, key=lambda k: (k[0] or date.min, k[1]))]

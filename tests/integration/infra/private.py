@@ -18,3 +18,10 @@ def private_broker_settings(state_dir: Path) -> InfraSettings:
     return InfraSettings(
         infra_state_dir=state_dir, kafka_port=free_port(), kafka_controller_port=free_port(), kafka_heap="256m"
     )
+
+
+def private_postgres_settings(root: Path, **options: object) -> InfraSettings:
+    """A PostgreSQL server of a test's own (own folder under `root` and own port); as root, /var/lib/hotline/tests."""
+    base = Path("/var/lib/hotline/tests") if Path("/var/lib/hotline").is_dir() else root
+    port = free_port()
+    return InfraSettings(postgres_port=port, postgres_dir=base / f"pg-{port}", **options)  # type: ignore[arg-type]

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-from pathlib import Path
-
 import pytest
 
 from hotline.infra.postgres import PostgresServer, durability_of, refuse_non_durable
 from hotline.infra.process import InfraError
 from hotline.infra.runner import run_coroutine
-from hotline.infra.settings import InfraSettings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.integration.infra.private import private_postgres_settings
 
 
 @pytest.fixture
@@ -25,10 +16,7 @@ def private_server(tmp_path_factory: pytest.TempPathFactory):
     started: list[PostgresServer] = []
 
     def start(**options: object) -> PostgresServer:
-        root = Path("/var/lib/hotline/tests") if Path("/var/lib/hotline").is_dir() else tmp_path_factory.mktemp("pg")
-        folder = root / f"durability-{free_port()}"
-        settings = InfraSettings(postgres_port=free_port(), postgres_dir=folder, **options)  # type: ignore[arg-type]
-        server = PostgresServer(settings)
+        server = PostgresServer(private_postgres_settings(tmp_path_factory.mktemp("pg"), **options))
         server.start()
         started.append(server)
         return server

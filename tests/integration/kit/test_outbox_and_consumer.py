@@ -211,3 +211,41 @@ async def test_consumer_commits_after_handling_and_dead_letters_what_it_cannot_u
     await producer.send_and_wait(topic, encode(extra), key=extra.key.encode())
     await consume_until(1)
     assert handled == [extra.event_id]
+
+
+async def test_a_commit_wakes_the_relay_at_once_on_postgresql_without_its_poll(
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+    new_topic: TopicFactory,
+) -> None:
+    topic = await new_topic(partitions=1)
+    clock = SystemClock()
+    # a poll of 60 s: only the commit's NOTIFY can bring the row out within the test's few seconds
+    relay = OutboxRelay("kit", sessions, KitOutbox, RetargetedSender(producer, topic), clock, poll_interval=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        async with asyncio.timeout(20):
+            while not relay.listening:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the relay's first batch (nothing) is done: it waits on its 60 s poll now
+
+        async def fail_after_staging() -> None:
+            async with transaction(sessions) as session:
+                stage(session, KitOutbox, [accepted("T-rolled-back")], clock)
+                await session.flush()
+                raise RuntimeError("the request failed")
+
+        with pytest.raises(RuntimeError):
+            await fail_after_staging()
+        event = accepted("T-woken")
+        committed_at = asyncio.get_running_loop().time()
+        async with transaction(sessions) as session:
+            stage(session, KitOutbox, [event], clock)
+        records = await read_all(kafka_bootstrap, topic, 1, wait_seconds=10)
+        assert [decode(r.value).event_id for r in records] == [event.event_id]  # the rolled-back one never left
+        assert asyncio.get_running_loop().time() - committed_at < 10
+    finally:
+        stop.set()
+        await running

@@ -7,10 +7,11 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import faust
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -168,3 +169,40 @@ async def test_a_changelog_of_the_wrong_size_is_refused_before_the_app_starts(
     with pytest.raises(TopicsNotReady, match="wrong size"):
         await prepare_topics(counter.app, kafka_bootstrap)
     assert not counter.app.started
+
+
+async def changelog_records(bootstrap: str, name: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(name, p) for p in range(PARTITIONS)]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def test_a_flush_before_a_commit_waits_for_every_table_write_even_when_the_producer_is_slow(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    """Issue 14's lost SLA timers: Faust flushes the producer before it commits offsets (every commit, every
+    revocation); its buffer gave up after 0.1 s without a message handed over, so offsets were committed ahead of
+    changelog writes still in memory, and a kill -9 or a partition moving to another worker lost them."""
+    await prepare_topics(counter.app, kafka_bootstrap)
+    producer = counter.app.producer
+    buffer = cast(Any, producer).buffer
+    hand_over = buffer._send_pending
+
+    async def slowly(fut: Any) -> None:
+        await asyncio.sleep(0.15)  # a loaded machine, or a broker failover waiting for the partition's leader
+        await hand_over(fut)
+
+    buffer._send_pending = slowly  # read once by the buffer's task when it starts
+    await producer.start()
+    try:
+        for n in range(12):  # table writes, as `table[key] = value` inside an agent makes them
+            counter.counts.send_changelog(n % PARTITIONS, f"key-{n}", n)
+        await producer.flush()
+        changelog = counter.counts.changelog_topic.get_topic_name()
+        assert await changelog_records(kafka_bootstrap, changelog) == 12  # all on the broker before any commit
+    finally:
+        await producer.stop()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hotline.chaos.checks import check_timed, judge
+from hotline.chaos.outbound import judge_outbound
+from hotline.infra.kannel import FakeSms
 from shared.events import (
     CallbackScheduled,
+    CustomerNotified,
     Event,
     Payload,
     ReplyApproved,
@@ -17,6 +21,9 @@ from shared.events import (
     TicketResolvedOnFirstContact,
 )
 from tests.unit.events.samples import sample_event
+
+EARLY = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)
+LATE = EARLY + timedelta(hours=2)
 
 
 def event(cls: type[Payload], ticket: str, **changes: Any) -> Event[Any]:
@@ -101,3 +108,52 @@ def test_a_dispatched_query_runs_no_clock_and_needs_none() -> None:
     verdict = judge(events, ["Q1"])
     check_timed(verdict, set())
     assert verdict.to_time == [] and verdict.lost == 0
+
+
+def notified(ticket: str, text: str, key: str, at: datetime = EARLY) -> Event[Any]:
+    return event(CustomerNotified, ticket, text=text, message_key=key, scheduled_for=at)
+
+
+def sms(text: str) -> FakeSms:
+    return FakeSms(sender="95007", to="13987650001", text=text, at=0.0)
+
+
+def test_one_sms_per_notice_is_neither_lost_nor_duplicated() -> None:
+    verdict = judge_outbound([notified("T1", "工单 A 已派单", "status:1")], [sms("工单 A 已派单")], [], now=LATE)
+    assert (verdict.notices, verdict.sms_received, verdict.sms_duplicates, verdict.sms_lost) == (1, 1, 0, [])
+
+
+def test_a_second_copy_of_one_notice_at_the_smsc_is_a_duplicate_sms() -> None:
+    copies = [sms("工单 A 已派单"), sms("工单 A 已派单")]
+    verdict = judge_outbound([notified("T1", "工单 A 已派单", "status:1")], copies, [], now=LATE)
+    assert verdict.sms_duplicates == 1
+    whole = judge(handled("T1"), ["T1"])
+    whole.add_outbound(verdict)
+    assert whole.duplicates == {"SMS": 1} and not whole.ok
+
+
+def test_the_same_text_for_two_triggering_events_is_two_sms_not_a_duplicate() -> None:
+    # a returned order contacted again: "on the way" twice, two events, two notices
+    twice = [notified("T1", "师傅已出发", "status:1"), notified("T1", "师傅已出发", "status:2")]
+    assert judge_outbound(twice, [sms("师傅已出发"), sms("师傅已出发")], [], now=LATE).sms_duplicates == 0
+
+
+def test_a_due_notice_never_sent_is_lost_but_one_held_by_the_quiet_window_is_not_yet() -> None:
+    due = notified("T1", "工单 A 已派单", "status:1", at=EARLY)
+    held = notified("T2", "工单 B 已派单", "status:2", at=LATE + timedelta(hours=9))
+    verdict = judge_outbound([due, held], [], [], now=LATE)
+    assert verdict.sms_lost == ["T1"] and verdict.notices_due == 1
+    whole = judge(handled("T1"), ["T1"])
+    whole.add_outbound(verdict)
+    assert whole.lost == 1
+
+
+def test_a_webhook_retried_under_its_delivery_id_is_a_redelivery_and_a_second_id_a_duplicate() -> None:
+    dispatched = event(TicketDispatched, "T1")
+    dispatched = dispatched.model_copy(update={"branch": "demo"})
+    key = str(dispatched.event_id)
+    retried = judge_outbound([dispatched], [], [(key, "7"), (key, "7")], now=LATE)
+    assert (retried.webhook_redeliveries, retried.webhook_duplicates, retried.webhooks_lost) == (1, 0, [])
+    doubled = judge_outbound([dispatched], [], [(key, "7"), (key, "8")], now=LATE)
+    assert doubled.webhook_duplicates == 1
+    assert judge_outbound([dispatched], [], [], now=LATE).webhooks_lost == [key]

@@ -45,6 +45,9 @@ def test_the_short_schedule_has_every_kind_and_kills_a_process_of_every_service(
     }
     killed = {f.target.split("-")[0] for f in schedule if f.kind in ("kill_worker", "kill_api")}
     assert killed == set(SERVICES)
+    # the workers with side effects among them: SLA timers, SMS and webhooks, dispatch, callbacks
+    workers = {f.target for f in schedule if f.kind == "kill_worker"}
+    assert {"sla_monitor-all-1", "outbound-worker-1", "dispatch-worker-1", "callback-worker-1"} <= workers
 
 
 def test_the_long_schedule_kills_every_process_and_every_broker() -> None:

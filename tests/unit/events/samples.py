@@ -42,6 +42,7 @@ from shared.events import (
     Recipient,
     ReplyApproved,
     ReplyRejected,
+    ServiceRated,
     SlaBreached,
     SlaDeadlineMoved,
     SlaEscalated,
@@ -345,6 +346,7 @@ SAMPLES: dict[type[Payload], Callable[[], Payload]] = {
         scheduled_for=datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=8))),
         message_key="status:6f1c",
     ),
+    ServiceRated: lambda: ServiceRated(rating=4, comment="师傅很准时"),
     CallOffered: lambda: CallOffered(
         caller_number="13800138000", dialled_number="0771-96877", queue="gas", extension="8001"
     ),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.reporting.bootstrap import ReportingService, build_schedule
 from services.reporting.store import Outbox
-from services.reporting.worker import ReportingEventsHandler
+from services.reporting.worker import BulletinSchedule, ReportingEventsHandler
 from shared.clock import FixedClock
 from shared.events import BulletinPublished, decode
 from tests.unit.reporting.conftest import AGENT, CENTER, DIVISION
@@ -62,7 +62,7 @@ async def test_a_weeks_bulletin_is_published_once_with_its_pdf_and_excel(
     xlsx = await client.get(bulletin["xlsx_url"], headers=CENTER)
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["总体情况", "单位排名", "超时工单", "重点投诉"]
+    assert book.sheetnames == ["总体情况", "单位排名", "超时工单", "重点投诉", "满意度调查"]
     summary = {row[0]: row[1] for row in book["总体情况"].iter_rows(min_row=3, values_only=True)}
     assert summary["受理量"] == 40
     ranking = list(book["单位排名"].iter_rows(values_only=True))
@@ -114,3 +114,28 @@ async def test_the_schedule_publishes_each_finished_week_and_month_once_per_bran
     east = next(b for b in listed if b["division_id"] == "D-EAST")
     assert (await client.get(east["pdf_url"], headers=DIVISION)).status_code == 404
     assert (await client.get(east["pdf_url"], headers=CENTER)).status_code == 200
+
+
+async def test_a_period_without_tickets_gets_its_empty_bulletin_on_schedule(
+    client: httpx.AsyncClient, service: ReportingService, clock: FixedClock
+) -> None:
+    """A branch's first weeks (or a quiet one): the schedule publishes a bulletin that says so, not an error."""
+    clock.advance(timedelta(days=5))  # 2026-12-02: the week of 11-23 and November are over, nothing was received
+    schedule = BulletinSchedule(service.sessions, service.clock, None, 3600.0, branch="demo")
+    assert await schedule.publish_due() == 2
+    assert await schedule.publish_due() == 0
+    listed = (await client.get("/api/v1/bulletins", params={"branch": "demo"}, headers=CENTER)).json()["bulletins"]
+    assert {(b["period"], b["period_start"], b["tickets"]) for b in listed} == {
+        ("week", "2026-11-23", 0),
+        ("month", "2026-11-01", 0),
+    }
+    month = next(b for b in listed if b["period"] == "month")
+    pdf = await client.get(month["pdf_url"], headers=CENTER)
+    assert pdf.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "2026年11月" in text and "本期未受理工单" in text
+    book = load_workbook(io.BytesIO((await client.get(month["xlsx_url"], headers=CENTER)).content))
+    summary = {row[0]: row[1] for row in book["总体情况"].iter_rows(min_row=3, values_only=True)}
+    assert summary["受理量"] == 0 and summary["总按时率"] is None and summary["满意度均分"] is None
+    assert list(book["单位排名"].iter_rows(min_row=2, values_only=True)) == []
+    assert len(await published_events(service)) == 2

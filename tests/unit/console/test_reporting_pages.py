@@ -1,0 +1,122 @@
+"""Issue 18's console parts that need no server: who hears the wallboard, the forms, the board's figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.console.clients import ApiFailure
+from services.console.handlers import reporting
+from services.console.live import Listener, concerns
+from shared.branch_config import BranchPolicies
+from shared.events import Event, Payload, SlaBreached, TicketAccepted, new_event
+from shared.policy.categories import Category
+from shared.policy.limits import SlaClock
+
+NOW = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+
+
+def _event(payload: Payload, branch: str = "demo") -> Event[Payload]:
+    return new_event(
+        payload, branch=branch, producer="sla_monitor", ticket_id="T-1", correlation_id="c", occurred_at=NOW
+    )
+
+
+def _board(role: str, division: str | None = None, *, wallboard: bool = True) -> Listener:
+    return Listener(subject="s", role=role, branch="demo", locale="en", division=division, wallboard=wallboard)
+
+
+BREACH = SlaBreached(
+    clock=SlaClock.CONTACT,
+    deadline=NOW,
+    unit_id="U-QINGXIU",
+    division_id="D-EAST",
+    category=Category.REPAIR,
+    late_by_seconds=600.0,
+)
+
+
+def test_a_breach_reaches_the_centers_wallboard_and_its_divisions_only() -> None:
+    breach = _event(BREACH)
+    assert "wallboard" in concerns(breach, _board("center_supervisor"), None)
+    assert "wallboard" in concerns(breach, _board("division_supervisor", "D-EAST"), None)
+    assert "wallboard" not in concerns(breach, _board("division_supervisor", "D-WEST"), None)
+    assert "wallboard" not in concerns(breach, _board("center_supervisor", wallboard=False), None)  # not a board page
+    assert "wallboard" not in concerns(breach, _board("agent"), None)
+    assert "wallboard" not in concerns(_event(BREACH, branch="default"), _board("center_supervisor"), None)
+    accepted = _event(TicketAccepted(unit_id="U-QINGXIU", handler_id="h"))
+    assert "wallboard" not in concerns(accepted, _board("center_supervisor"), None)  # changes no figure of the board
+
+
+def test_the_push_says_what_breached_where() -> None:
+    pushed = reporting.wallboard_push("SlaBreached", "T-1", BREACH)
+    assert pushed == {
+        "ticket_id": "T-1",
+        "clock": "contact",
+        "unit_id": "U-QINGXIU",
+        "to_level": None,
+        "late_minutes": 10,
+        "breach": True,
+        "escalation": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "errors"),
+    [
+        ({}, {}),
+        ({"group_by": "colour"}, {"group_by": "unknown"}),
+        ({"period": "year"}, {"period": "unknown"}),
+        ({"since": "2026-13-01"}, {"since": "date"}),
+        ({"since": "2026-03-09", "until": "2026-03-01"}, {"until": "before"}),
+    ],
+)
+def test_the_figure_filter_says_which_input_is_wrong(params: dict[str, str], errors: dict[str, str]) -> None:
+    chosen = reporting.FigureFilter.parse(params, date(2026, 3, 9))
+    assert chosen.errors == errors
+    if not errors:
+        assert chosen.params("demo") == {
+            "branch": "demo",
+            "group_by": "unit",
+            "period": "all",
+            "since": "2026-03-01",
+            "until": "2026-03-09",
+        }
+
+
+def test_the_services_field_errors_land_beside_the_publish_forms_inputs() -> None:
+    failure = ApiFailure(422, "invalid", {"body.period_start": "a month starts on its 1st", "body.extra": "?"})
+    assert reporting.field_errors(failure) == {"period_start": "a month starts on its 1st", "form": "?"}
+    assert reporting.field_errors(ApiFailure(403, "only the center publishes")) == {"form": "only the center publishes"}
+    assert reporting.publish_body({"period": "month", "period_start": "2026-02-01"}, "demo") == {
+        "branch": "demo",
+        "period": "month",
+        "period_start": "2026-02-01",
+        "scope": "branch",
+    }
+    division = reporting.publish_body({"period": "week", "scope": "division", "division_id": "D-EAST"}, "demo")
+    assert division["division_id"] == "D-EAST"
+
+
+def test_units_at_risk_lead_with_breaches_then_clocks_due() -> None:
+    units = [{"key": "U-A", "breaches": 0}, {"key": "U-B", "breaches": 2}, {"key": "U-C", "breaches": 1}]
+    due = [{"unit_id": "U-A"}, {"unit_id": "U-A"}, {"unit_id": "U-C"}, {"unit_id": None}]
+    assert reporting.units_at_risk(units, due) == [
+        {"unit": "U-B", "breaches": 2, "due": 0},
+        {"unit": "U-C", "breaches": 1, "due": 1},
+        {"unit": "U-A", "breaches": 0, "due": 2},
+        {"unit": "(center queue)", "breaches": 0, "due": 1},
+    ]
+    gauges = reporting.on_time_gauges({"on_time": {"contact": {"met": 3, "breached": 1, "running": 2, "rate": 0.75}}})
+    assert [g["rate"] for g in gauges] == [None, 75.0, None, None, None]  # dispatch, contact, handle, resolve, callback
+
+
+def test_the_desk_asks_the_branchs_questions_for_the_category_and_reads_the_answers() -> None:
+    policies = BranchPolicies()
+    assert [q.id for q in reporting.survey_questions(policies, "demo", "repair")] == ["attitude", "on_time_visit"]
+    assert [q.id for q in reporting.survey_questions(policies, "demo", "alarm")] == ["attitude"]
+    assert reporting.survey_questions(policies, "default", "repair") == ()
+    assert reporting.survey_questions(policies, "nowhere", "repair") == ()
+    form = {"answer_attitude": "4", "answer_on_time_visit": "", "answer_typo": "x", "comment": "ok"}
+    assert reporting.survey_answers(form) == {"attitude": 4, "typo": -1}  # a wrong value goes on to be refused
