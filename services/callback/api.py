@@ -49,6 +49,7 @@ from shared.auth import (
 from shared.auth.reveal import Revealable, add_reveal_route
 from shared.http.deps import RequestClock, Session, branch_policies, db_session
 from shared.http.errors import ApiError
+from shared.http.policies import policies_reload_router
 from shared.http.ratelimit import rate_limited
 from shared.http.types import Instant
 from shared.privacy import PersonalField
@@ -404,4 +405,4 @@ def _satisfaction_row(row: Any) -> SatisfactionRow:
 
 def routers() -> Sequence[SecureRouter]:
     """The service's routers: callbacks, reporting, and the auditors' view of its audit log."""
-    return [router, audit_router(store.AUDIT, db_session)]
+    return [router, audit_router(store.AUDIT, db_session), policies_reload_router()]

@@ -8,8 +8,6 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.callback.api import routers
 from services.callback.handlers import Policies
@@ -19,41 +17,28 @@ from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler
 from shared.auth import AuthSettings
 from shared.branch_config import is_configured_branch
-from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
+from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
-from shared.db import make_engine, make_sessions
 from shared.events import Topic
-from shared.http.app import create_app, create_worker_app
+from shared.http.app import create_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, RenamingSender, count_pending
+from shared.outbox import OutboxRelay, RenamingSender
 from shared.runtime import ServiceSettings
+from shared.service import ServiceCore, consumer_health, core_parts
 
 SERVICE = "callback"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass
-class CallbackService:
+class CallbackService(ServiceCore):
     """Everything one process of the service shares."""
 
-    settings: ServiceSettings
+    NAME = SERVICE
+    OUTBOX = Outbox
+
     callback: CallbackSettings
-    database_url: str
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    clock: Clock
     policies: Policies
-
-    async def database_ready(self) -> bool:
-        async with self.sessions() as session:
-            await session.execute(text("SELECT 1"))
-        return True
-
-    async def outbox_pending(self) -> int:
-        return await count_pending(SERVICE, self.sessions, Outbox)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 def build_service(
@@ -64,16 +49,9 @@ def build_service(
     clock: Clock | None = None,
     policies: Policies | None = None,
 ) -> CallbackService:
-    settings = settings or ServiceSettings()
-    url = database_url or settings.database_url_for(SERVICE)
-    engine = make_engine(url)
     return CallbackService(
-        settings=settings,
+        **core_parts(SERVICE, settings, database_url=database_url, clock=clock),
         callback=callback or CallbackSettings(),
-        database_url=url,
-        engine=engine,
-        sessions=make_sessions(engine),
-        clock=clock or settings.clock(),
         policies=policies or Policies.load(),
     )
 
@@ -129,10 +107,4 @@ def build_forwarder(service: CallbackService) -> IntakeForwarder:
 
 def build_worker_health(service: CallbackService, consumer: EventConsumer) -> FastAPI:
     """The worker's own small HTTP server: liveness, readiness (database + partitions assigned), metrics."""
-    broker = BrokerProbe(service.settings.kafka_bootstrap)
-
-    return create_worker_app(
-        SERVICE,
-        readiness={"consumer": consumer.holding_partitions, "broker": broker.check, "database": service.database_ready},
-        metrics_refresh=[service.outbox_pending, consumer.record_lag],
-    )
+    return consumer_health(service, consumer)

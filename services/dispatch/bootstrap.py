@@ -33,6 +33,7 @@ from shared.clock import Clock
 from shared.db import make_engine, make_sessions, transaction, upgrade_database
 from shared.events import Topic
 from shared.http.app import create_app, create_worker_app
+from shared.http.policies import policies_reload_router
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, RenamingSender, count_pending
 from shared.runtime import ServiceSettings, Task
@@ -92,11 +93,18 @@ class DispatchService:
             http.model_copy(update={"max_body_bytes": body_limit}),
             *routers(),
             *self._sms_routers(),
+            policies_reload_router(),
             auth=auth or AuthSettings(),
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
             metrics_refresh=[self.outbox_pending],
-            state={"sessions": self.sessions, "clock": self.ctx.clock, "dispatch": self.ctx, "relay": relay},
+            state={
+                "sessions": self.sessions,
+                "clock": self.ctx.clock,
+                "policies": self.ctx.policies,
+                "dispatch": self.ctx,
+                "relay": relay,
+            },
         )
         app.add_exception_handler(IllegalTransition, conflict_handler)
         app.add_exception_handler(StaleVersion, conflict_handler)

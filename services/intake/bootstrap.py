@@ -29,6 +29,7 @@ from shared.clock import Clock
 from shared.db import make_engine, make_sessions, upgrade_database
 from shared.events import Topic
 from shared.http.app import create_app, create_worker_app
+from shared.http.policies import policies_reload_router
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, RenamingSender, count_pending
 from shared.runtime import ServiceSettings, Task
@@ -85,6 +86,7 @@ class Intake:
             customers,
             calls,
             audit_router(AUDIT, db_session),
+            policies_reload_router(),
             auth=auth or AuthSettings(),
             # an API relaying its own outbox produces: it is ready only while the broker answers
             readiness={"database": self.database_ready, **self.stream_checks()}

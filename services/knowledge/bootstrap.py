@@ -8,8 +8,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.knowledge.api import routers
 from services.knowledge.search import SearchEngine
@@ -20,12 +18,13 @@ from shared.auth import AuthSettings
 from shared.branch_config import BranchPolicies, config_dirs, is_configured_branch
 from shared.bus import BrokerProbe
 from shared.clock import Clock
-from shared.db import make_engine, make_sessions, upgrade_database
+from shared.db import upgrade_database
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, Sender, count_pending
+from shared.outbox import OutboxRelay, Sender
 from shared.policy.branch import BranchConfigError
 from shared.runtime import ServiceSettings
+from shared.service import ServiceCore, core_parts
 from shared.storage import AttachmentStorage, LocalDirectoryStorage
 
 SERVICE = "knowledge"
@@ -34,15 +33,14 @@ DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
-class KnowledgeService:
+class KnowledgeService(ServiceCore):
     """Everything one process of the service shares."""
 
-    settings: ServiceSettings
+    NAME = SERVICE
+    OUTBOX = Outbox
+    READY_QUERY = "SELECT 1 FROM search_documents LIMIT 1"
+
     knowledge: KnowledgeSettings
-    database_url: str
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    clock: Clock
     search: SearchEngine
     storage: AttachmentStorage
     branches: BranchPolicies = field(default_factory=BranchPolicies)
@@ -54,17 +52,6 @@ class KnowledgeService:
         except BranchConfigError:
             return DEFAULT_ZONE
 
-    async def database_ready(self) -> bool:
-        async with self.sessions() as session:
-            await session.execute(text("SELECT 1 FROM search_documents LIMIT 1"))
-        return True
-
-    async def outbox_pending(self) -> int:
-        return await count_pending(SERVICE, self.sessions, Outbox)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
 
 def build_service(
     settings: ServiceSettings | None = None,
@@ -73,18 +60,12 @@ def build_service(
     database_url: str | None = None,
     clock: Clock | None = None,
 ) -> KnowledgeService:
-    settings = settings or ServiceSettings()
-    url = database_url or settings.database_url_for(SERVICE)
-    engine = make_engine(url)
+    core = core_parts(SERVICE, settings, database_url=database_url, clock=clock)
     knowledge = knowledge or KnowledgeSettings()
-    attachments = knowledge.attachments_dir or settings.state_dir / "knowledge-attachments"
+    attachments = knowledge.attachments_dir or core["settings"].state_dir / "knowledge-attachments"
     return KnowledgeService(
-        settings=settings,
+        **core,
         knowledge=knowledge,
-        database_url=url,
-        engine=engine,
-        sessions=make_sessions(engine),
-        clock=clock or settings.clock(),
         search=SearchEngine(config_dirs=config_dirs()[:1]),
         storage=LocalDirectoryStorage(attachments),
     )

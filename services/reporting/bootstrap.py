@@ -7,8 +7,6 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.reporting.api import routers
 from services.reporting.settings import ReportingSettings
@@ -16,31 +14,31 @@ from services.reporting.store import Outbox
 from services.reporting.worker import BulletinSchedule, RenamedTopics, ReportingEventsHandler
 from shared.auth import AuthSettings
 from shared.branch_config import DEFAULT_BRANCH, BranchPolicies, is_configured_branch
-from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
+from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
-from shared.db import make_engine, make_sessions, upgrade_database
+from shared.db import upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app, create_worker_app
+from shared.http.app import create_app
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, count_pending
+from shared.outbox import OutboxRelay
 from shared.policy.branch import BranchConfigError
 from shared.policy.hot_spots import HotSpotRules
 from shared.runtime import ServiceSettings
+from shared.service import ServiceCore, consumer_health, core_parts
 
 SERVICE = "reporting"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass
-class ReportingService:
+class ReportingService(ServiceCore):
     """Everything one process of the service shares."""
 
-    settings: ServiceSettings
+    NAME = SERVICE
+    OUTBOX = Outbox
+    READY_QUERY = "SELECT 1 FROM processed_events LIMIT 1"
+
     reporting: ReportingSettings
-    database_url: str
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    clock: Clock
     branches: BranchPolicies = field(default_factory=BranchPolicies)
 
     def hot_spot_rules(self, branch: str) -> HotSpotRules:
@@ -50,17 +48,6 @@ class ReportingService:
         except BranchConfigError:
             return HotSpotRules()
 
-    async def database_ready(self) -> bool:
-        async with self.sessions() as session:
-            await session.execute(text("SELECT 1 FROM processed_events LIMIT 1"))
-        return True
-
-    async def outbox_pending(self) -> int:
-        return await count_pending(SERVICE, self.sessions, Outbox)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
 
 def build_service(
     settings: ServiceSettings | None = None,
@@ -69,16 +56,9 @@ def build_service(
     database_url: str | None = None,
     clock: Clock | None = None,
 ) -> ReportingService:
-    settings = settings or ServiceSettings()
-    url = database_url or settings.database_url_for(SERVICE)
-    engine = make_engine(url)
     return ReportingService(
-        settings=settings,
+        **core_parts(SERVICE, settings, database_url=database_url, clock=clock),
         reporting=reporting or ReportingSettings(),
-        database_url=url,
-        engine=engine,
-        sessions=make_sessions(engine),
-        clock=clock or settings.clock(),
     )
 
 
@@ -142,9 +122,4 @@ def build_schedule(service: ReportingService, relay: OutboxRelay | None) -> Bull
 
 def build_worker_health(service: ReportingService, consumer: EventConsumer) -> FastAPI:
     """The worker's own small HTTP server: liveness, readiness (database, broker, partitions held), metrics."""
-    broker = BrokerProbe(service.settings.kafka_bootstrap)
-    return create_worker_app(
-        SERVICE,
-        readiness={"consumer": consumer.holding_partitions, "broker": broker.check, "database": service.database_ready},
-        metrics_refresh=[service.outbox_pending, consumer.record_lag],
-    )
+    return consumer_health(service, consumer)

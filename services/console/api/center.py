@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.api.deps import Page, SignedIn, SignedInPost, console
-from services.console.clients import ApiFailure
+from services.console.clients import ApiFailure, Apis
 from services.console.handlers import center, work
 from shared.policy.categories import DEFAULT_RANK
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/center")
 
 REJECT_REASONS = ("incomplete", "inaccurate", "missing_evidence", "other")
 PAGES = ("reviews", "returns", "queue", "extensions", "supervision")
+Listing = Callable[[Apis, str], Awaitable[list[dict[str, Any]]]]
 
 
 def _center_only(page: Page) -> Response | None:
@@ -39,6 +41,18 @@ def _render(page: Page, template: str, tab: str, **context: Any) -> Response:
     return page.render(template, tab=tab, saved=saved, error=error, saved_at=now, **context)
 
 
+async def _list_page(page: Page, template: str, tab: str, fetch: Listing, **context: Any) -> Response:
+    """One of the center's lists: for its supervisors only, the service's refusal shown as an error page."""
+    refused = _center_only(page)
+    if refused is not None:
+        return refused
+    try:
+        items = await fetch(console(page.request).apis, page.token)
+    except ApiFailure as failure:
+        return page.render("error.html", status=failure.status, message=failure.message)
+    return _render(page, template, tab, items=items, **context)
+
+
 @router.get("")
 async def home(page: SignedIn) -> Response:
     refused = _center_only(page)
@@ -51,14 +65,7 @@ async def home(page: SignedIn) -> Response:
 
 @router.get("/reviews")
 async def reviews(page: SignedIn) -> Response:
-    refused = _center_only(page)
-    if refused is not None:
-        return refused
-    try:
-        items = await center.reviews(console(page.request).apis, page.token)
-    except ApiFailure as failure:
-        return page.render("error.html", status=failure.status, message=failure.message)
-    return _render(page, "center/reviews.html", "reviews", items=items, reject_reasons=REJECT_REASONS)
+    return await _list_page(page, "center/reviews.html", "reviews", center.reviews, reject_reasons=REJECT_REASONS)
 
 
 @router.post("/tickets/{ticket_id}/review")
@@ -166,14 +173,7 @@ async def close(
 
 @router.get("/extensions")
 async def extensions(page: SignedIn) -> Response:
-    refused = _center_only(page)
-    if refused is not None:
-        return refused
-    try:
-        items = await center.extensions(console(page.request).apis, page.token)
-    except ApiFailure as failure:
-        return page.render("error.html", status=failure.status, message=failure.message)
-    return _render(page, "center/extensions.html", "extensions", items=items)
+    return await _list_page(page, "center/extensions.html", "extensions", center.extensions)
 
 
 @router.post("/tickets/{ticket_id}/extensions/{request_id}")
@@ -191,14 +191,7 @@ async def decide_extension(
 
 @router.get("/supervision")
 async def supervision(page: SignedIn) -> Response:
-    refused = _center_only(page)
-    if refused is not None:
-        return refused
-    try:
-        items = await center.flagged(console(page.request).apis, page.token)
-    except ApiFailure as failure:
-        return page.render("error.html", status=failure.status, message=failure.message)
-    return _render(page, "center/supervision.html", "supervision", items=items)
+    return await _list_page(page, "center/supervision.html", "supervision", center.flagged)
 
 
 @router.post("/flags")

@@ -6,6 +6,7 @@ Read from the source (ast), not by importing: a newcomer who knows one service f
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,84 @@ def test_the_checks_see_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("from services.dispatch.store import Ticket\nimport hotline.cli\n", encoding="utf-8")
     assert list(_imported(sample)) == ["services.dispatch.store", "hotline.cli"]
+
+
+# ---------------------------------------------------------------- the kit, used and not copied (issue 22)
+
+# "no product file over ~500 lines": a tenth over is tolerated, past that the file is split by concern
+MAX_LINES = 550
+# identity's handlers still raise ApiError (their 423/429 answers carry Retry-After): the next to convert
+HANDLERS_ON_APIERROR = {"identity"}
+KIT_TABLES = ("outbox", "processed_events", "audit_log")
+
+
+def _handler_modules(service: Path) -> list[Path]:
+    package = service / "handlers"
+    return sorted(package.rglob("*.py")) if package.is_dir() else [service / "handlers.py"]
+
+
+def _raised_names(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            func = node.exc.func
+            yield func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def _http_in_handlers(service: Path) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}: {what}"
+        for path in _handler_modules(service)
+        for what in [*_imported(path), *_raised_names(path)]
+        if what in {"shared.http.errors", "fastapi", "ApiError", "HTTPException"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "service", [s for s in _services() if s.name not in HANDLERS_ON_APIERROR], ids=lambda p: p.name
+)
+def test_handlers_raise_domain_errors_not_http_ones(service: Path) -> None:
+    found = _http_in_handlers(service)
+    assert not found, f"handlers speak HTTP (raise a shared.errors kind instead): {found}"
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS_ON_APIERROR))
+def test_a_service_left_on_apierror_still_needs_its_place_on_the_list(name: str) -> None:
+    assert _http_in_handlers(SERVICES / name), f"services/{name} is converted: take it off HANDLERS_ON_APIERROR"
+
+
+def test_no_product_file_is_over_the_line_limit() -> None:
+    long = [
+        f"{path.relative_to(ROOT)} ({lines} lines)"
+        for folder in (SERVICES, SHARED, ROOT / "hotline")
+        for path in _modules(folder)
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert not long, long
+
+
+@pytest.mark.parametrize("service", _services(), ids=lambda p: p.name)
+def test_the_reveal_endpoint_is_the_shared_one(service: Path) -> None:
+    own = [
+        path.relative_to(ROOT).as_posix()
+        for path in _modules(service)
+        if "reveal_field(" in path.read_text(encoding="utf-8")
+    ]
+    assert not own, f"a reveal route of its own (mount shared.auth.reveal.add_reveal_route): {own}"
+
+
+@pytest.mark.parametrize("service", _services(), ids=lambda p: p.name)
+def test_migrations_create_the_kit_tables_with_the_kit_helper(service: Path) -> None:
+    copies = [
+        f"{path.relative_to(ROOT)} creates {table}"
+        for path in sorted((service / "migrations").rglob("*.py"))
+        for table in KIT_TABLES
+        if re.search(rf'create_table\(\s*"{table}"', path.read_text(encoding="utf-8"))
+    ]
+    assert not copies, f"use shared.migration's create_*_table(): {copies}"
+
+
+def test_the_kit_checks_see_what_they_forbid(tmp_path: Path) -> None:
+    handler = tmp_path / "handlers.py"
+    handler.write_text("from shared.http.errors import ApiError\nraise ApiError(404, 'x')\n", encoding="utf-8")
+    assert list(_raised_names(handler)) == ["ApiError"]
+    assert "shared.http.errors" in list(_imported(handler))

@@ -1,0 +1,75 @@
+"""What a service's bootstrap wires the same way in every service: its database, clock, outbox gauge, worker health.
+
+A service's `XService` dataclass extends `ServiceCore` with its own settings and parts; `core_parts()` builds
+the shared fields from `ServiceSettings`; `consumer_health()` is the worker's small server for a service whose
+worker is an `EventConsumer` (readiness: partitions held, broker, database; metrics: outbox pending and lag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.bus import BrokerProbe, EventConsumer
+from shared.clock import Clock
+from shared.db import make_engine, make_sessions
+from shared.http.app import create_worker_app
+from shared.outbox import OutboxMixin, count_pending
+from shared.runtime import ServiceSettings
+
+
+@dataclass
+class ServiceCore:
+    """Everything one process of a service shares: settings, its database (URL, engine, sessions) and clock."""
+
+    NAME: ClassVar[str]
+    OUTBOX: ClassVar[type[OutboxMixin]]
+    # what readiness asks the database: a table of the service's own shows its migrations ran
+    READY_QUERY: ClassVar[str] = "SELECT 1"
+
+    settings: ServiceSettings
+    database_url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+
+    async def database_ready(self) -> bool:
+        async with self.sessions() as session:
+            await session.execute(text(self.READY_QUERY))
+        return True
+
+    async def outbox_pending(self) -> int:
+        return await count_pending(self.NAME, self.sessions, self.OUTBOX)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def core_parts(
+    service: str, settings: ServiceSettings | None, *, database_url: str | None, clock: Clock | None
+) -> dict[str, Any]:
+    """The keyword arguments of `ServiceCore`'s fields: the tests pass their own database and clock."""
+    settings = settings or ServiceSettings()
+    url = database_url or settings.database_url_for(service)
+    engine = make_engine(url)
+    return {
+        "settings": settings,
+        "database_url": url,
+        "engine": engine,
+        "sessions": make_sessions(engine),
+        "clock": clock or settings.clock(),
+    }
+
+
+def consumer_health(service: ServiceCore, consumer: EventConsumer) -> FastAPI:
+    """The worker's own small HTTP server: liveness, readiness (partitions held, broker, database), metrics."""
+    broker = BrokerProbe(service.settings.kafka_bootstrap)
+    return create_worker_app(
+        service.NAME,
+        readiness={"consumer": consumer.holding_partitions, "broker": broker.check, "database": service.database_ready},
+        metrics_refresh=[service.outbox_pending, consumer.record_lag],
+    )
