@@ -28,6 +28,8 @@ def api_paths() -> dict[int, set[str]]:
     from services.identity.sso_api import sso
     from services.intake.api import calls, customers, tickets
     from services.knowledge.api import routers as knowledge_routers
+    from services.outbound.api import build_router as outbound_router
+    from services.outbound.self_service_api import build_self_service_router
     from services.reporting.api import routers as reporting_routers
     from services.sla_monitor.api import router as sla_router
 
@@ -40,6 +42,7 @@ def api_paths() -> dict[int, set[str]]:
         API_PORTS["identity"]: _routes_of([*identity_routers(), sso]) | common,
         API_PORTS["knowledge"]: _routes_of(knowledge_routers()) | common,
         API_PORTS["reporting"]: _routes_of(reporting_routers()) | common,
+        API_PORTS["outbound"]: _routes_of([outbound_router(), build_self_service_router()]) | common,
         CONSOLE_PORT: _routes_of(console_routers) | common,
         **{port: common for service, port in WORKER_PORTS.items() if service != "sla_monitor"},
     }
