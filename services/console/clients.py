@@ -69,6 +69,7 @@ class Apis:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        wait_seconds: float | None = None,  # issue 18: for a call known to take long (a bulletin's PDF)
     ) -> Any:
         """The decoded JSON body of a 2xx, else ApiFailure (a transport error is a 503 ApiFailure)."""
         sent = dict(headers or {})
@@ -76,7 +77,9 @@ class Apis:
             sent["Authorization"] = f"Bearer {token}"
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            response = await self._clients[service].request(method, path, json=json, params=clean, headers=sent)
+            client = self._clients[service]
+            wait = client.timeout if wait_seconds is None else httpx.Timeout(wait_seconds)
+            response = await client.request(method, path, json=json, params=clean, headers=sent, timeout=wait)
         except httpx.HTTPError as error:
             raise ApiFailure(503, f"{service} is not answering ({type(error).__name__})") from error
         if response.status_code >= 400:

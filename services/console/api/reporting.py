@@ -17,6 +17,9 @@ router = APIRouter(prefix="/reporting")
 
 BulletinId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Kind = Annotated[str, Path(pattern=r"^(pdf|xlsx)$")]
+# publishing lays out the PDF and the workbook (a month of 100,000 tickets: ~11 s, bench/reporting.py); a
+# publish cut short is harmless: sent again, it finds the one published (one per period)
+PUBLISH_SECONDS = 180.0
 
 
 def _supervisors_only(page: Page) -> Response | None:
@@ -60,7 +63,9 @@ async def publish(page: SignedInPost) -> Response:
     form = {k: v.strip() for k, v in (await page.request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     body = reporting.publish_body(form, page.user.branch)
     try:
-        made = await console(page.request).apis.call("reporting", "POST", "/api/v1/bulletins", page.token, json=body)
+        made = await console(page.request).apis.call(
+            "reporting", "POST", "/api/v1/bulletins", page.token, json=body, wait_seconds=PUBLISH_SECONDS
+        )
     except ApiFailure as failure:
         return await _bulletins_page(page, status=failure.status, form=form, errors=reporting.field_errors(failure))
     return RedirectResponse(f"/reporting/bulletins?published={made['bulletin_id']}", status_code=303)

@@ -161,12 +161,15 @@ async def wallboard(apis: Apis, token: str, branch: str, today: date, now: datet
     by_unit = await figures(apis, token, {**day, "group_by": "unit"})
     ever = await figures(apis, token, {"branch": branch, "group_by": "branch"})
     try:
-        due = (await apis.call("sla", "GET", "/api/v1/due", token, params={"within_minutes": 60}))["timers"]
+        due = (await apis.call("sla", "GET", "/api/v1/sla/due", token, params={"within_minutes": 60}))["timers"]
     except ApiFailure:
         due = None  # the SLA monitor is not answering: the board says so rather than show 0
     row = total[0] if total else None
+    offset = now.utcoffset()
     return {
         "at": now.isoformat(),
+        # the board shows times on the branch's wall clock with its offset, whatever the browser's zone
+        "zone_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else 0,
         "received_today": (row or {}).get("received", 0),
         "calls_today": sum(r.get("received", 0) for r in by_channel if r.get("key") in CALL_CHANNELS),
         "open": ever[0].get("open", 0) if ever else 0,

@@ -125,8 +125,14 @@
     source.addEventListener("wallboard", function (e) {
       body.dispatchEvent(new CustomEvent("wallboard-event", { detail: JSON.parse(e.data) }));
     });
-    source.addEventListener("open", function () { body.dispatchEvent(new CustomEvent("stream-open")); });
-    source.addEventListener("error", function () { body.dispatchEvent(new CustomEvent("stream-lost")); });
+    source.addEventListener("open", function () {
+      body.dataset.stream = "open";  // for a script that starts after the stream opened
+      body.dispatchEvent(new CustomEvent("stream-open"));
+    });
+    source.addEventListener("error", function () {
+      body.dataset.stream = "lost";
+      body.dispatchEvent(new CustomEvent("stream-lost"));
+    });
     window.addEventListener("beforeunload", function () { source.close(); });
   }
 

@@ -10,10 +10,21 @@
   var gauges = {};
   var unitsChart = null;
   var pending = null;
+  var offsetMinutes = 480;  // the branch's offset, from the data (Asia/Shanghai until it comes)
+
+  function wallTime(iso) {  // hh:mm:ss on the branch's wall clock, with its offset
+    var shifted = new Date(Date.parse(iso) + offsetMinutes * 60000).toISOString().slice(11, 19);
+    var sign = offsetMinutes < 0 ? "-" : "+";
+    var abs = Math.abs(offsetMinutes);
+    return shifted + " " + sign + String(100 + Math.floor(abs / 60)).slice(1) + ":" + String(100 + abs % 60).slice(1);
+  }
 
   function text(id, value) {
     var el = document.getElementById(id);
-    if (el) { el.textContent = value === null || value === undefined ? labels.labelUnavailable : String(value); }
+    if (!el) { return; }
+    var missing = value === null || value === undefined;  // its service is not answering: say so, never show 0
+    el.textContent = missing ? "–" : String(value);
+    el.title = missing ? labels.labelUnavailable : "";
   }
 
   function gauge(el) {
@@ -65,7 +76,8 @@
     text("fig-due", data.due_within_hour);
     text("fig-breaches", data.breaches_today);
     text("fig-escalations", data.escalations_today);
-    text("board-time", new Date(data.at).toLocaleTimeString());
+    offsetMinutes = data.zone_offset_minutes;
+    text("board-time", wallTime(data.at));
     board.dataset.breaches = String(data.breaches_today);
     data.gauges.forEach(function (g) { if (gauges[g.clock]) { drawGauge(gauges[g.clock], g); } });
     drawUnits(data.units_at_risk);
@@ -91,7 +103,7 @@
     var item = document.createElement("li");
     item.className = data.breach ? "breach" : "escalation";
     var what = (data.breach ? labels.labelBreach : labels.labelEscalation) + " · " + data.text;
-    item.textContent = new Date(data.occurred_at).toLocaleTimeString() + " · " + what +
+    item.textContent = wallTime(data.occurred_at) + " · " + what +
       (data.unit_id ? " · " + data.unit_id : "") + (data.ticket_id ? " · " + data.ticket_id.slice(0, 8) : "");
     list.prepend(item);
     while (list.children.length > 12) { list.lastElementChild.remove(); }
@@ -108,15 +120,16 @@
     if (unitsChart) { unitsChart.resize(); }
   });
   body.addEventListener("wallboard-event", function (e) { feed(e.detail); later(); });
-  body.addEventListener("stream-open", function () {
+  function opened() {
     text("board-live", labels.labelLive);
     document.getElementById("board-live").className = "board-live on";
-    load();  // what happened while the stream was closed
-  });
+  }
+  body.addEventListener("stream-open", function () { opened(); load(); });  // and what happened while closed
   body.addEventListener("stream-lost", function () {
     text("board-live", labels.labelOffline);
     document.getElementById("board-live").className = "board-live";
   });
+  if (body.dataset.stream === "open") { opened(); }  // app.js opened it before this script ran
   load();
   window.setInterval(load, 60000);  // the clock moves even when nothing happens (due within the hour)
 })();

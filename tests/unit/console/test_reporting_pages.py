@@ -120,3 +120,36 @@ def test_the_desk_asks_the_branchs_questions_for_the_category_and_reads_the_answ
     assert reporting.survey_questions(policies, "nowhere", "repair") == ()
     form = {"answer_attitude": "4", "answer_on_time_visit": "", "answer_typo": "x", "comment": "ok"}
     assert reporting.survey_answers(form) == {"attitude": 4, "typo": -1}  # a wrong value goes on to be refused
+
+
+@pytest.mark.parametrize("code", ["zh_CN", "en"])
+def test_the_wallboard_page_carries_its_labels_for_the_script(code: str) -> None:
+    from html.parser import HTMLParser
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from services.console import templating
+    from services.console.i18n import Language, load_catalogs
+
+    folder = Path(reporting.__file__).resolve().parents[1] / "templates"
+    env = Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(["html"]))
+    templating.install(env)
+    catalogs = load_catalogs()
+    lang = Language(code, catalogs.get(code, catalogs["en"]), ZoneInfo("Asia/Shanghai"))
+    user = {"role": "center_supervisor", "username": "center.zhou", "extension": None}
+    html = env.get_template("reporting/wallboard.html").render(
+        _=lang.gettext, lang=lang, user=user, csrf="x", now=NOW, clock_speed=1, path="/", clocks=reporting.CLOCKS
+    )
+    found: dict[str, str | None] = {}
+
+    class Board(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if dict(attrs).get("id") == "wallboard":
+                found.update(attrs)
+
+    Board().feed(html)
+    live = "实时" if code == "zh_CN" else "live"
+    assert found["data-label-live"] == live and found["data-label-breach"] and found["data-data-url"]
+    assert "<h1" not in "".join(found)  # the tag is closed before the heading
