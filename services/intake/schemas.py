@@ -330,5 +330,6 @@ class CallStats(BaseModel):
     answered: int
     abandoned: int
     ringing: int
+    in_progress: int = Field(0, description="answered and not yet ended: calls being talked now")
     average_handle_seconds: float | None
     total_handle_seconds: float

@@ -306,6 +306,7 @@ async def call_counts(
                 func.count().filter(CallRecord.state.in_(("answered", "ended"))),
                 func.count().filter(CallRecord.state == "abandoned"),
                 func.count().filter(CallRecord.state == "ringing"),
+                func.count().filter(CallRecord.state == "answered"),
                 func.avg(CallRecord.talk_seconds).filter(CallRecord.state == "ended"),
                 func.sum(CallRecord.talk_seconds).filter(CallRecord.state == "ended"),
             ).where(*conditions)
@@ -315,6 +316,7 @@ async def call_counts(
         "answered": int(row[0] or 0),
         "abandoned": int(row[1] or 0),
         "ringing": int(row[2] or 0),
-        "average_handle_seconds": float(row[3]) if row[3] is not None else None,
-        "total_handle_seconds": float(row[4] or 0.0),
+        "in_progress": int(row[3] or 0),
+        "average_handle_seconds": float(row[4]) if row[4] is not None else None,
+        "total_handle_seconds": float(row[5] or 0.0),
     }

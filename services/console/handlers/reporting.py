@@ -1,6 +1,7 @@
 """Issue 18, supervision in the console: bulletins, figures, the wallboard's feed, the callback survey's questions.
 
-Every figure comes from the reporting service (and the SLA monitor's due list) with the person's own token,
+Every figure comes from the reporting service (and the SLA monitor's due list, intake's call counts) with the
+person's own token,
 so the scope (a division sees its own units) is the services' decision; the console only lays it out.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from services.console.clients import ApiFailure, Apis
@@ -164,6 +165,7 @@ async def wallboard(apis: Apis, token: str, branch: str, today: date, now: datet
         due = (await apis.call("sla", "GET", "/api/v1/sla/due", token, params={"within_minutes": 60}))["timers"]
     except ApiFailure:
         due = None  # the SLA monitor is not answering: the board says so rather than show 0
+    calls = await call_counts(apis, token, datetime.combine(today, time(0), tzinfo=now.tzinfo))
     row = total[0] if total else None
     offset = now.utcoffset()
     return {
@@ -171,7 +173,13 @@ async def wallboard(apis: Apis, token: str, branch: str, today: date, now: datet
         # the board shows times on the branch's wall clock with its offset, whatever the browser's zone
         "zone_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else 0,
         "received_today": (row or {}).get("received", 0),
-        "calls_today": sum(r.get("received", 0) for r in by_channel if r.get("key") in CALL_CHANNELS),
+        # calls from intake's call records (a call need not become a ticket); tickets by phone if it is not answering
+        "calls_now": None if calls is None else calls["ringing"] + calls.get("in_progress", 0),
+        "calls_today": (
+            sum(r.get("received", 0) for r in by_channel if r.get("key") in CALL_CHANNELS)
+            if calls is None
+            else calls["answered"] + calls["abandoned"] + calls["ringing"]
+        ),
         "open": ever[0].get("open", 0) if ever else 0,
         "due_within_hour": None if due is None else len(due),
         "breaches_today": (row or {}).get("breaches", 0),
@@ -179,6 +187,17 @@ async def wallboard(apis: Apis, token: str, branch: str, today: date, now: datet
         "gauges": on_time_gauges(row),
         "units_at_risk": units_at_risk(by_unit, due or []),
     }
+
+
+async def call_counts(apis: Apis, token: str, since: datetime) -> dict[str, Any] | None:
+    """Intake's calls offered since the start of the branch's day: ringing, being talked, answered, abandoned."""
+    try:
+        found: dict[str, Any] = await apis.call(
+            "intake", "GET", "/api/v1/calls/stats", token, params={"since": since.isoformat()}
+        )
+    except ApiFailure:
+        return None  # intake is not answering: the board shows "–" for calls now
+    return found
 
 
 def wallboard_push(event_type: str, ticket_id: str | None, payload: Any) -> dict[str, Any]:

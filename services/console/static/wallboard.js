@@ -70,6 +70,7 @@
   }
 
   function show(data) {
+    text("fig-calls-now", data.calls_now);
     text("fig-calls", data.calls_today);
     text("fig-received", data.received_today);
     text("fig-open", data.open);

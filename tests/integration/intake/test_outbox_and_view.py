@@ -160,6 +160,8 @@ async def test_cti_events_keep_the_call_record_and_link_it_to_its_ticket(
 
     call = await eventually(ringing_then_answered)
     assert call["caller_number"] == "138****8000" and call["agent_id"] == "agent-7"
+    talked = (await client.get("/api/v1/calls/stats", headers=supervisor)).json()
+    assert talked["in_progress"] == 1  # call-1 is being talked: the wallboard's "calls now"
     # the agent takes the ticket on the call; the screen pop shows it for the caller's next call
     body = repair(call_id="call-1")
     ticket_id = (await client.post("/api/v1/tickets", json=body, headers=AGENT)).json()["ticket_id"]
@@ -185,6 +187,7 @@ async def test_cti_events_keep_the_call_record_and_link_it_to_its_ticket(
     assert [t["ticket_id"] for t in pop["tickets"]] == [ticket_id] and pop["open_tickets"] == 1
     stats = (await client.get("/api/v1/calls/stats", headers=supervisor)).json()
     assert stats["answered"] == 1 and stats["abandoned"] == 1 and stats["average_handle_seconds"] == 95.0
+    assert stats["in_progress"] == 0 and stats["ringing"] == 0
 
 
 async def test_the_ticket_view_follows_events_from_the_other_services(

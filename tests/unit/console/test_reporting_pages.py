@@ -153,3 +153,39 @@ def test_the_wallboard_page_carries_its_labels_for_the_script(code: str) -> None
     live = "实时" if code == "zh_CN" else "live"
     assert found["data-label-live"] == live and found["data-label-breach"] and found["data-data-url"]
     assert "<h1" not in "".join(found)  # the tag is closed before the heading
+
+
+class _Services:
+    """What the wallboard asks of reporting, the SLA monitor and intake, as those services answer it."""
+
+    def __init__(self, intake_answers: bool) -> None:
+        self.intake_answers = intake_answers
+        self.asked: list[tuple[str, str, dict[str, object]]] = []
+
+    async def call(self, service: str, method: str, path: str, token: str, **kw: object) -> object:
+        params = dict(kw.get("params") or {})  # type: ignore[call-overload]
+        self.asked.append((service, path, params))
+        if service == "intake":
+            if not self.intake_answers:
+                raise ApiFailure(503, "intake is not answering")
+            return {"answered": 40, "abandoned": 3, "ringing": 2, "in_progress": 5}
+        if service == "sla":
+            return {"timers": []}
+        if params.get("group_by") == "channel":
+            return {"rows": [{"key": "phone", "received": 30}, {"key": "12345", "received": 9}]}
+        return {"rows": [{"key": "demo", "received": 39, "open": 12}]}
+
+
+async def test_the_wallboard_counts_calls_from_intakes_call_records_and_says_when_it_cannot() -> None:
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 3, 9, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    services = _Services(intake_answers=True)
+    board = await reporting.wallboard(services, "t", "demo", now.date(), now)  # type: ignore[arg-type]
+    assert board["calls_now"] == 7  # 2 ringing + 5 being talked
+    assert board["calls_today"] == 45  # every call offered today, a ticket or not
+    asked = [p for s, path, p in services.asked if s == "intake"]
+    assert asked == [{"since": "2026-03-09T00:00:00+08:00"}]  # the branch's midnight, not UTC's
+    silent = await reporting.wallboard(_Services(intake_answers=False), "t", "demo", now.date(), now)  # type: ignore[arg-type]
+    assert silent["calls_now"] is None  # shown as "–", never 0
+    assert silent["calls_today"] == 30  # tickets taken by phone, as before
