@@ -14,6 +14,7 @@ from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Gauge, Histogram
 
 from shared.clock import Clock
+from shared.db import is_transient
 from shared.events import (
     DeadLetterReason,
     Event,
@@ -28,6 +29,9 @@ from shared.events import (
 log = structlog.get_logger(__name__)
 
 CONSUMED = Counter("hotline_events_consumed_total", "Events handled by a consumer", ["service", "type"])
+TRANSIENT_RETRIES = Counter(
+    "hotline_events_transient_retries_total", "Tries of an event that failed because the database was away", ["service"]
+)
 DEAD_LETTERED = Counter("hotline_events_dead_lettered_total", "Messages given up", ["service", "reason"])
 BATCH_SECONDS = Histogram("hotline_consumer_batch_seconds", "Time to handle one fetched batch", ["service"])
 LAG = Gauge("hotline_consumer_lag", "Messages behind the end of the partitions", ["service"])
@@ -204,13 +208,25 @@ class EventConsumer:
 
     async def _handle_one(self, event: Event[Payload], record: ConsumerRecord[bytes, bytes]) -> None:
         delay = self.settings.retry_delay
-        for attempt in range(1, self.settings.attempts + 1):
+        attempt = 0
+        while True:
             try:
                 await self._handler([event])
                 CONSUMED.labels(self.service, event.type).inc()
                 return
             except Exception as error:
-                if attempt == self.settings.attempts:
+                if is_transient(error):
+                    # the database is away (a restart, a failover): not the event's fault, so it is never given
+                    # up for it; the partition waits, and ops see the retries (a dead letter here lost work, issue 14)
+                    TRANSIENT_RETRIES.labels(self.service).inc()
+                    log.warning(
+                        "event_waits_for_database", service=self.service, event_id=str(event.event_id), error=str(error)
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    continue
+                attempt += 1
+                if attempt >= self.settings.attempts:
                     log.error(
                         "event_dead_lettered",
                         service=self.service,

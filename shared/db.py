@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -143,3 +144,36 @@ def run_alembic_env(target_metadata: MetaData) -> None:
             context.run_migrations()
     else:
         asyncio.run(main())
+
+
+# SQLSTATE classes of a database that is away for a while, not of a bad statement: connection exceptions (08),
+# operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now), insufficient
+# resources (53), and a serialization failure or deadlock (40001, 40P01) that a retry resolves.
+TRANSIENT_SQLSTATES = ("08", "57P", "53", "40001", "40P01")
+TRANSIENT_HINTS = ("database is locked", "database is busy", "shutting down", "connection", "terminat", "timeout")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` says the database (or the network to it) is unavailable for now, so the same work will
+    succeed later: a PostgreSQL restart or failover, a refused connection, a locked SQLite file. Such an error is
+    never the event's fault: a consumer retries it without giving the event up."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sqlalchemy.exc.InterfaceError):
+            return True  # the DB-API's own connection-level failure
+        if isinstance(current, sqlalchemy.exc.OperationalError) and any(
+            hint in str(current).lower() for hint in TRANSIENT_HINTS
+        ):
+            return True  # not every OperationalError: SQLite's "no such table" is a bug, not an outage
+        for holder in (current, getattr(current, "orig", None)):
+            state = getattr(holder, "sqlstate", None) or getattr(holder, "pgcode", None)
+            if isinstance(state, str) and state.startswith(TRANSIENT_SQLSTATES):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
