@@ -1,4 +1,4 @@
-"""Issue 18, supervision pages: bulletins (publish, history, PDF and Excel), figures, the live wallboard."""
+"""Issue 18, supervision pages: bulletins (publish, history, PDF and Excel), figures, assessment, the wallboard."""
 
 from __future__ import annotations
 
@@ -115,6 +115,34 @@ async def figures_csv(page: SignedIn) -> Response:
         return refused
     params = urlencode({k: v for k, v in chosen.params(page.user.branch).items() if v} | {"format": "csv"})
     return await passed_on(page, "reporting", f"/api/v1/figures?{params}", "figures.csv")
+
+
+@router.get("/assessment")
+async def assessment(page: SignedIn) -> Response:
+    """Each unit's (or division's) score for a finished month or week, every component with its figure."""
+    refused = _supervisors_only(page)
+    if refused is not None:
+        return refused
+    app = console(page.request)
+    today = app.clock.now().astimezone(app.zone).date()
+    chosen = reporting.AssessmentFilter.parse(page.request.query_params, today)
+    rows: list[dict[str, object]] = []
+    status = 422 if chosen.errors else 200
+    if not chosen.errors:
+        try:
+            rows = await reporting.assessment_rows(app.apis, page.token, chosen.params(page.user.branch))
+        except ApiFailure as failure:
+            chosen.errors.update(reporting.assessment_errors(failure))
+            status = failure.status
+    return page.render(
+        "reporting/assessment.html",
+        status=status,
+        f=chosen,
+        rows=rows,
+        levels=reporting.ASSESSMENT_LEVELS,
+        periods=reporting.ASSESSMENT_PERIODS,
+        figure=reporting.component_figure,
+    )
 
 
 @router.get("/wallboard")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from services.console.clients import ApiFailure, Apis
@@ -235,3 +235,68 @@ def survey_answers(form: Mapping[str, str]) -> dict[str, int]:
             except ValueError:
                 answers[name.removeprefix("answer_")] = -1  # out of every range: refused with its field
     return answers
+
+
+# --------------------------------------------------------------------------- assessment (考核)
+
+ASSESSMENT_LEVELS = ("unit", "division")
+ASSESSMENT_PERIODS = ("month", "week")
+# how each component's figure reads (shared/policy/assessment.py scores it): a rate, an average of 1-5, a count
+FIGURE_KINDS = {"on_time": "rate", "satisfaction": "average", "complaints": "per_100", "returns": "rate"}
+
+
+@dataclass
+class AssessmentFilter:
+    """The assessment page's choice: units or divisions, a finished month or week (its first day)."""
+
+    level: str = "unit"
+    period: str = "month"
+    period_start: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str], today: date) -> AssessmentFilter:
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        chosen = cls(params.get("level", "unit"), params.get("period", "month"), params.get("period_start", ""))
+        if chosen.level not in ASSESSMENT_LEVELS:
+            chosen.errors["level"], chosen.level = "unknown", "unit"
+        if chosen.period not in ASSESSMENT_PERIODS:
+            chosen.errors["period"], chosen.period = "unknown", "month"
+        if not chosen.period_start:
+            start = last_month if chosen.period == "month" else today - timedelta(days=today.weekday() + 7)
+            chosen.period_start = start.isoformat()
+        try:
+            date.fromisoformat(chosen.period_start)
+        except ValueError:
+            chosen.errors["period_start"] = "date"
+        return chosen
+
+    def params(self, branch: str) -> dict[str, Any]:
+        return {"branch": branch, "level": self.level, "period": self.period, "period_start": self.period_start}
+
+
+def assessment_errors(failure: ApiFailure) -> dict[str, str]:
+    """Reporting's refusal beside the input it names (query.period_start -> period_start), else the period's."""
+    errors = {}
+    for path, message in failure.fields.items():
+        name = path.rsplit(".", 1)[-1]
+        errors[name if name in ("level", "period", "period_start") else "period_start"] = message
+    return errors or {"period_start": failure.message}
+
+
+async def assessment_rows(apis: Apis, token: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    found = await apis.call("reporting", "GET", "/api/v1/assessments", token, params=params)
+    rows: list[dict[str, Any]] = found["rows"]
+    return rows
+
+
+def component_figure(name: str, figure: float | None) -> str:
+    """A component's figure as a supervisor reads it: 96.0 %, 4.6 / 5, 1.2 per 100 tickets."""
+    if figure is None:
+        return "–"
+    kind = FIGURE_KINDS.get(name, "rate")
+    if kind == "average":
+        return f"{figure:.2f} / 5"
+    if kind == "per_100":
+        return f"{figure:.1f} / 100"
+    return percent(figure)

@@ -122,9 +122,7 @@ def test_the_desk_asks_the_branchs_questions_for_the_category_and_reads_the_answ
     assert reporting.survey_answers(form) == {"attitude": 4, "typo": -1}  # a wrong value goes on to be refused
 
 
-@pytest.mark.parametrize("code", ["zh_CN", "en"])
-def test_the_wallboard_page_carries_its_labels_for_the_script(code: str) -> None:
-    from html.parser import HTMLParser
+def _render(template: str, code: str, **context: object) -> str:
     from pathlib import Path
     from zoneinfo import ZoneInfo
 
@@ -139,9 +137,16 @@ def test_the_wallboard_page_carries_its_labels_for_the_script(code: str) -> None
     catalogs = load_catalogs()
     lang = Language(code, catalogs.get(code, catalogs["en"]), ZoneInfo("Asia/Shanghai"))
     user = {"role": "center_supervisor", "username": "center.zhou", "extension": None}
-    html = env.get_template("reporting/wallboard.html").render(
-        _=lang.gettext, lang=lang, user=user, csrf="x", now=NOW, clock_speed=1, path="/", clocks=reporting.CLOCKS
+    return env.get_template(template).render(
+        _=lang.gettext, lang=lang, user=user, csrf="x", now=NOW, clock_speed=1, path="/", **context
     )
+
+
+@pytest.mark.parametrize("code", ["zh_CN", "en"])
+def test_the_wallboard_page_carries_its_labels_for_the_script(code: str) -> None:
+    from html.parser import HTMLParser
+
+    html = _render("reporting/wallboard.html", code, clocks=reporting.CLOCKS)
     found: dict[str, str | None] = {}
 
     class Board(HTMLParser):
@@ -189,3 +194,39 @@ async def test_the_wallboard_counts_calls_from_intakes_call_records_and_says_whe
     silent = await reporting.wallboard(_Services(intake_answers=False), "t", "demo", now.date(), now)  # type: ignore[arg-type]
     assert silent["calls_now"] is None  # shown as "–", never 0
     assert silent["calls_today"] == 30  # tickets taken by phone, as before
+
+
+def test_the_assessment_defaults_to_last_month_and_says_which_input_is_wrong() -> None:
+    today = date(2026, 3, 9)
+    chosen = reporting.AssessmentFilter.parse({}, today)
+    assert chosen.params("demo") == {"branch": "demo", "level": "unit", "period": "month", "period_start": "2026-02-01"}
+    week = reporting.AssessmentFilter.parse({"period": "week"}, today)
+    assert week.period_start == "2026-03-02" and not week.errors  # the Monday of the last finished week
+    wrong = reporting.AssessmentFilter.parse({"level": "team", "period_start": "March"}, today)
+    assert wrong.errors == {"level": "unknown", "period_start": "date"}
+    refusal = ApiFailure(422, "invalid", {"query.period_start": "a month starts on its first day"})
+    assert reporting.assessment_errors(refusal) == {"period_start": "a month starts on its first day"}
+
+
+@pytest.mark.parametrize("code", ["zh_CN", "en"])
+def test_the_assessment_page_shows_why_a_unit_scored_what_it_did(code: str) -> None:
+    components = [
+        {"component": "on_time", "figure": 0.96, "score": 0.96, "weight": 40.0, "points": 38.4},
+        {"component": "satisfaction", "figure": 4.6, "score": 0.9, "weight": 25.0, "points": 22.5},
+        {"component": "complaints", "figure": 1.2, "score": 0.88, "weight": 15.0, "points": 13.2},
+        {"component": "returns", "figure": 0.05, "score": 0.95, "weight": 10.0, "points": 9.5},
+        {"component": "reopenings", "figure": None, "score": None, "weight": 10.0, "points": 0.0},
+    ]
+    html = _render(
+        "reporting/assessment.html",
+        code,
+        f=reporting.AssessmentFilter.parse({}, date(2026, 3, 9)),
+        rows=[{"key": "U-QINGXIU", "total": 83.6, "components": components}],
+        levels=reporting.ASSESSMENT_LEVELS,
+        periods=reporting.ASSESSMENT_PERIODS,
+        figure=reporting.component_figure,
+    )
+    assert "U-QINGXIU" in html and "83.6" in html
+    assert "96.0 %" in html and "4.60 / 5" in html and "1.2 / 100" in html and "38.4" in html
+    assert ("考核" if code == "zh_CN" else "Assessment") in html
+    assert 'for="period_start"' in html and 'for="level"' in html and 'for="period"' in html  # every input labelled
