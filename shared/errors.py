@@ -17,11 +17,19 @@ class DomainError(Exception):
 
     code: ClassVar[str] = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, fields: Sequence[Mapping[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Sequence[Mapping[str, str]] = (),
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.error_code = code or type(self).code
         self.fields = [dict(f) for f in fields]
+        self.retry_after = retry_after  # seconds until trying again can succeed (a lockout, a rate limit)
 
     @classmethod
     def on(cls, field: str, message: str, *, code: str | None = None) -> DomainError:
@@ -75,6 +83,18 @@ class Invalid(DomainError):
     """The input breaks a rule the schema cannot express; `fields` names each field at fault: 422."""
 
     code = "validation_failed"
+
+
+class Locked(DomainError):
+    """The thing is locked for a while (an account after repeated failed sign-ins): 423, with when to retry."""
+
+    code = "locked"
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts in a window (sign-in, a one-time code): 429, with when to retry."""
+
+    code = "too_many_requests"
 
 
 class Unavailable(DomainError):

@@ -86,12 +86,12 @@ def rotate(
 ) -> None:
     """A new key with the same client and scopes; the old one stops working at once."""
     from services.identity.handlers.machines import rotate_key
-    from shared.http.errors import ApiError
+    from shared.errors import DomainError
 
     try:
         issued = _with_key(key_id, database_url, rotate_key)
-    except ApiError as exc:
-        fail("--id", str(exc.detail))
+    except DomainError as exc:
+        fail("--id", exc.message)
     typer.echo(json.dumps({"id": issued.id, "key": issued.key}))
 
 

@@ -18,8 +18,10 @@ from shared.errors import (
     DomainError,
     Forbidden,
     Invalid,
+    Locked,
     NotFound,
     TooLarge,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -116,6 +118,8 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     TooLarge: 413,
     UnsupportedMediaType: 415,
     Invalid: 422,
+    Locked: 423,
+    TooManyRequests: 429,
     Unavailable: 503,
 }
 
@@ -130,7 +134,9 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status_code = domain_status(exc)
     # RFC 9110: a 401 names the scheme that would be accepted
-    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return error_response(status_code, exc.message, code=exc.error_code, fields=exc.fields, headers=headers)
 
 

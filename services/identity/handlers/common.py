@@ -20,7 +20,7 @@ from services.identity.schemas import TokenPair
 from services.identity.settings import IdentitySettings
 from shared.auth import AuthSettings, Principal, Role
 from shared.clock import Clock
-from shared.http.errors import ApiError
+from shared.errors import Forbidden
 from shared.http.ratelimit import RateLimiter, RateLimitSettings
 
 # Roles a person may hold; `integration` belongs to machine keys only.
@@ -158,8 +158,7 @@ def choose_role(person: store.Person, wanted: str | None) -> str:
     if wanted is None:
         return person.roles[0]
     if wanted not in person.roles:
-        raise ApiError(
-            403,
+        raise Forbidden(
             f"you do not hold the role {wanted!r}",
             code="role_not_held",
             fields=[{"field": "body.role", "message": f"one of: {', '.join(person.roles)}"}],
@@ -225,11 +224,12 @@ async def issue_pair(
     )
 
 
-def retry_after(until: datetime, now: datetime) -> dict[str, str]:
-    return {"Retry-After": str(max(1, int((until - now) / timedelta(seconds=1)) + 1))}
+def retry_after(until: datetime, now: datetime) -> int:
+    """Whole seconds until `until` (at least 1): when a locked account may try again."""
+    return max(1, int((until - now) / timedelta(seconds=1)) + 1)
 
 
 def ensure_admin_of(principal: Principal, person_branch: str, group_admin: bool) -> None:
     """An admin acts on their own branch only, unless a group admin (checked by the caller's flag)."""
     if principal.branch != person_branch and not group_admin:
-        raise ApiError(403, f"branch {person_branch!r} is outside your scope", code="out_of_scope")
+        raise Forbidden(f"branch {person_branch!r} is outside your scope", code="out_of_scope")

@@ -19,7 +19,7 @@ from services.identity.handlers.common import (
     check_person_roles,
 )
 from services.identity.schemas import PersonCreate, PersonPublic, PersonUpdate
-from shared.http.errors import ApiError
+from shared.errors import DomainError, Invalid
 from shared.policy.sign_in import password_problems
 
 CSV_COLUMNS = ("username", "display_name", "roles", "unit", "division", "phone")
@@ -262,7 +262,5 @@ async def import_people(session: AsyncSession, ident: Identity, actor: Actor, br
     return ImportReport(len(rows), [])
 
 
-def bad_input(exc: BadInput) -> ApiError:
-    return ApiError(
-        422, "the person cannot be saved", fields=[{**f, "field": f"body.{f['field']}"} for f in exc.fields]
-    )
+def bad_input(exc: BadInput) -> DomainError:
+    return Invalid("the person cannot be saved", fields=[{**f, "field": f"body.{f['field']}"} for f in exc.fields])

@@ -13,7 +13,7 @@ from services.identity.handlers.common import PERSON_ROLES, Actor, Identity, Ide
 from services.identity.schemas import AccessToken, ApiKeyCreate, ApiKeyIssued, ApiKeyPublic, BranchSignInIn
 from shared.auth import Role
 from shared.auth.tokens import API_KEY_PREFIX
-from shared.http.errors import ApiError
+from shared.errors import Conflict, Invalid, Unauthenticated
 from shared.policy.sign_in import ClaimMapping
 
 
@@ -62,7 +62,7 @@ async def create_key(session: AsyncSession, ident: Identity, actor: Actor, body:
 async def rotate_key(session: AsyncSession, ident: Identity, actor: Actor, old: store.ApiKey) -> ApiKeyIssued:
     """A new key with the same name and scopes; the old one is revoked at once (hand over the new one first)."""
     if old.revoked_at is not None:
-        raise ApiError(409, "this key is revoked; create a new one", code="key_revoked")
+        raise Conflict("this key is revoked; create a new one", code="key_revoked")
     key, secret = _new_key(ident, old.branch, old.name, list(old.scopes), actor)
     now = ident.clock.now()
     old.revoked_at = now
@@ -84,7 +84,7 @@ async def client_token(session: AsyncSession, ident: Identity, api_key: str, add
     await ident.keys.prepare(ident.clock.now())
     key = await store.api_key_by_hash(session, hash_secret(api_key))
     if key is None or key.revoked_at is not None:
-        raise ApiError(401, "API key is not recognised", code="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("API key is not recognised", code="unauthenticated")
     now = ident.clock.now()
     ttl = ident.settings.access_ttl
     claims: dict[str, Any] = {
@@ -129,7 +129,7 @@ async def set_branch_sign_in(
             if r not in names
         ]
     if fields:
-        raise ApiError(422, "branch sign-in settings are not valid", fields=fields)
+        raise Invalid("branch sign-in settings are not valid", fields=fields)
     row = await store.branch_sign_in(session, branch)
     if row is None:
         row = store.BranchSignIn(branch=branch)

@@ -29,7 +29,7 @@ from services.identity.schemas import (
     TotpEnrolIn,
     TotpEnrolment,
 )
-from shared.http.errors import ApiError
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, Locked, TooManyRequests, Unauthenticated
 from shared.policy.sign_in import after_failure, is_locked, password_problems
 
 log = structlog.get_logger(__name__)
@@ -38,8 +38,8 @@ log = structlog.get_logger(__name__)
 BAD_CREDENTIALS = "username or password is wrong"
 
 
-def _unauthorised(message: str = BAD_CREDENTIALS, code: str = "bad_credentials") -> ApiError:
-    return ApiError(401, message, code=code, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorised(message: str = BAD_CREDENTIALS, code: str = "bad_credentials") -> DomainError:
+    return Unauthenticated(message, code=code)
 
 
 def _rate_limit(ident: Identity, username: str, address: str | None) -> None:
@@ -49,28 +49,26 @@ def _rate_limit(ident: Identity, username: str, address: str | None) -> None:
     wait = max((math.ceil(w) for w in waits if w is not None), default=None)
     if wait is not None:
         ident.count("rate_limited")
-        raise ApiError(
-            429,
+        raise TooManyRequests(
             "too many sign-in attempts; wait and try again",
             code="rate_limited",
-            headers={"Retry-After": str(wait)},
+            retry_after=wait,
         )
 
 
 async def _locked(
     session: AsyncSession, ident: Identity, person: store.Person, actor: Actor, now: datetime, *, record: bool = True
-) -> ApiError:
+) -> DomainError:
     assert person.locked_until is not None
     if record:  # the attempt that locks the account was recorded as a failure and a lockout already
         await audit(session, actor, IdentityAction.SIGN_IN_FAILED, now, outcome="locked")
     await session.commit()
     zone = _zone(person.branch)
     until = person.locked_until.astimezone(zone).isoformat(timespec="seconds")
-    return ApiError(
-        423,
+    return Locked(
         f"this account is locked after repeated failures until {until}",
         code="account_locked",
-        headers=retry_after(person.locked_until, now),
+        retry_after=retry_after(person.locked_until, now),
     )
 
 
@@ -116,9 +114,7 @@ async def check_password(
         ok = _totp_ok(person, totp, now)
         if not ok and totp is None:
             if not person.totp_enabled:
-                raise ApiError(
-                    403, "your branch requires a second factor: enrol one first", code="totp_enrolment_required"
-                )
+                raise Forbidden("your branch requires a second factor: enrol one first", code="totp_enrolment_required")
             raise _unauthorised("a one-time code from your authenticator is required", "totp_required")
     if not ok:
         ident.count("bad_password")
@@ -135,7 +131,7 @@ async def check_password(
         ident.count("disabled")
         await audit(session, actor, IdentityAction.SIGN_IN_FAILED, now, outcome="disabled")
         await session.commit()
-        raise ApiError(403, "this account is disabled", code="account_disabled")
+        raise Forbidden("this account is disabled", code="account_disabled")
     person.failed_sign_ins = 0
     person.locked_until = None
     if person.password_hash and ident.passwords.needs_rehash(person.password_hash):
@@ -165,9 +161,7 @@ async def login(session: AsyncSession, ident: Identity, body: LoginIn, address: 
     person = await check_password(session, ident, body.username, body.password, body.totp, address=address)
     if person.must_change_password:
         await session.commit()
-        raise ApiError(
-            403, "your password was reset: choose a new one before signing in", code="password_change_required"
-        )
+        raise Forbidden("your password was reset: choose a new one before signing in", code="password_change_required")
     role = choose_role(person, body.role)
     now = ident.clock.now()
     pair = await issue_pair(session, ident, person, role, now, address=address)
@@ -239,8 +233,7 @@ async def change_password(
         problems.append("must differ from the current password")
     if problems:
         await session.commit()
-        raise ApiError(
-            422,
+        raise Invalid(
             "the new password is not accepted",
             fields=[{"field": "body.new_password", "message": p} for p in problems],
         )
@@ -262,7 +255,7 @@ async def enrol_totp(session: AsyncSession, ident: Identity, body: TotpEnrolIn, 
     person = await _person_for_enrolment(session, ident, body.username, body.password, address)
     if person.totp_enabled:
         await session.commit()
-        raise ApiError(409, "a second factor is already enrolled; an admin can reset it", code="totp_enrolled")
+        raise Conflict("a second factor is already enrolled; an admin can reset it", code="totp_enrolled")
     person.totp_secret = pyotp.random_base32()
     await session.commit()
     uri = pyotp.TOTP(person.totp_secret).provisioning_uri(name=person.username, issuer_name=ident.settings.totp_issuer)
@@ -274,11 +267,11 @@ async def confirm_totp(session: AsyncSession, ident: Identity, body: TotpConfirm
     now = ident.clock.now()
     if person.totp_secret is None or person.totp_enabled:
         await session.commit()
-        raise ApiError(409, "no second factor is waiting for confirmation", code="totp_not_pending")
+        raise Conflict("no second factor is waiting for confirmation", code="totp_not_pending")
     person.totp_enabled = True
     if not _totp_ok(person, body.totp, now):
         await session.rollback()
-        raise ApiError(422, "the code does not match", fields=[{"field": "body.totp", "message": "wrong code"}])
+        raise Invalid("the code does not match", fields=[{"field": "body.totp", "message": "wrong code"}])
     await audit(
         session, Actor(person.username, person.roles[0], person.branch, address), IdentityAction.TOTP_ENABLED, now
     )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identity import store
 from services.identity.handlers.common import Actor, Identity, IdentityAction, audit, check_person_roles, issue_pair
 from services.identity.schemas import TokenPair
-from shared.http.errors import ApiError
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated, Unavailable
 from shared.policy.sign_in import ClaimMapping, map_claims
 
 CALLBACK_PATH = "/api/v1/auth/oidc/callback"
@@ -43,16 +43,16 @@ class Provider:
 async def _provider(session: AsyncSession, branch: str) -> Provider:
     row = await store.branch_sign_in(session, branch)
     if row is None or not row.oidc_issuer or not row.oidc_client_id:
-        raise ApiError(404, f"branch {branch!r} has no single sign-on", code="sso_not_configured")
+        raise NotFound(f"branch {branch!r} has no single sign-on", code="sso_not_configured")
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.get(f"{row.oidc_issuer.rstrip('/')}/.well-known/openid-configuration")
             response.raise_for_status()
             meta = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise ApiError(503, "the branch's sign-on provider does not answer", code="sso_unavailable") from exc
+        raise Unavailable("the branch's sign-on provider does not answer", code="sso_unavailable") from exc
     if meta.get("issuer") != row.oidc_issuer:
-        raise ApiError(503, "the sign-on provider names another issuer", code="sso_misconfigured")
+        raise Unavailable("the sign-on provider names another issuer", code="sso_misconfigured")
     mapping = dict(row.oidc_mapping or {})
     return Provider(
         issuer=row.oidc_issuer,
@@ -114,9 +114,9 @@ async def _exchange_code(provider: Provider, code: str, verifier: str, redirect_
         async with httpx.AsyncClient(timeout=15) as http:
             response = await http.post(provider.token_endpoint, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT)
     except httpx.HTTPError as exc:
-        raise ApiError(503, "the branch's sign-on provider does not answer", code="sso_unavailable") from exc
+        raise Unavailable("the branch's sign-on provider does not answer", code="sso_unavailable") from exc
     if response.status_code != 200:
-        raise ApiError(401, "the provider refused the authorization code", code="sso_refused")
+        raise Unauthenticated("the provider refused the authorization code", code="sso_refused")
     body: dict[str, Any] = response.json()
     return body
 
@@ -127,7 +127,7 @@ async def _id_token_claims(provider: Provider, id_token: str, nonce: str) -> dic
     kid = jwt.get_unverified_header(id_token).get("kid")
     key = next((k for k in keys.keys if k.key_id == kid), None)
     if key is None:
-        raise ApiError(401, "the ID token is signed by a key the provider does not publish", code="sso_refused")
+        raise Unauthenticated("the ID token is signed by a key the provider does not publish", code="sso_refused")
     try:
         claims: dict[str, Any] = jwt.decode(
             id_token,
@@ -138,9 +138,9 @@ async def _id_token_claims(provider: Provider, id_token: str, nonce: str) -> dic
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.InvalidTokenError as exc:
-        raise ApiError(401, f"the ID token is not valid: {exc}", code="sso_refused") from exc
+        raise Unauthenticated(f"the ID token is not valid: {exc}", code="sso_refused") from exc
     if not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
-        raise ApiError(401, "the ID token belongs to another sign-in (nonce)", code="sso_refused")
+        raise Unauthenticated("the ID token belongs to another sign-in (nonce)", code="sso_refused")
     return claims
 
 
@@ -150,7 +150,7 @@ async def callback(session: AsyncSession, ident: Identity, *, code: str, state: 
     flight = await store.take_oidc_state(session, state)
     if flight is None or (now - flight.created_at).total_seconds() > STATE_LIFETIME_SECONDS:
         await session.commit()
-        raise ApiError(400, "this sign-in is unknown or has expired; start again", code="sso_state_invalid")
+        raise BadRequest("this sign-in is unknown or has expired; start again", code="sso_state_invalid")
     await session.commit()
     provider = await _provider(session, flight.branch)
     token = await _exchange_code(provider, code, flight.code_verifier, flight.redirect_uri)
@@ -162,12 +162,12 @@ async def callback(session: AsyncSession, ident: Identity, *, code: str, state: 
     if not mapped.roles or check_person_roles(mapped.roles, mapped.unit, mapped.division):
         await audit(session, actor, IdentityAction.SSO_REFUSED, now, detail={"roles": list(mapped.roles)})
         await session.commit()
-        raise ApiError(403, "your groups at the sign-on provider give no role here", code="sso_no_role")
+        raise Forbidden("your groups at the sign-on provider give no role here", code="sso_no_role")
     await ident.keys.prepare(now)
     person = await _person_for(session, ident, actor, subject, username, claims, mapped, flight.branch)
     if not person.active:
         await session.commit()
-        raise ApiError(403, "this account is disabled", code="account_disabled")
+        raise Forbidden("this account is disabled", code="account_disabled")
     pair = await issue_pair(session, ident, person, person.roles[0], now, address=address)
     await audit(session, actor, IdentityAction.SSO_SIGN_IN, now, detail={"issuer": provider.issuer})
     await session.commit()
@@ -188,7 +188,7 @@ async def _person_for(
     person = await store.person_by_sso(session, subject)
     if person is None:
         if await store.person_by_username(session, username) is not None:
-            raise ApiError(409, f"username {username!r} is taken by a person who signs in by password", code="conflict")
+            raise Conflict(f"username {username!r} is taken by a person who signs in by password", code="conflict")
         person = store.Person(
             branch=branch,
             username=username,

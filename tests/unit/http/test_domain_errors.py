@@ -15,8 +15,10 @@ from shared.errors import (
     DomainError,
     Forbidden,
     Invalid,
+    Locked,
     NotFound,
     TooLarge,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -37,6 +39,8 @@ KINDS: dict[str, tuple[type[DomainError], int, str]] = {
     "too_large": (TooLarge, 413, "payload_too_large"),
     "media": (UnsupportedMediaType, 415, "unsupported_media_type"),
     "invalid": (Invalid, 422, "validation_failed"),
+    "locked": (Locked, 423, "locked"),
+    "too_many": (TooManyRequests, 429, "too_many_requests"),
     "unavailable": (Unavailable, 503, "unavailable"),
 }
 
@@ -52,6 +56,8 @@ router = SecureRouter(prefix="/api/v1")
 async def refuse(kind: str, p: Annotated[Principal, require_roles(Role.ADMIN)]) -> None:
     if kind == "own":
         raise NoSuchCallback("callback 7 not found")
+    if kind == "wait":
+        raise TooManyRequests("too many sign-in attempts; wait and try again", code="rate_limited", retry_after=30)
     if kind == "phone":
         raise Invalid.on("body.phone", "13812345678 is not a number of this branch", code="bad_phone")
     raise KINDS[kind][0](f"refused as {kind}")
@@ -87,3 +93,11 @@ async def test_a_field_error_names_the_field_with_its_own_code_and_masks_the_pho
     assert error["code"] == "bad_phone"
     assert [f["field"] for f in error["fields"]] == ["body.phone"]
     assert "13812345678" not in response.text
+
+
+async def test_a_refusal_that_passes_names_when_to_try_again(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/refuse/wait", headers=ADMIN)
+    assert response.status_code == 429 and response.headers["Retry-After"] == "30"
+    assert response.json()["error"]["code"] == "rate_limited"
+    plain = await client.get("/api/v1/refuse/locked", headers=ADMIN)
+    assert plain.status_code == 423 and "retry-after" not in plain.headers  # only when the handler knows it

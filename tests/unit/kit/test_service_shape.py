@@ -93,8 +93,8 @@ def test_the_checks_see_a_forbidden_import(tmp_path: Path) -> None:
 
 # "no product file over ~500 lines": a tenth over is tolerated, past that the file is split by concern
 MAX_LINES = 550
-# identity's handlers still raise ApiError (their 423/429 answers carry Retry-After): the next to convert
-HANDLERS_ON_APIERROR = {"identity"}
+# every service's handlers raise shared.errors kinds (identity's 423/429 carry their retry_after)
+HANDLERS_ON_APIERROR: set[str] = set()
 KIT_TABLES = ("outbox", "processed_events", "audit_log")
 
 
@@ -125,11 +125,6 @@ def _http_in_handlers(service: Path) -> list[str]:
 def test_handlers_raise_domain_errors_not_http_ones(service: Path) -> None:
     found = _http_in_handlers(service)
     assert not found, f"handlers speak HTTP (raise a shared.errors kind instead): {found}"
-
-
-@pytest.mark.parametrize("name", sorted(HANDLERS_ON_APIERROR))
-def test_a_service_left_on_apierror_still_needs_its_place_on_the_list(name: str) -> None:
-    assert _http_in_handlers(SERVICES / name), f"services/{name} is converted: take it off HANDLERS_ON_APIERROR"
 
 
 def test_no_product_file_is_over_the_line_limit() -> None:
