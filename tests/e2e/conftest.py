@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import json
 import os
+import random
 import secrets
 import socket
 import sys
@@ -48,11 +49,26 @@ READY_TIMEOUT = 240.0
 _folders: list[Path] = []  # the running system's folder, for the failure hook
 
 
+# Below the kernel's ephemeral range (32768-60999): a port picked there by binding port 0 can be taken by any
+# outgoing connection before the service binds it (a cold start's dispatch-api lost its port so, in CI).
+_PORT_RANGE = (20000, 32000)
+_PICK = random.Random()
+_given: set[int] = set()  # never the same port twice in one run, even before the first one is bound
+
+
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    for _ in range(500):
+        port = _PICK.randrange(*_PORT_RANGE)
+        if port in _given:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")
 
 
 async def _admin(database_url: str, statements: list[str]) -> None:
