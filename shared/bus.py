@@ -222,11 +222,7 @@ class EventConsumer:
                     log.warning(
                         "event_waits_for_database", service=self.service, event_id=str(event.event_id), error=str(error)
                     )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 10.0)
-                    continue
-                attempt += 1
-                if attempt >= self.settings.attempts:
+                elif (attempt := attempt + 1) >= self.settings.attempts:
                     log.error(
                         "event_dead_lettered",
                         service=self.service,

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.steps import eventually, marker, mobile, tickets_with
 from tests.browser.system import BrowserSystem
-from tests.browser.work_steps import PHONE, unit_does
+from tests.browser.work_steps import phone_context, unit_does
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
@@ -22,16 +22,7 @@ CODE = re.compile(r"验证码是(\d{6})")
 
 async def _customer_phone(chromium: Browser, hotline: BrowserSystem) -> BrowserContext:
     """A customer's own phone: 390×844, touch, Chinese."""
-    ctx = await chromium.new_context(
-        base_url=hotline.console_url,
-        locale="zh-CN",
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    ctx.set_default_timeout(15_000)
-    return ctx
+    return await phone_context(chromium, hotline, locale="zh-CN")
 
 
 async def _code_sent_to(hotline: BrowserSystem, phone: str, before: int) -> str:

@@ -24,11 +24,11 @@ HOMES = {
 ADDRESSES = {"青秀区": "广西壮族自治区南宁市青秀区七星路{n}号", "兴宁区": "广西壮族自治区南宁市兴宁区朝阳路{n}号"}
 
 
-async def phone_context(chromium: Browser, hotline: BrowserSystem) -> BrowserContext:
-    """A phone in the field: 390×844, touch, English (the acceptance checks' locale)."""
+async def phone_context(chromium: Browser, hotline: BrowserSystem, locale: str = "en-US") -> BrowserContext:
+    """A phone: 390×844, touch, English by default (the acceptance checks' locale)."""
     ctx = await chromium.new_context(
         base_url=hotline.console_url,
-        locale="en-US",
+        locale=locale,
         viewport=PHONE,
         device_scale_factor=2,
         is_mobile=True,

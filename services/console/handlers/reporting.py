@@ -51,15 +51,15 @@ def publish_body(form: Mapping[str, str], branch: str) -> dict[str, Any]:
     return body
 
 
-def field_errors(failure: ApiFailure) -> dict[str, str]:
-    """The service's field errors by the form's input names (body.period_start -> period_start)."""
+def field_errors(failure: ApiFailure, inputs: tuple[str, ...] = PUBLISH_FIELDS, other: str = "form") -> dict[str, str]:
+    """The service's field errors by the form's input names (body.period_start, query.period_start ->
+    period_start); an error of no input, or a refusal naming no field, goes beside `other`."""
     errors: dict[str, str] = {}
     for path, message in failure.fields.items():
-        name = path.split(".")[1] if path.startswith("body.") and "." in path else path
-        errors[name if name in PUBLISH_FIELDS else "form"] = message
-    if not errors:
-        errors["form"] = failure.message
-    return errors
+        where, dot, rest = path.partition(".")
+        name = rest.split(".")[0] if dot and where in ("body", "query") else path
+        errors[name if name in inputs else other] = message
+    return errors or {other: failure.message}
 
 
 # --------------------------------------------------------------------------- figures
@@ -174,7 +174,7 @@ async def wallboard(apis: Apis, token: str, branch: str, today: date, now: datet
         "zone_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else 0,
         "received_today": (row or {}).get("received", 0),
         # calls from intake's call records (a call need not become a ticket); tickets by phone if it is not answering
-        "calls_now": None if calls is None else calls["ringing"] + calls.get("in_progress", 0),
+        "calls_now": None if calls is None else calls["ringing"] + calls["in_progress"],
         "calls_today": (
             sum(r.get("received", 0) for r in by_channel if r.get("key") in CALL_CHANNELS)
             if calls is None
@@ -241,6 +241,7 @@ def survey_answers(form: Mapping[str, str]) -> dict[str, int]:
 
 ASSESSMENT_LEVELS = ("unit", "division")
 ASSESSMENT_PERIODS = ("month", "week")
+ASSESSMENT_FIELDS = ("level", "period", "period_start")
 # how each component's figure reads (shared/policy/assessment.py scores it): a rate, an average of 1-5, a count
 FIGURE_KINDS = {"on_time": "rate", "satisfaction": "average", "complaints": "per_100", "returns": "rate"}
 
@@ -276,12 +277,8 @@ class AssessmentFilter:
 
 
 def assessment_errors(failure: ApiFailure) -> dict[str, str]:
-    """Reporting's refusal beside the input it names (query.period_start -> period_start), else the period's."""
-    errors = {}
-    for path, message in failure.fields.items():
-        name = path.rsplit(".", 1)[-1]
-        errors[name if name in ("level", "period", "period_start") else "period_start"] = message
-    return errors or {"period_start": failure.message}
+    """Reporting's refusal beside the input it names, else beside the period's first day."""
+    return field_errors(failure, ASSESSMENT_FIELDS, other="period_start")
 
 
 async def assessment_rows(apis: Apis, token: str, params: dict[str, Any]) -> list[dict[str, Any]]:
