@@ -20,8 +20,10 @@ import faust
 import faust.streams
 import structlog
 from faust.exceptions import ProducerSendError
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as FaustKafkaConsumer
 from faust.transport.drivers.aiokafka import Producer as FaustKafkaProducer
-from faust.types import TP, AgentT, EventT, ProducerT
+from faust.types import TP, AgentT, ConsumerT, EventT, ProducerT
 from faust.types.tuples import FutureMessage, RecordMetadata
 from mode.supervisors import CrashingSupervisor
 
@@ -82,6 +84,39 @@ class IdempotentProducer(FlushingProducer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
+class RewindingConsumerThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread whose seek to the committed offsets also rewinds a partition that has none.
+
+    Faust drops records it fetched but may not hand to an agent (the flow stopped for a rebalance, the partition
+    not active yet) and relies on a seek to the committed offsets to read them again. aiokafka's seek skips a
+    partition with no committed offset, so its position stayed past the dropped records: the first events of a
+    partition nobody had committed on yet were never processed (issue 14: a dispatched repair without its SLA
+    timers, after a worker was killed while the partition was still empty). Such a partition goes back to its
+    start, which is where `auto_offset_reset="earliest"` would have put a fresh consumer; a changelog is left to
+    Faust's recovery, which seeks it itself.
+    """
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        return cast(Mapping[TP, int], await self.call_thread(self._seek_to_committed_or_start))
+
+    async def _seek_to_committed_or_start(self) -> Mapping[TP, int]:
+        consumer = self._ensure_consumer()
+        committed: Mapping[TP, int | None] = await consumer.seek_to_committed()
+        changelogs = self.app.tables.changelog_topics
+        uncommitted = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        if uncommitted:
+            log.info("stream_partitions_rewound", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in uncommitted))
+            # a seek to a known offset: a lazy reset would leave no position, which Faust's livelock check reads
+            for tp, start in (await consumer.beginning_offsets(uncommitted)).items():
+                consumer.seek(tp, start)
+        return cast(Mapping[TP, int], committed)
+
+
+class RewindingConsumer(FaustKafkaConsumer):
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
 @contextmanager
 def as_current_event(event: EventT[Any]) -> Iterator[None]:
     """Within it, `event` is Faust's current event: table reads and writes go to its partition's store and
@@ -109,6 +144,16 @@ class StreamApp(faust.App):
     def _new_producer(self) -> ProducerT:
         kind = IdempotentProducer if self.idempotent_producer else FlushingProducer
         return kind(self.transport, loop=self.loop, beacon=self.beacon)
+
+    def _new_consumer(self) -> ConsumerT:
+        return RewindingConsumer(
+            self.transport,
+            callback=self.topics.on_message,
+            on_partitions_revoked=self._on_partitions_revoked,
+            on_partitions_assigned=self._on_partitions_assigned,
+            beacon=self.beacon,
+            loop=self.loop,
+        )
 
     async def _on_agent_error(self, agent: AgentT[Any], exc: BaseException) -> None:
         # an agent restarted in place would fail again on the same message, forever (the issue-13 crash loop)

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared.auth.deps import SecuredRoute, SecureRouter, check_routes_declared, public
 from shared.auth.settings import AuthSettings
+from shared.db import is_transient
 from shared.errors import DomainError
 from shared.http.docs import docs_router
 from shared.http.errors import (
@@ -45,6 +46,11 @@ MetricsRefresh = Callable[[], Awaitable[object]]
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
+    if is_transient(exc):
+        # the database restarting or failing over: nothing was written, the same request will succeed shortly
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        message = "the database is unavailable for a moment; try again"
+        return error_response(503, message, code="unavailable", headers={"Retry-After": "2"})
     # the traceback goes to the (masked) log, never into the response body
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     return error_response(500, "internal server error")

@@ -206,3 +206,39 @@ async def test_a_flush_before_a_commit_waits_for_every_table_write_even_when_the
         assert await changelog_records(kafka_bootstrap, changelog) == 12  # all on the broker before any commit
     finally:
         await producer.stop()
+
+
+async def test_records_dropped_on_a_partition_never_committed_on_are_read_again_after_the_seek(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    """Faust drops what it fetched while its flow is stopped (a rebalance) and seeks back to the committed offsets.
+    On a partition nobody had committed on yet, that seek must take it back to its start: the chaos run's repair
+    dispatched while a worker was killed on a still-empty partition never got its SLA timers (issue 14)."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
+    try:
+        async with asyncio.timeout(60):
+            while not await counter.app.ready():
+                assert not running.done(), running
+                await asyncio.sleep(0.2)
+        consumer = cast(Any, counter.app.consumer)
+        sources = [TopicPartition(tp.topic, tp.partition) for tp in consumer.assignment()]
+        sources = [tp for tp in sources if tp.topic == counter.source_name]
+        consumer.stop_flow()  # what a rebalance does first
+        await send(kafka_bootstrap, counter.source_name, b"k", b"first")
+
+        async def fetched_and_dropped() -> None:
+            # what Faust did with a record fetched in that window: the position is past it, the record dropped
+            kafka = consumer._thread._ensure_consumer()
+            for tp, end in (await kafka.end_offsets(sources)).items():
+                kafka.seek(tp, end)
+
+        await consumer._thread.call_thread(fetched_and_dropped)
+        await consumer.perform_seek()  # Faust's way back to the committed offsets (there are none)
+        consumer.resume_flow()
+        async with asyncio.timeout(30):
+            assert await counter.seen.get() == b"k"  # read again from the partition's start, not skipped
+        assert counter.counts["k"] == 1
+    finally:
+        stop.set()
+        await running

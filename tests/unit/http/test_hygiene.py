@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from pydantic import BaseModel, Field
 
 from shared.auth import Principal, Role, SecureRouter, require_roles
@@ -36,6 +37,12 @@ async def add_note(note: Note, p: Annotated[Principal, require_roles(Role.ADMIN)
 @router.get("/boom")
 async def boom(p: Annotated[Principal, require_roles(Role.ADMIN)]) -> None:
     raise RuntimeError("database password is hunter2")
+
+
+@router.get("/database-down")
+async def database_down(p: Annotated[Principal, require_roles(Role.ADMIN)]) -> None:
+    # what asyncpg says through SQLAlchemy while PostgreSQL restarts
+    raise sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connect call failed"))
 
 
 @router.get("/leaky")
@@ -180,3 +187,13 @@ async def test_demo_service_is_ready(tmp_path: Path) -> None:
     async for client in _client(app):
         assert (await client.get("/health/ready")).status_code == 200
     await app.state.engine.dispose()
+
+
+async def test_a_database_outage_is_a_503_to_retry_not_a_500(client: httpx.AsyncClient) -> None:
+    # a PostgreSQL restart under load (issue 14's chaos run): the caller is told to try again, not that it broke
+    response = await client.get("/api/v1/database-down", headers=ADMIN)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    error = response.json()["error"]
+    assert error["code"] == "unavailable" and "try again" in error["message"]
+    assert "SELECT" not in response.text and "connect call" not in response.text
