@@ -1,9 +1,13 @@
-"""The daily number is taken at the end of a create: the answer, the view, its history and the event all carry it."""
+"""The daily number reaches everything a create writes: the answer, the view, its history and the event; and a
+create writes each of its rows once, numbered, without reading back what it has just made (issue 24)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.bootstrap import Intake
 from services.intake.store import Outbox, Ticket, TicketHistory
@@ -23,3 +27,33 @@ async def test_the_number_reaches_the_event_the_view_and_the_history(client: htt
     assert event.payload.ticket_number == number  # type: ignore[attr-defined]
     assert ticket is not None and ticket.ticket_number == number
     assert history.event_id == event.event_id and history.summary["ticket_number"] == number
+
+
+async def test_a_create_writes_each_row_once_and_reads_none_of_them_back(
+    client: httpx.AsyncClient, intake: Intake
+) -> None:
+    engine = intake.sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        answer = await client.post("/api/v1/tickets", json=repair(), headers={**AGENT, "Idempotency-Key": "k-1"})
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert answer.status_code == 201
+    writes = [" ".join(s.split()[:3]) for s in statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert sorted(writes) == [
+        "INSERT INTO outbox",
+        "INSERT INTO processed_events",
+        "INSERT INTO ticket_clocks",
+        "INSERT INTO ticket_history",
+        "INSERT INTO ticket_number_counters",
+        "INSERT INTO tickets",
+    ], statements
+    # the only read of tickets is the idempotency look-up before the writer; nothing new is read back
+    reads = [s.split(" FROM ")[1].split()[0] for s in statements if s.startswith("SELECT") and " FROM " in s]
+    assert reads.count("tickets") == 1 and "ticket_clocks" not in reads and "ticket_history" not in reads, statements
