@@ -3,16 +3,13 @@ create writes each of its rows once, numbered, without reading back what it has 
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select
 
 from services.intake.bootstrap import Intake
 from services.intake.store import Outbox, Ticket, TicketHistory
 from shared.events import decode
-from tests.unit.intake.conftest import AGENT, repair
+from tests.unit.intake.conftest import AGENT, repair, statements_of
 
 
 async def test_the_number_reaches_the_event_the_view_and_the_history(client: httpx.AsyncClient, intake: Intake) -> None:
@@ -32,18 +29,8 @@ async def test_the_number_reaches_the_event_the_view_and_the_history(client: htt
 async def test_a_create_writes_each_row_once_and_reads_none_of_them_back(
     client: httpx.AsyncClient, intake: Intake
 ) -> None:
-    engine = intake.sessions.kw["bind"]
-    assert isinstance(engine, AsyncEngine)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_of(intake) as statements:
         answer = await client.post("/api/v1/tickets", json=repair(), headers={**AGENT, "Idempotency-Key": "k-1"})
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert answer.status_code == 201
     writes = [" ".join(s.split()[:3]) for s in statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
     assert sorted(writes) == [
