@@ -6,6 +6,7 @@ Read from the source (ast), not by importing: a newcomer who knows one service f
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,32 @@ def test_handlers_raise_domain_errors_not_http_ones(service: Path) -> None:
     assert not found, f"handlers speak HTTP (raise a shared.errors kind instead): {found}"
 
 
+# a refusal a handler raises extends a shared.errors kind, so the one mapping gives its status (no try/except per route)
+BUILTIN_EXCEPTIONS = {
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+}
+# errors that never reach an API as they are: a worker's (redelivered), a console page's, one identity maps itself
+NOT_REFUSALS = {"MissingTicketFacts", "Refusal", "BadInput"}
+
+
+def _own_builtin_exceptions(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.ClassDef):
+            bases = {base.id for base in node.bases if isinstance(base, ast.Name)}
+            if bases & BUILTIN_EXCEPTIONS and node.name not in NOT_REFUSALS:
+                yield f"{node.name}({', '.join(sorted(bases))})"
+
+
+@pytest.mark.parametrize("service", _services(), ids=lambda p: p.name)
+def test_handlers_refusals_are_shared_kinds(service: Path) -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {what}"
+        for path in _handler_modules(service)
+        for what in _own_builtin_exceptions(path)
+    ]
+    assert not found, f"a handler's error on a builtin exception (extend shared.errors' NotFound, Invalid ...): {found}"
+
+
 def test_no_product_file_is_over_the_line_limit() -> None:
     long = [
         f"{path.relative_to(ROOT)} ({lines} lines)"
@@ -163,3 +190,8 @@ def test_the_kit_checks_see_what_they_forbid(tmp_path: Path) -> None:
     handler.write_text("from shared.http.errors import ApiError\nraise ApiError(404, 'x')\n", encoding="utf-8")
     assert list(_raised_names(handler)) == ["ApiError"]
     assert "shared.http.errors" in list(_imported(handler))
+    refusal = tmp_path / "errors.py"
+    refusal.write_text(
+        "class NotFound(LookupError):\n    pass\nclass Gone(errors.NotFound):\n    pass\n", encoding="utf-8"
+    )
+    assert list(_own_builtin_exceptions(refusal)) == ["NotFound(LookupError)"]
