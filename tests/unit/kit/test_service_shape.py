@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shared import errors as shared_errors
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,6 +106,40 @@ def _handler_modules(service: Path) -> list[Path]:
     return sorted(package.rglob("*.py")) if package.is_dir() else [service / "handlers.py"]
 
 
+def _api_modules(service: Path) -> list[Path]:
+    package = service / "api"
+    return sorted(package.rglob("*.py")) if package.is_dir() else sorted(service.glob("*api.py"))
+
+
+# the kinds of shared.errors and the service refusals that extend them
+DOMAIN_KINDS = {
+    *(
+        name
+        for name, value in vars(shared_errors).items()
+        if isinstance(value, type) and issubclass(value, shared_errors.DomainError)
+    ),
+    "InvalidCommand",
+    "NotAllowed",
+    "OutcomeError",
+    "IllegalTransition",
+}
+
+
+def _names(node: ast.expr | None) -> set[str]:
+    if isinstance(node, ast.Tuple):
+        return {name for element in node.elts for name in _names(element)}
+    if isinstance(node, ast.Name):
+        return {node.id}
+    return {node.attr} if isinstance(node, ast.Attribute) else set()
+
+
+def _answers_itself(handler: ast.ExceptHandler) -> bool:
+    # a bare `raise` (intake's alarm renames the fields, then lets the error through) is not an answer of its own
+    return any(isinstance(n, ast.Raise) and n.exc is not None for n in ast.walk(handler)) or not any(
+        isinstance(n, ast.Raise) for n in ast.walk(handler)
+    )
+
+
 def _raised_names(path: Path) -> Iterator[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
@@ -152,6 +188,18 @@ def test_handlers_refusals_are_shared_kinds(service: Path) -> None:
         for what in _own_builtin_exceptions(path)
     ]
     assert not found, f"a handler's error on a builtin exception (extend shared.errors' NotFound, Invalid ...): {found}"
+
+
+@pytest.mark.parametrize("service", _services(), ids=lambda p: p.name)
+def test_routes_do_not_translate_domain_errors(service: Path) -> None:
+    """A route lets a handler's refusal through: shared.http.errors maps it (no `except NotFound: raise ApiError`)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _api_modules(service)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        if isinstance(node, ast.ExceptHandler) and _names(node.type) & DOMAIN_KINDS and _answers_itself(node)
+    ]
+    assert not found, f"a route catches a domain error to answer it itself: {found}"
 
 
 def test_no_product_file_is_over_the_line_limit() -> None:
