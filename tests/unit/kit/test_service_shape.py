@@ -202,6 +202,24 @@ def test_routes_do_not_translate_domain_errors(service: Path) -> None:
     assert not found, f"a route catches a domain error to answer it itself: {found}"
 
 
+# routes take the request's session from shared.http.deps (`db: Session`), not from app.state themselves;
+# these still open their own (a route holding a session across an outbound call, or a transaction per step)
+ROUTES_OPENING_SESSIONS = {"knowledge", "outbound", "reporting"}
+
+
+@pytest.mark.parametrize(
+    "service", [s for s in _services() if s.name not in ROUTES_OPENING_SESSIONS], ids=lambda p: p.name
+)
+def test_routes_use_the_shared_session_dependency(service: Path) -> None:
+    own = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in _api_modules(service)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"state\.sessions\b|\bsessions\(request\)", line)
+    ]
+    assert not own, f"a route opens its own session (take `Session` from shared.http.deps): {own}"
+
+
 def test_no_product_file_is_over_the_line_limit() -> None:
     long = [
         f"{path.relative_to(ROOT)} ({lines} lines)"
