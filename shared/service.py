@@ -1,23 +1,28 @@
-"""What a service's bootstrap wires the same way in every service: its database, clock, outbox gauge, worker health.
+"""What every service's bootstrap wires the same way: its database, clock, API, outbox gauge, worker health.
 
 A service's `XService` dataclass extends `ServiceCore` with its own settings and parts; `core_parts()` builds
-the shared fields from `ServiceSettings`; `consumer_health()` is the worker's small server for a service whose
-worker is an `EventConsumer` (readiness: partitions held, broker, database; metrics: outbox pending and lag).
+the shared fields from `ServiceSettings`; `service_api()` is its HTTP API on `create_app`; `consumer_health()`
+is the worker's small server for a service whose worker is an `EventConsumer` (readiness: partitions held,
+broker, database; metrics: outbox pending and lag).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.auth import AuthSettings
+from shared.branch_config import is_configured_branch
 from shared.bus import BrokerProbe, EventConsumer
 from shared.clock import Clock
 from shared.db import make_engine, make_sessions
-from shared.http.app import create_worker_app
+from shared.http.app import create_app, create_worker_app
+from shared.http.settings import HttpSettings
 from shared.outbox import OutboxMixin, count_pending
 from shared.runtime import ServiceSettings
 
@@ -63,6 +68,27 @@ def core_parts(
         "sessions": make_sessions(engine),
         "clock": clock or settings.clock(),
     }
+
+
+def service_api(
+    service: ServiceCore,
+    *routers: APIRouter,
+    auth: AuthSettings | None,
+    http: HttpSettings | None,
+    state: Mapping[str, Any],
+) -> FastAPI:
+    """A service's HTTP API as every one on the core wires it: its routes (each declares its roles), database
+    readiness, the unknown-branch answer, the outbox gauge, and its sessions and clock on `app.state` beside `state`."""
+    return create_app(
+        service.NAME,
+        http or HttpSettings(),
+        *routers,
+        auth=auth or AuthSettings(),
+        readiness={"database": service.database_ready},
+        branch_known=is_configured_branch,
+        metrics_refresh=[service.outbox_pending],
+        state={"sessions": service.sessions, "clock": service.clock, **state},
+    )
 
 
 def consumer_health(service: ServiceCore, consumer: EventConsumer) -> FastAPI:
