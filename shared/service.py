@@ -8,10 +8,11 @@ broker, database; metrics: outbox pending and lag).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,7 +25,7 @@ from shared.db import make_engine, make_sessions
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxMixin, count_pending
-from shared.runtime import ServiceSettings
+from shared.runtime import Role, ServiceSettings, Task, serve
 
 
 @dataclass
@@ -99,3 +100,25 @@ def consumer_health(service: ServiceCore, consumer: EventConsumer) -> FastAPI:
         readiness={"consumer": consumer.holding_partitions, "broker": broker.check, "database": service.database_ready},
         metrics_refresh=[service.outbox_pending, consumer.record_lag],
     )
+
+
+async def serve_api(service: ServiceCore, app: FastAPI) -> None:
+    """An API process: `app` on the service's API port until SIGTERM/SIGINT, then its database closed."""
+    settings = service.settings
+    port = settings.port_for(service.NAME, Role.API)
+    await serve(service.NAME, app, settings.http_host, port, on_stop=service.close)
+
+
+async def serve_worker(
+    service: ServiceCore, role: Role, app: FastAPI, tasks: Sequence[Task], producer: AIOKafkaProducer
+) -> None:
+    """A worker process (or API and worker in one, on the API port) running `tasks` beside `app`; when it stops,
+    the producer its relay sends with is stopped first, then the database closed."""
+
+    async def stop_all() -> None:
+        await producer.stop()
+        await service.close()
+
+    settings = service.settings
+    port = settings.port_for(service.NAME, Role.API if role is Role.ALL else Role.WORKER)
+    await serve(service.NAME, app, settings.http_host, port, tasks=tasks, on_stop=stop_all)
