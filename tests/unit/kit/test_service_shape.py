@@ -221,8 +221,9 @@ def test_routes_use_the_shared_session_dependency(service: Path) -> None:
 
 
 # a bootstrap's service object extends shared.service.ServiceCore (database, clock, readiness, close built once);
-# these still wire their own (to move when nobody else edits their bootstrap)
-OWN_SERVICE_CORE = {"console", "dispatch", "intake", "outbound", "sla_monitor"}
+# these still wire their own (intake's and outbound's were being edited by others; console's and the SLA monitor's
+# Faust app keep theirs for now)
+OWN_SERVICE_CORE = {"console", "intake", "outbound", "sla_monitor"}
 
 
 @pytest.mark.parametrize("service", [s for s in _services() if s.name not in OWN_SERVICE_CORE], ids=lambda p: p.name)
