@@ -221,8 +221,8 @@ def test_routes_use_the_shared_session_dependency(service: Path) -> None:
 
 
 # a bootstrap's service object extends shared.service.ServiceCore (database, clock, readiness, close built once);
-# these still wire their own (intake's and outbound's were being edited by others; console's and the SLA monitor's
-# Faust app keep theirs for now)
+# these still wire their own: intake's and outbound's (edited by others this session) and console's (a browser
+# backend, its own session store); the SLA monitor keeps no database (its state is in Faust tables)
 OWN_SERVICE_CORE = {"console", "intake", "outbound", "sla_monitor"}
 
 
