@@ -121,6 +121,7 @@ DOMAIN_KINDS = {
     "InvalidCommand",
     "NotAllowed",
     "OutcomeError",
+    "BadInput",
     "IllegalTransition",
 }
 
@@ -168,8 +169,8 @@ def test_handlers_raise_domain_errors_not_http_ones(service: Path) -> None:
 BUILTIN_EXCEPTIONS = {
     name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
 }
-# errors that never reach an API as they are: a worker's (redelivered), a console page's, one identity maps itself
-NOT_REFUSALS = {"MissingTicketFacts", "Refusal", "BadInput"}
+# errors that never reach an API as they are: a worker's (redelivered), a console page's
+NOT_REFUSALS = {"MissingTicketFacts", "Refusal"}
 
 
 def _own_builtin_exceptions(path: Path) -> Iterator[str]:
