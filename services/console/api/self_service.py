@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.console.api.deps import AnyPage, Page, Posted, console, set_cookie
 from services.console.handlers import self_service as ss
@@ -164,13 +165,29 @@ def _new_form(page: Page, errors: dict[str, str], form: dict[str, str], status: 
     )
 
 
+async def _uploads(page: Page) -> list[tuple[str, bytes]]:
+    """The photos chosen on the form (an input left empty sends a nameless empty part: not a photo)."""
+    files = []
+    for value in (await page.request.form()).getlist("photos"):
+        if isinstance(value, UploadFile) and (value.filename or value.size):
+            files.append((value.filename or "", await value.read(ss.READ_LIMIT)))
+    return files
+
+
 @router.post("/new")
 async def send_request(page: Posted) -> Response:
     form = await _form(page)
     key = form.get("key") or secrets.token_urlsafe(16)
     form["key"] = key
+    photos, refused = ss.check_uploads(await _uploads(page))
+    errors = ss.check_request(form)
+    if refused:  # nothing is sent: the customer chooses the photos again
+        gettext = page.language.gettext
+        errors["photos"] = " ".join(gettext(message) % values for message, values in refused)
+    if errors:
+        return _new_form(page, errors, form, status=422)
     try:
-        created = await ss.raise_request(console(page.request).apis, _token(page), form, key)
+        created = await ss.raise_request(console(page.request).apis, _token(page), form, key, photos)
     except ss.Refusal as refusal:
         if refusal.signed_out:
             return _to_sign_in()

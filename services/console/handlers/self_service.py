@@ -7,11 +7,13 @@ the console keeps nothing of it but the browser's cookie. The form is checked wi
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.console.clients import ApiFailure, Apis
 from shared.policy.categories import Category
+from shared.policy.photos import MAX_PHOTO_BYTES, Photo, PhotoProblem, check_photos, megabytes
 from shared.policy.self_service import WEB_CATEGORIES
 from shared.policy.work_order import required_fields
 
@@ -210,17 +212,54 @@ def request_body(form: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-async def raise_request(apis: Apis, token: str | None, form: dict[str, str], key: str) -> dict[str, Any]:
+# why a photo is refused (msgids of the catalog, with %(...)s values)
+PHOTO_MESSAGES = {
+    "too_many": "At most %(limit)s photos",
+    "empty": "%(name)s is empty",
+    "too_large": "%(name)s is %(size)s MB; at most %(limit)s MB",
+    "not_a_photo": "%(name)s is not a photo (JPEG, PNG or WebP)",
+}
+
+
+def photo_message(problem: PhotoProblem) -> tuple[str, dict[str, str]]:
+    """A refused photo as the page says it: the msgid and its values."""
+    limit = str(problem.limit) if problem.kind == "too_many" else megabytes(problem.limit)
+    return PHOTO_MESSAGES[problem.kind], {
+        "name": problem.filename,
+        "size": megabytes(problem.size_bytes),
+        "limit": limit,
+    }
+
+
+def check_uploads(files: list[tuple[str, bytes]]) -> tuple[list[Photo], list[tuple[str, dict[str, str]]]]:
+    """The photos chosen on the form (shared/policy/photos.py), or what to say beside the field."""
+    photos, problems = check_photos(files)
+    return photos, [photo_message(p) for p in problems]
+
+
+READ_LIMIT = MAX_PHOTO_BYTES + 1  # a larger upload is refused on its size without reading the rest
+
+
+def photos_body(photos: list[Photo]) -> list[dict[str, str]]:
+    return [{"filename": p.filename, "content_base64": base64.b64encode(p.data).decode()} for p in photos]
+
+
+async def raise_request(
+    apis: Apis, token: str | None, form: dict[str, str], key: str, photos: list[Photo] | None = None
+) -> dict[str, Any]:
     errors = check_request(form)
     if errors:
         raise Refusal(errors)
+    body = request_body(form)
+    if photos:
+        body["photos"] = photos_body(photos)
     try:
         answer: dict[str, Any] = await apis.call(
             "outbound",
             "POST",
             "/api/v1/self-service/tickets",
             None,
-            json=request_body(form),
+            json=body,
             headers={**_headers(token), "Idempotency-Key": key},
         )
     except ApiFailure as failure:
@@ -231,6 +270,8 @@ async def raise_request(apis: Apis, token: str | None, form: dict[str, str], key
             target = _API_FIELDS.get(path)
             if target:
                 errors[target] = MISSING.get(target, message)
+            elif path.startswith("body.photos"):
+                errors["photos"] = "A photo could not be taken. Choose JPEG, PNG or WebP photos of at most 5 MB."
         raise Refusal(errors or {"form": "Your request could not be sent. Check it and send it again."}) from None
     return answer
 
