@@ -95,6 +95,7 @@ class OutboundService:
                 "outbound": self.ctx,
                 "self_service": self.self_service,
                 "sms_sender": self.sender,
+                "trusted_proxies": self.outbound.self_service_trusted_proxies,
             },
         )
 

@@ -40,6 +40,18 @@ def _render(page: Page, template: str, status: int = 200, **context: Any) -> Res
     )
 
 
+def _address(page: Page) -> str | None:
+    """The browser's address as the console sees it (behind a proxy: run uvicorn with its proxy headers)."""
+    return page.request.client.host if page.request.client else None
+
+
+def _waiting(refusal: ss.Refusal, response: Response) -> Response:
+    """A refusal that names a wait (too soon, too many from this device) says it in Retry-After too."""
+    if "seconds" in refusal.facts:
+        response.headers["Retry-After"] = refusal.facts["seconds"]
+    return response
+
+
 def _to_sign_in() -> Response:
     response = RedirectResponse("/self-service", status_code=303)
     response.delete_cookie(ss.CUSTOMER_COOKIE, path="/")
@@ -64,20 +76,23 @@ async def ask_code(page: Posted) -> Response:
     form = await _form(page)
     phone = form.get("phone", "").strip()
     try:
-        sent = await ss.ask_code(console(page.request).apis, _branch(page), phone)
+        sent = await ss.ask_code(console(page.request).apis, _branch(page), phone, _address(page))
     except ss.Refusal as refusal:
         step = "code" if form.get("challenge_id") else "phone"
         status = 429 if "seconds" in refusal.facts else 422
-        return _render(
-            page,
-            "sign_in.html",
-            status=status,
-            step=step,
-            errors=refusal.errors,
-            facts=refusal.facts,
-            phone=phone,
-            challenge_id=form.get("challenge_id", ""),
-            masked=form.get("masked", ""),
+        return _waiting(
+            refusal,
+            _render(
+                page,
+                "sign_in.html",
+                status=status,
+                step=step,
+                errors=refusal.errors,
+                facts=refusal.facts,
+                phone=phone,
+                challenge_id=form.get("challenge_id", ""),
+                masked=form.get("masked", ""),
+            ),
         )
     return _render(
         page,
@@ -94,18 +109,23 @@ async def ask_code(page: Posted) -> Response:
 async def sign_in(page: Posted) -> Response:
     form = await _form(page)
     try:
-        signed = await ss.sign_in(console(page.request).apis, form.get("challenge_id", ""), form.get("code", ""))
+        signed = await ss.sign_in(
+            console(page.request).apis, form.get("challenge_id", ""), form.get("code", ""), _address(page)
+        )
     except ss.Refusal as refusal:
-        return _render(
-            page,
-            "sign_in.html",
-            status=422,
-            step="code",
-            errors=refusal.errors,
-            facts=refusal.facts,
-            phone=form.get("phone", ""),
-            challenge_id=form.get("challenge_id", ""),
-            masked=form.get("masked", ""),
+        return _waiting(
+            refusal,
+            _render(
+                page,
+                "sign_in.html",
+                status=429 if "seconds" in refusal.facts else 422,
+                step="code",
+                errors=refusal.errors,
+                facts=refusal.facts,
+                phone=form.get("phone", ""),
+                challenge_id=form.get("challenge_id", ""),
+                masked=form.get("masked", ""),
+            ),
         )
     response = RedirectResponse(HOME, status_code=303)
     minutes = 30 * 60

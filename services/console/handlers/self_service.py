@@ -109,46 +109,50 @@ CODE_MESSAGES = {
     "code_locked": "Too many wrong codes. Ask for a new code",
     "code_expired": "This code has expired. Ask for a new code",
 }
+# too many codes asked, or tried, from this device whatever the phones (outbound's per-client limits)
+TOO_MANY = {
+    "phone": "Too many codes were asked from this device. Try again in {seconds} seconds",
+    "code": "Too many codes were tried from this device. Try again in {seconds} seconds",
+}
 
 
-async def ask_code(apis: Apis, branch: str, phone: str) -> dict[str, Any]:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if len(digits) != 11 or not digits.startswith("1"):
-        raise Refusal({"phone": CODE_MESSAGES["invalid_phone"]})
+async def _code_call(path: str, apis: Apis, body: dict[str, str], client: str | None, field: str) -> dict[str, Any]:
+    """A code asked or tried at outbound with the browser's address (outbound's limits per client trust it from
+    the console only); its refusal beside `field` with the numbers it names."""
     try:
         answer: dict[str, Any] = await apis.call(
-            "outbound", "POST", "/api/v1/self-service/codes", None, json={"branch": branch, "phone": digits}
+            "outbound", "POST", path, None, json=body, headers={"X-Customer-Address": client} if client else {}
         )
     except ApiFailure as failure:
-        refusal = _refusal(failure, "phone", CODE_MESSAGES)
+        refusal = _refusal(failure, field, {**CODE_MESSAGES, "too_many_requests": TOO_MANY[field]})
         refusal.facts = _facts(failure)
         raise refusal from None
     return answer
 
 
+async def ask_code(apis: Apis, branch: str, phone: str, client: str | None = None) -> dict[str, Any]:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) != 11 or not digits.startswith("1"):
+        raise Refusal({"phone": CODE_MESSAGES["invalid_phone"]})
+    return await _code_call("/api/v1/self-service/codes", apis, {"branch": branch, "phone": digits}, client, "phone")
+
+
 def _facts(failure: ApiFailure) -> dict[str, str]:
     """The numbers a refusal names (seconds to wait, tries left), from its field message."""
     words = [w for w in " ".join(failure.fields.values()).replace(":", " ").split() if w.isdigit()]
-    if failure.code == "too_soon" and words:
+    if failure.code in ("too_soon", "too_many_requests") and words:
         return {"seconds": words[0]}
     if failure.code == "code_wrong" and words:
         return {"left": words[0]}
     return {}
 
 
-async def sign_in(apis: Apis, challenge: str, code: str) -> dict[str, Any]:
+async def sign_in(apis: Apis, challenge: str, code: str, client: str | None = None) -> dict[str, Any]:
     code = code.strip()
     if len(code) != 6 or not code.isdigit():
         raise Refusal({"code": "Enter the 6-digit code from the SMS"})
-    try:
-        answer: dict[str, Any] = await apis.call(
-            "outbound", "POST", "/api/v1/self-service/sessions", None, json={"challenge_id": challenge, "code": code}
-        )
-    except ApiFailure as failure:
-        refusal = _refusal(failure, "code", CODE_MESSAGES)
-        refusal.facts = _facts(failure)
-        raise refusal from None
-    return answer
+    body = {"challenge_id": challenge, "code": code}
+    return await _code_call("/api/v1/self-service/sessions", apis, body, client, "code")
 
 
 async def sign_out(apis: Apis, token: str | None) -> None:
