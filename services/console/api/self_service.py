@@ -185,13 +185,15 @@ def _new_form(page: Page, errors: dict[str, str], form: dict[str, str], status: 
     )
 
 
-async def _uploads(page: Page) -> list[tuple[str, bytes]]:
-    """The photos chosen on the form (an input left empty sends a nameless empty part: not a photo)."""
-    files = []
+async def _uploads(page: Page) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """The photos chosen on the form and their real sizes (an input left empty sends a nameless empty part)."""
+    files, sizes = [], []
     for value in (await page.request.form()).getlist("photos"):
         if isinstance(value, UploadFile) and (value.filename or value.size):
-            files.append((value.filename or "", await value.read(ss.READ_LIMIT)))
-    return files
+            data = await value.read(ss.READ_LIMIT)
+            files.append((value.filename or "", data))
+            sizes.append(value.size if value.size is not None else len(data))
+    return files, sizes
 
 
 @router.post("/new")
@@ -199,7 +201,7 @@ async def send_request(page: Posted) -> Response:
     form = await _form(page)
     key = form.get("key") or secrets.token_urlsafe(16)
     form["key"] = key
-    photos, refused = ss.check_uploads(await _uploads(page))
+    photos, refused = ss.check_uploads(*await _uploads(page))
     errors = ss.check_request(form)
     if refused:  # nothing is sent: the customer chooses the photos again
         gettext = page.language.gettext

@@ -8,7 +8,7 @@ the console keeps nothing of it but the browser's cookie. The form is checked wi
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.console.clients import ApiFailure, Apis
@@ -235,9 +235,19 @@ def photo_message(problem: PhotoProblem) -> tuple[str, dict[str, str]]:
     }
 
 
-def check_uploads(files: list[tuple[str, bytes]]) -> tuple[list[Photo], list[tuple[str, dict[str, str]]]]:
-    """The photos chosen on the form (shared/policy/photos.py), or what to say beside the field."""
+def check_uploads(
+    files: list[tuple[str, bytes]], sizes: list[int] | None = None
+) -> tuple[list[Photo], list[tuple[str, dict[str, str]]]]:
+    """The photos chosen on the form (shared/policy/photos.py), or what to say beside the field; `sizes` are the
+    files' real sizes when only their first READ_LIMIT bytes were read (a 12 MB photo is said as 12 MB)."""
     photos, problems = check_photos(files)
+    real = sizes or []
+    problems = [
+        replace(p, size_bytes=max(p.size_bytes, real[p.index]))
+        if p.kind == "too_large" and p.index is not None and p.index < len(real)
+        else p
+        for p in problems
+    ]
     return photos, [photo_message(p) for p in problems]
 
 

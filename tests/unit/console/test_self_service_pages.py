@@ -125,3 +125,11 @@ def test_too_many_codes_from_one_device_says_the_wait_in_chinese() -> None:
     assert ss._facts(failure) == {"seconds": "1200"}
     said = chinese.gettext(ss.TOO_MANY["phone"]).format(**ss._facts(failure))
     assert said == "本设备获取验证码次数过多，请 1200 秒后再试"
+
+
+def test_a_photo_read_only_in_part_is_said_with_its_real_size() -> None:
+    head = b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024)  # what the page reads of a 12 MB photo
+    _, refused = ss.check_uploads([("big.jpg", head)], [12 * 1024 * 1024])
+    assert refused == [
+        ("%(name)s is %(size)s MB; at most %(limit)s MB", {"name": "big.jpg", "size": "12.0", "limit": "5.0"})
+    ]
