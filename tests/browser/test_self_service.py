@@ -36,7 +36,8 @@ def _stove_photo() -> bytes:
 
 
 async def _unit_sees_the_photo(chromium: Browser, hotline: BrowserSystem, ticket_id: str) -> None:
-    """The dispatched unit's handler opens the ticket on their phone: the customer's photo is there, and loads."""
+    """The dispatched unit's handler opens the ticket on their phone: the customer's photo is there, and loads;
+    the center sees it on its ticket page."""
     ctx = await phone_context(chromium, hotline)
     page = await ctx.new_page()
     try:
@@ -51,6 +52,14 @@ async def _unit_sees_the_photo(chromium: Browser, hotline: BrowserSystem, ticket
         await page.screenshot(path=str(SHOTS / "self-service-photo-unit-en.png"), full_page=True)
     finally:
         await ctx.close()
+    center = await chromium.new_context(base_url=hotline.console_url, locale="en-US")
+    page = await center.new_page()
+    try:  # the center sees it on the ticket page too
+        await sign_in_as(page, hotline, "center.zhou")
+        await page.goto(f"/tickets/{ticket_id}")
+        await expect(page.get_by_role("img", name=re.compile("灶台.jpg"))).to_be_visible()
+    finally:
+        await center.close()
 
 
 async def _customer_phone(chromium: Browser, hotline: BrowserSystem) -> BrowserContext:
