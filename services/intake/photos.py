@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.schemas import PhotoIn
@@ -20,6 +21,8 @@ from services.intake.store import TicketPhoto
 from shared.errors import Invalid
 from shared.policy.photos import Photo, check_photos, describe
 from shared.storage import sha256_hex
+
+PHOTOS = Counter("hotline_intake_customer_photos_total", "Customer photos sent with a new ticket", ["result"])
 
 
 def checked_photos(photos: Sequence[PhotoIn]) -> list[Photo]:
@@ -32,14 +35,17 @@ def checked_photos(photos: Sequence[PhotoIn]) -> list[Photo]:
         except (binascii.Error, ValueError):
             fields.append({"field": f"body.photos.{index}.content_base64", "message": "not valid base64"})
     if fields:
+        PHOTOS.labels("refused").inc(len(photos))
         raise Invalid("a photo could not be read", fields=fields)
     accepted, problems = check_photos(files)
     if problems:
+        PHOTOS.labels("refused").inc(len(photos))
         fields = [
             {"field": "body.photos" if p.index is None else f"body.photos.{p.index}", "message": describe(p)}
             for p in problems
         ]
         raise Invalid("a photo is refused", code="photo_refused", fields=fields)
+    PHOTOS.labels("accepted").inc(len(accepted))
     return accepted
 
 

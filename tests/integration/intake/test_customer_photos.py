@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from services.intake.bootstrap import Intake
+from services.intake.photos import PHOTOS
 from services.intake.store import Audit, Ticket, TicketPhoto
 from shared.auth import Role
 from tests.unit.intake.conftest import repair, token
@@ -46,12 +47,16 @@ async def _counts(intake: Intake) -> tuple[int, int]:
 async def test_photos_are_stored_with_the_ticket_and_staff_in_scope_download_them(
     client: httpx.AsyncClient, intake: Intake
 ) -> None:
+    accepted_before = PHOTOS.labels("accepted")._value.get()
     jpeg, png = _photo("JPEG"), _photo("PNG", (10, 120, 200))
     body = _web_repair([{"filename": "灶台.jpg", "content_base64": _b64(jpeg)}, {"content_base64": _b64(png)}])
     created = await client.post("/api/v1/tickets", json=body, headers={**INTEGRATION, "Idempotency-Key": "ss-1-abc"})
     assert created.status_code == 201, created.text
     ticket_id = created.json()["ticket_id"]
     assert await _counts(intake) == (1, 2)
+    assert PHOTOS.labels("accepted")._value.get() == accepted_before + 2
+    metrics = (await client.get("/metrics")).text
+    assert 'hotline_intake_customer_photos_total{result="accepted"}' in metrics
 
     listed = await client.get(f"/api/v1/tickets/{ticket_id}/photos", headers=CENTER)
     assert listed.status_code == 200, listed.text
