@@ -121,6 +121,7 @@ DOMAIN_KINDS = {
     "InvalidCommand",
     "NotAllowed",
     "OutcomeError",
+    "BadInput",
     "IllegalTransition",
 }
 
@@ -168,8 +169,8 @@ def test_handlers_raise_domain_errors_not_http_ones(service: Path) -> None:
 BUILTIN_EXCEPTIONS = {
     name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
 }
-# errors that never reach an API as they are: a worker's (redelivered), a console page's, one identity maps itself
-NOT_REFUSALS = {"MissingTicketFacts", "Refusal", "BadInput"}
+# errors that never reach an API as they are: a worker's (redelivered), a console page's
+NOT_REFUSALS = {"MissingTicketFacts", "Refusal"}
 
 
 def _own_builtin_exceptions(path: Path) -> Iterator[str]:
@@ -221,8 +222,8 @@ def test_routes_use_the_shared_session_dependency(service: Path) -> None:
 
 
 # a bootstrap's service object extends shared.service.ServiceCore (database, clock, readiness, close built once);
-# these still wire their own (intake's and outbound's were being edited by others; console's and the SLA monitor's
-# Faust app keep theirs for now)
+# these still wire their own: intake's and outbound's (edited by others this session) and console's (a browser
+# backend, its own session store); the SLA monitor keeps no database (its state is in Faust tables)
 OWN_SERVICE_CORE = {"console", "intake", "outbound", "sla_monitor"}
 
 
