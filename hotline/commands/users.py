@@ -111,9 +111,9 @@ def add(
     try:
         run_in_identity(database_url, work)
     except BadInput as exc:
-        first_field = exc.fields[0]
+        first_field = exc.inputs[0]
         arg = {"roles": "role", "password": "password-stdin"}.get(first_field["field"], first_field["field"])
-        fail(f"--{arg}", "; ".join(f["message"] for f in exc.fields))
+        fail(f"--{arg}", "; ".join(f["message"] for f in exc.inputs))
     typer.echo(f"{username}: created in branch {branch} with role(s) {', '.join(role)}")
 
 
@@ -202,7 +202,7 @@ def reset_password(
     try:
         _with_person(username, database_url, act)
     except BadInput as exc:
-        fail("--password-stdin", "; ".join(f["message"] for f in exc.fields))
+        fail("--password-stdin", "; ".join(f["message"] for f in exc.inputs))
     typer.echo(f"{username}: temporary password set; it must be changed at the next sign-in")
 
 
@@ -231,7 +231,7 @@ def import_people(
     try:
         report = run_in_identity(database_url, work)
     except BadInput as exc:
-        fail("FILE", exc.fields[0]["message"])
+        fail("FILE", exc.inputs[0]["message"])
     if as_json:
         rejected = [{"line": r.line, "username": r.username, "reasons": list(r.reasons)} for r in report.rejected]
         typer.echo(json.dumps({"branch": branch, "created": report.created, "rejected": rejected}, ensure_ascii=False))

@@ -163,10 +163,7 @@ async def create_person(body: PersonCreate, principal: Admin, db: Db, ident: Ide
     ensure_admin_of(principal, body.branch, group_admin)
     if body.group_admin and not group_admin:
         raise ApiError(403, "only a group admin makes group admins", code="forbidden")
-    try:
-        person = await directory.create_person(db, ident, Actor.of(principal, address), body)
-    except directory.BadInput as exc:
-        raise directory.bad_input(exc) from None
+    person = await directory.create_person(db, ident, Actor.of(principal, address), body)
     await db.commit()
     return directory.public(person)
 
@@ -177,10 +174,7 @@ async def import_people(body: ImportIn, principal: Admin, db: Db, ident: Ident, 
     branch = body.branch or principal.branch
     ensure_admin_of(principal, branch, await _group_admin(db, principal))
     text = body.csv
-    try:
-        report = await directory.import_people(db, ident, Actor.of(principal, address), branch, text)
-    except directory.BadInput as exc:
-        raise directory.bad_input(exc) from None
+    report = await directory.import_people(db, ident, Actor.of(principal, address), branch, text)
     if report.rejected:
         await db.rollback()
         rows = [RejectedRowOut(line=r.line, username=r.username, reasons=list(r.reasons)) for r in report.rejected]
@@ -204,10 +198,7 @@ async def update_person(
     username: str, body: PersonUpdate, principal: Admin, db: Db, ident: Ident, address: Address
 ) -> PersonPublic:
     person = await _person_in_scope(db, principal, username)
-    try:
-        await directory.update_person(db, ident, Actor.of(principal, address), person, body)
-    except directory.BadInput as exc:
-        raise directory.bad_input(exc) from None
+    await directory.update_person(db, ident, Actor.of(principal, address), person, body)
     await db.commit()
     return directory.public(person)
 
@@ -235,10 +226,7 @@ async def reset_password(
     username: str, body: PasswordResetIn, principal: Admin, db: Db, ident: Ident, address: Address
 ) -> PersonPublic:
     person = await _person_in_scope(db, principal, username)
-    try:
-        await directory.reset_password(db, ident, Actor.of(principal, address), person, body.temporary_password)
-    except directory.BadInput as exc:
-        raise directory.bad_input(exc) from None
+    await directory.reset_password(db, ident, Actor.of(principal, address), person, body.temporary_password)
     await db.commit()
     return directory.public(person)
 

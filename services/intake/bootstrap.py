@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.intake.api import calls, customers, db_session, tickets
+from services.intake.api import calls, customers, db_session, photos, tickets
 from services.intake.app import ComplaintGrading
 from services.intake.handlers import Policies
 from services.intake.references import Directory, DispatchDirectory
@@ -32,6 +32,7 @@ from shared.http.app import create_app, create_worker_app
 from shared.http.policies import policies_reload_router
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, RenamingSender, count_pending
+from shared.policy.photos import PHOTOS_BODY_BYTES
 from shared.runtime import ServiceSettings, Task
 from shared.streams import run_stream_app
 from shared.topics import TopicSpec
@@ -79,10 +80,14 @@ class Intake:
     def api(self, auth: AuthSettings | None = None) -> FastAPI:
         """The agent API."""
         self.writer = self.writer or CreateWriter(self.sessions)
+        http = HttpSettings()
+        # a self-service request carries up to 3 photos of 5 MB as base64 JSON: the body limit follows
+        body_limit = max(http.max_body_bytes, PHOTOS_BODY_BYTES)
         return create_app(
             SERVICE,
-            HttpSettings(),
+            http.model_copy(update={"max_body_bytes": body_limit}),
             tickets,
+            photos,
             customers,
             calls,
             audit_router(AUDIT, db_session),

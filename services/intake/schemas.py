@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.events import Channel
 from shared.http.types import Flag, Instant
 from shared.policy.categories import Category, Subtype
+from shared.policy.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from shared.privacy import MaskedAccount, MaskedAddress, MaskedIdNumber, MaskedName, MaskedPhone
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
@@ -72,6 +73,23 @@ class ResolutionIn(BaseModel):
     knowledge_article_id: Code | None = None
 
 
+class PhotoIn(BaseModel):
+    """One photo as base64; its kind is read from the content (shared/policy/photos.py), never from a name."""
+
+    model_config = _STRICT
+
+    filename: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    content_base64: Annotated[str, StringConstraints(max_length=MAX_PHOTO_BYTES * 4 // 3 + 8)]
+
+
+class PhotoOut(BaseModel):
+    photo_id: str
+    filename: str
+    media_type: str
+    size_bytes: int
+    uploaded_at: datetime
+
+
 class TicketIn(BaseModel):
     """A work order taken on a call (or from another channel)."""
 
@@ -93,6 +111,8 @@ class TicketIn(BaseModel):
     parent_ticket_id: Code | None = None
     received_at: Instant | None = None  # back-filled tickets; default now
     first_contact_resolution: ResolutionIn | None = None
+    # a customer's photos (self-service, issue 21): stored with the ticket in its transaction
+    photos: list[PhotoIn] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
 class RequestIn(BaseModel):

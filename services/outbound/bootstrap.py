@@ -31,6 +31,7 @@ from shared.db import make_engine, make_sessions, upgrade_database
 from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, count_pending
+from shared.policy.photos import PHOTOS_BODY_BYTES
 from shared.policy.self_service import CodePolicy
 from shared.runtime import ServiceSettings
 from shared.sms import SmsSender, SmsSettings, build_sender
@@ -69,9 +70,12 @@ class OutboundService:
 
     def api_app(self, *, auth: AuthSettings | None = None) -> FastAPI:
         secret = self.sms.dlr_secret.get_secret_value() if self.sms.dlr_secret else None
+        http = HttpSettings()
+        # the self-service page passes up to 3 photos of 5 MB on to intake: the body limit follows
+        body_limit = max(http.max_body_bytes, PHOTOS_BODY_BYTES)
         return create_app(
             SERVICE,
-            HttpSettings(),
+            http.model_copy(update={"max_body_bytes": body_limit}),
             build_router(),
             build_self_service_router(),
             sms_router(
@@ -91,6 +95,7 @@ class OutboundService:
                 "outbound": self.ctx,
                 "self_service": self.self_service,
                 "sms_sender": self.sender,
+                "trusted_proxies": self.outbound.self_service_trusted_proxies,
             },
         )
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from shared.events import TOPIC_BY_TYPE
 from shared.policy.notices import PLACEHOLDERS
+from shared.policy.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from shared.sms import InvalidPhone, mobile_number
 
 
@@ -159,6 +160,15 @@ class RatingIn(BaseModel):
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
+class CustomerPhotoIn(BaseModel):
+    """A photo of the request as base64 (at most 5 MB; intake reads its kind from the content)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    content_base64: Annotated[str, StringConstraints(max_length=MAX_PHOTO_BYTES * 4 // 3 + 8)]
+
+
 class CustomerRequestIn(BaseModel):
     """What a customer types on the page; intake checks it as it checks an agent's work order."""
 
@@ -172,6 +182,7 @@ class CustomerRequestIn(BaseModel):
     district: Line | None = None
     place: Line | None = None  # a complaint's place (community / building)
     complaint_type: Line | None = None
+    photos: list[CustomerPhotoIn] = Field(default_factory=list, max_length=MAX_PHOTOS)  # intake checks their kind
 
     def intake_body(self) -> dict[str, Any]:
         customer = {k: v for k, v in (("name", self.name), ("address", self.address)) if v}
@@ -182,4 +193,6 @@ class CustomerRequestIn(BaseModel):
             body["location"] = {"district": self.district}
         if self.category == "complaint":
             body["complaint"] = {k: v for k, v in (("place", self.place), ("complaint_type", self.complaint_type)) if v}
+        if self.photos:
+            body["photos"] = [p.model_dump() for p in self.photos]
         return body

@@ -6,6 +6,7 @@ the session (header `X-Customer-Session`) reaches only that phone's own tickets.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Header, Request
@@ -30,6 +31,7 @@ from shared.auth.deps import public
 from shared.branch_config import is_configured_branch
 from shared.http.errors import ApiError
 from shared.http.openapi import answers
+from shared.http.ratelimit import limiter_of
 
 CustomerToken = Annotated[str | None, Header(alias="X-Customer-Session", max_length=200)]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128)]
@@ -56,6 +58,31 @@ def _refused(error: ss.SelfServiceError) -> ApiError:
     )
 
 
+def customer_address(request: Request) -> str:
+    """The client a code request comes from: the browser's address the console forwards, else the caller's own."""
+    caller = request.client.host if request.client else "unknown"
+    trusted: tuple[str, ...] = getattr(request.app.state, "trusted_proxies", ())
+    forwarded = request.headers.get("x-customer-address", "").strip()
+    return f"ip:{forwarded[:64] if forwarded and caller in trusted else caller}"
+
+
+def _per_client(request: Request, category: str, branch: str | None) -> None:
+    """429 with Retry-After when this client used up its codes or tries, whatever the phones (issue 21)."""
+    limiter = limiter_of(request)
+    wait = limiter.hit(category, customer_address(request), branch=branch) if limiter is not None else None
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        field = "phone" if category == "code_request" else "code"
+        message = f"too many {'codes asked' if field == 'phone' else 'codes tried'} from here: wait {seconds} s"
+        raise ApiError(
+            429,
+            message,
+            code="too_many_requests",
+            fields=[{"field": field, "message": message, "seconds": str(seconds)}],
+            headers={"Retry-After": str(seconds)},
+        )
+
+
 def _summary(contact: object) -> OwnTicketSummary:
     return OwnTicketSummary.model_validate(contact, from_attributes=True)
 
@@ -65,9 +92,10 @@ def build_self_service_router() -> SecureRouter:
 
     @router.post("/codes", status_code=202, response_model=CodeSentPublic, responses=answers(429))
     async def ask_code(request: Request, body: CodeRequest) -> CodeSentPublic:
-        """Send a 6-digit code by SMS to the phone (one a minute, five an hour per phone)."""
+        """Send a 6-digit code by SMS to the phone (one a minute, five an hour per phone; per client, code_request)."""
         if not is_configured_branch(body.branch):
             raise ApiError(422, "unknown branch", fields=[{"field": "branch", "message": "unknown branch"}])
+        _per_client(request, "code_request", body.branch)
         try:
             async with _sessions(request)() as session, session.begin():
                 sent = await ss.send_code(session, _ctx(request), body.branch, body.phone)
@@ -83,9 +111,10 @@ def build_self_service_router() -> SecureRouter:
             phone=sent.phone,
         )
 
-    @router.post("/sessions", status_code=201, response_model=CustomerSignedIn, responses=answers(423))
+    @router.post("/sessions", status_code=201, response_model=CustomerSignedIn, responses=answers(423, 429))
     async def sign_in(request: Request, body: CodeTry) -> CustomerSignedIn:
         """Trade the code for a customer session (5 wrong codes lock it; it expires after 5 minutes)."""
+        _per_client(request, "code_check", None)
         async with _sessions(request)() as session:
             try:
                 signed = await ss.verify_code(session, _ctx(request), body.challenge_id, body.code)

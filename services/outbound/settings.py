@@ -40,3 +40,6 @@ class OutboundSettings(BaseSettings):
     code_resend_seconds: float = Field(default=60, ge=0)
     codes_per_hour: int = Field(default=5, ge=1)
     customer_session_minutes: float = Field(default=30, gt=0)
+    # the callers whose X-Customer-Address (the browser's address) counts for the per-client limits of the
+    # sign-in codes (shared/http/ratelimit.py code_request, code_check): the console; any other caller is its own
+    self_service_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")

@@ -26,6 +26,10 @@ SUMMARY_ROWS = (
     ("satisfaction_average", "满意度均分"),
     ("satisfied_rate", "满意率"),
     ("solved_rate", "解决率"),
+    # issue 21: the customers' own ratings on the self-service page, apart from the callback's survey above
+    ("customer_ratings", "自助评价数"),
+    ("customer_rating_average", "自助评价均分"),
+    ("customer_satisfied_rate", "自助评价满意率"),
     ("tasks_12345_on_time_rate", "12345按时率"),
 )
 UNIT_COLUMNS = (
@@ -38,6 +42,7 @@ UNIT_COLUMNS = (
     ("extensions_requested", "延期申请"),
     ("complaints", "投诉"),
     ("satisfaction_average", "满意度"),
+    ("customer_rating_average", "自助评价"),
     ("solved_rate", "解决率"),
 )
 BREACH_COLUMNS = (("ticket", "工单"), ("clock", "时限"), ("unit", "单位"), ("late_minutes", "超时（分钟）"))
@@ -54,6 +59,7 @@ RATES = {
     "on_time_rate",
     "reopen_rate",
     "satisfied_rate",
+    "customer_satisfied_rate",
     "solved_rate",
     "tasks_12345_on_time_rate",
 }

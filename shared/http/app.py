@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,12 +46,23 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 MetricsRefresh = Callable[[], Awaitable[object]]
 
 
+def _unavailable(request: Request, exc: Exception) -> Response:
+    # the database restarting or failing over: nothing was written, the same request will succeed shortly
+    log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+    message = "the database is unavailable for a moment; try again"
+    return error_response(503, message, code="unavailable", headers={"Retry-After": "2"})
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    # handled inside the middlewares (not by the last-resort handler, which re-raises): the request log says 503
+    if is_transient(exc):
+        return _unavailable(request, exc)
+    raise exc
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     if is_transient(exc):
-        # the database restarting or failing over: nothing was written, the same request will succeed shortly
-        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
-        message = "the database is unavailable for a moment; try again"
-        return error_response(503, message, code="unavailable", headers={"Retry-After": "2"})
+        return _unavailable(request, exc)
     # the traceback goes to the (masked) log, never into the response body
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     return error_response(500, "internal server error")
@@ -146,6 +158,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(DomainError, domain_error_handler)
+    for kind in (sqlalchemy.exc.DBAPIError, ConnectionError):
+        app.add_exception_handler(kind, _database_error)
     app.add_exception_handler(Exception, _internal_error)
 
     app.include_router(_health_router(service_name, role, readiness or {}, metrics, metrics_refresh))

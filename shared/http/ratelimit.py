@@ -5,7 +5,8 @@ probe can repeat to guess or to flood: `sign_in` (failed authentications, per cl
 the identity service uses the same limiter for its sign-in), `reveal` and `identity_check`
 (per credential), `write` (every authenticated POST/PUT/PATCH/DELETE, per credential). Over
 the limit the answer is 429 with Retry-After. With several API processes each keeps its own
-buckets, so the effective limit is per process.
+buckets, so the effective limit is per process. The self-service sign-in (issue 21) adds
+`code_request` and `code_check`, per client address, beside its own limits per phone.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.http.errors import ApiError
 
-CATEGORIES = ("sign_in", "reveal", "identity_check", "write")
+CATEGORIES = ("sign_in", "reveal", "identity_check", "write", "code_request", "code_check")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
@@ -46,7 +47,14 @@ class Rate:
         return cls(int(match.group(1)), _SECONDS[match.group(2)])
 
 
-_DEFAULTS = {"sign_in": "20/minute", "reveal": "60/minute", "identity_check": "20/minute", "write": "1200/minute"}
+_DEFAULTS = {
+    "sign_in": "20/minute",
+    "reveal": "60/minute",
+    "identity_check": "20/minute",
+    "write": "1200/minute",
+    "code_request": "10/hour",  # SMS codes asked from one client address, whatever the phones
+    "code_check": "30/hour",  # codes tried from one client address, whatever the codes
+}
 
 
 class RateLimitSettings(BaseSettings):

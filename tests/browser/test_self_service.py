@@ -4,20 +4,62 @@ Chinese by default and in English, by keyboard, with every error beside its inpu
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from PIL import Image, ImageDraw
+from playwright.async_api import Browser, BrowserContext, FilePayload, Page, expect
 
 from tests.browser.steps import eventually, marker, mobile, tickets_with
 from tests.browser.system import BrowserSystem
-from tests.browser.work_steps import phone_context, unit_does
+from tests.browser.work_steps import phone_context, sign_in_as, unit_does
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 CODE = re.compile(r"验证码是(\d{6})")
+
+
+def _stove_photo() -> bytes:
+    """A phone photo of a stove: small enough for the 5 MB limit, a picture a person recognises as one."""
+    image = Image.new("RGB", (800, 600), (236, 232, 224))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((120, 260, 680, 470), fill=(60, 60, 66))
+    for x in (260, 540):
+        draw.ellipse((x - 90, 280, x + 90, 440), outline=(180, 180, 186), width=14)
+        draw.ellipse((x - 30, 330, x + 30, 390), fill=(30, 90, 210))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+async def _unit_sees_the_photo(chromium: Browser, hotline: BrowserSystem, ticket_id: str) -> None:
+    """The dispatched unit's handler opens the ticket on their phone: the customer's photo is there, and loads;
+    the center sees it on its ticket page."""
+    ctx = await phone_context(chromium, hotline)
+    page = await ctx.new_page()
+    try:
+        await sign_in_as(page, hotline, "handler.qingxiu")
+        await page.goto(f"/unit/tickets/{ticket_id}")
+        photo = page.get_by_role("img", name=re.compile("灶台.jpg"))
+        await expect(photo).to_be_visible()
+        await expect(page.get_by_role("heading", name="Customer's photos")).to_be_visible()
+        await photo.scroll_into_view_if_needed()
+        loaded = "img => img.complete && img.naturalWidth === 800"  # the picture itself, not a broken image
+        await page.wait_for_function(loaded, arg=await photo.element_handle())
+        await page.screenshot(path=str(SHOTS / "self-service-photo-unit-en.png"), full_page=True)
+    finally:
+        await ctx.close()
+    center = await chromium.new_context(base_url=hotline.console_url, locale="en-US")
+    page = await center.new_page()
+    try:  # the center sees it on the ticket page too
+        await sign_in_as(page, hotline, "center.zhou")
+        await page.goto(f"/tickets/{ticket_id}")
+        await expect(page.get_by_role("img", name=re.compile("灶台.jpg"))).to_be_visible()
+    finally:
+        await center.close()
 
 
 async def _customer_phone(chromium: Browser, hotline: BrowserSystem) -> BrowserContext:
@@ -35,7 +77,8 @@ async def _code_sent_to(hotline: BrowserSystem, phone: str, before: int) -> str:
                 return found.group(1)
         return None
 
-    return await eventually(arrived, within=30, what="the code reaches Kannel's fake SMSC")
+    # a loaded machine's SMS sender may take a while: wait for the code as the customer waits for the SMS
+    return await eventually(arrived, within=90, what="the code reaches Kannel's fake SMSC")
 
 
 async def _sign_in(page: Page, hotline: BrowserSystem, phone: str) -> None:
@@ -58,6 +101,17 @@ async def _sign_in(page: Page, hotline: BrowserSystem, phone: str) -> None:
     await page.get_by_label("短信验证码").fill(code)
     await page.get_by_label("短信验证码").press("Enter")
     await page.wait_for_url("**/self-service/tickets")
+
+
+async def _try_code(page: Page, code: str, said: str) -> None:
+    """One try of a code, then what the answer page says: the page that answered it shows an empty code field
+    (the code is never written back), so an earlier page's same message is never taken for this answer."""
+    field = page.get_by_label("短信验证码")
+    await field.fill(code)
+    await expect(field).to_have_value(code)
+    await field.press("Enter")
+    await expect(field).to_have_value("")  # the answer page, not the one the code was typed on
+    await expect(page.locator("#code-error")).to_have_text(said)
 
 
 async def _close_by_callback(hotline: BrowserSystem, ticket_id: str) -> None:
@@ -108,6 +162,18 @@ async def test_a_customer_signs_in_by_sms_code_raises_a_repair_sees_it_dispatche
         await page.get_by_label("发生了什么，或您需要什么？").fill(words)
         await page.get_by_label("地址").fill("广西壮族自治区南宁市青秀区七星路8号")
         await page.get_by_label("区县").fill("青秀区")
+        photo: FilePayload = {"name": "灶台.jpg", "mimeType": "image/jpeg", "buffer": _stove_photo()}
+        await page.get_by_label("照片（可不填）").set_input_files([photo])
+        await page.screenshot(path=str(SHOTS / "self-service-photo-zh.png"), full_page=True)
+        # a file that only claims to be a photo is refused beside the field, and nothing is sent
+        fake: FilePayload = {"name": "假照片.jpg", "mimeType": "image/jpeg", "buffer": b"this is text, not a picture"}
+        await page.get_by_label("照片（可不填）").set_input_files([photo, fake])
+        await page.get_by_role("button", name="提交诉求").click()
+        await expect(page.locator("#photos-error")).to_have_text("假照片.jpg 不是照片（请选 JPEG、PNG 或 WebP）")
+        await expect(page.get_by_label("地址")).to_have_value("广西壮族自治区南宁市青秀区七星路8号")  # kept
+        assert await tickets_with(hotline, phone=phone) == []
+        await page.screenshot(path=str(SHOTS / "self-service-photo-refused-zh.png"), full_page=True)
+        await page.get_by_label("照片（可不填）").set_input_files([photo])
         await page.get_by_role("button", name="提交诉求").click()
         await expect(page.get_by_role("status")).to_contain_text("您的诉求已受理")
         number = page.url.split("/self-service/tickets/")[1].split("?")[0]
@@ -125,6 +191,7 @@ async def test_a_customer_signs_in_by_sms_code_raises_a_repair_sees_it_dispatche
         await expect(page.locator(".customer-steps li[data-step='dispatched']")).to_be_visible()
         assert phone not in await page.content()  # the page never shows a number in full
         await page.screenshot(path=str(SHOTS / "self-service-ticket-zh.png"), full_page=True)
+        await _unit_sees_the_photo(chromium, hotline, ticket_id)
 
         await _close_by_callback(hotline, ticket_id)
 
@@ -172,15 +239,9 @@ async def test_a_wrong_code_five_times_locks_it(chromium: Browser, hotline: Brow
         code = await _code_sent_to(hotline, phone, before)
         wrong = "000000" if code != "000000" else "111111"
         for left in (4, 3, 2, 1):
-            await page.get_by_label("短信验证码").fill(wrong)
-            await page.get_by_label("短信验证码").press("Enter")
-            await expect(page.locator("#code-error")).to_have_text(f"验证码不正确，还可尝试 {left} 次")
-        await page.get_by_label("短信验证码").fill(wrong)
-        await page.get_by_label("短信验证码").press("Enter")
-        await expect(page.locator("#code-error")).to_have_text("错误次数过多，请重新获取验证码")
-        await page.get_by_label("短信验证码").fill(code)
-        await page.get_by_label("短信验证码").press("Enter")
-        await expect(page.locator("#code-error")).to_have_text("错误次数过多，请重新获取验证码")
+            await _try_code(page, wrong, f"验证码不正确，还可尝试 {left} 次")
+        await _try_code(page, wrong, "错误次数过多，请重新获取验证码")
+        await _try_code(page, code, "错误次数过多，请重新获取验证码")  # locked: even the right code
         await page.screenshot(path=str(SHOTS / "self-service-locked-zh.png"), full_page=True)
     finally:
         await ctx.close()

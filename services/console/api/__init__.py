@@ -3,6 +3,7 @@
 from services.console.api import (
     callbacks,
     center,
+    customer_photos,
     division,
     knowledge,
     live,
@@ -26,3 +27,4 @@ routers.append(knowledge.router)  # issue 19: the knowledge base pages
 routers += [roles.router, unit.router, center.router, division.router, org.router]  # issue 17
 routers.append(reporting.router)  # issue 18: bulletins, figures, the wallboard
 routers.append(self_service.router)  # issue 21: the customers' self-service pages
+routers.append(customer_photos.router)  # issue 21: the customer's photos on the staff's ticket pages

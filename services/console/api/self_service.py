@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.console.api.deps import AnyPage, Page, Posted, console, set_cookie
 from services.console.handlers import self_service as ss
@@ -39,6 +40,18 @@ def _render(page: Page, template: str, status: int = 200, **context: Any) -> Res
     )
 
 
+def _address(page: Page) -> str | None:
+    """The browser's address as the console sees it (behind a proxy: run uvicorn with its proxy headers)."""
+    return page.request.client.host if page.request.client else None
+
+
+def _waiting(refusal: ss.Refusal, response: Response) -> Response:
+    """A refusal that names a wait (too soon, too many from this device) says it in Retry-After too."""
+    if "seconds" in refusal.facts:
+        response.headers["Retry-After"] = refusal.facts["seconds"]
+    return response
+
+
 def _to_sign_in() -> Response:
     response = RedirectResponse("/self-service", status_code=303)
     response.delete_cookie(ss.CUSTOMER_COOKIE, path="/")
@@ -63,20 +76,23 @@ async def ask_code(page: Posted) -> Response:
     form = await _form(page)
     phone = form.get("phone", "").strip()
     try:
-        sent = await ss.ask_code(console(page.request).apis, _branch(page), phone)
+        sent = await ss.ask_code(console(page.request).apis, _branch(page), phone, _address(page))
     except ss.Refusal as refusal:
         step = "code" if form.get("challenge_id") else "phone"
         status = 429 if "seconds" in refusal.facts else 422
-        return _render(
-            page,
-            "sign_in.html",
-            status=status,
-            step=step,
-            errors=refusal.errors,
-            facts=refusal.facts,
-            phone=phone,
-            challenge_id=form.get("challenge_id", ""),
-            masked=form.get("masked", ""),
+        return _waiting(
+            refusal,
+            _render(
+                page,
+                "sign_in.html",
+                status=status,
+                step=step,
+                errors=refusal.errors,
+                facts=refusal.facts,
+                phone=phone,
+                challenge_id=form.get("challenge_id", ""),
+                masked=form.get("masked", ""),
+            ),
         )
     return _render(
         page,
@@ -93,18 +109,23 @@ async def ask_code(page: Posted) -> Response:
 async def sign_in(page: Posted) -> Response:
     form = await _form(page)
     try:
-        signed = await ss.sign_in(console(page.request).apis, form.get("challenge_id", ""), form.get("code", ""))
+        signed = await ss.sign_in(
+            console(page.request).apis, form.get("challenge_id", ""), form.get("code", ""), _address(page)
+        )
     except ss.Refusal as refusal:
-        return _render(
-            page,
-            "sign_in.html",
-            status=422,
-            step="code",
-            errors=refusal.errors,
-            facts=refusal.facts,
-            phone=form.get("phone", ""),
-            challenge_id=form.get("challenge_id", ""),
-            masked=form.get("masked", ""),
+        return _waiting(
+            refusal,
+            _render(
+                page,
+                "sign_in.html",
+                status=429 if "seconds" in refusal.facts else 422,
+                step="code",
+                errors=refusal.errors,
+                facts=refusal.facts,
+                phone=form.get("phone", ""),
+                challenge_id=form.get("challenge_id", ""),
+                masked=form.get("masked", ""),
+            ),
         )
     response = RedirectResponse(HOME, status_code=303)
     minutes = 30 * 60
@@ -164,13 +185,31 @@ def _new_form(page: Page, errors: dict[str, str], form: dict[str, str], status: 
     )
 
 
+async def _uploads(page: Page) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """The photos chosen on the form and their real sizes (an input left empty sends a nameless empty part)."""
+    files, sizes = [], []
+    for value in (await page.request.form()).getlist("photos"):
+        if isinstance(value, UploadFile) and (value.filename or value.size):
+            data = await value.read(ss.READ_LIMIT)
+            files.append((value.filename or "", data))
+            sizes.append(value.size if value.size is not None else len(data))
+    return files, sizes
+
+
 @router.post("/new")
 async def send_request(page: Posted) -> Response:
     form = await _form(page)
     key = form.get("key") or secrets.token_urlsafe(16)
     form["key"] = key
+    photos, refused = ss.check_uploads(*await _uploads(page))
+    errors = ss.check_request(form)
+    if refused:  # nothing is sent: the customer chooses the photos again
+        gettext = page.language.gettext
+        errors["photos"] = " ".join(gettext(message) % values for message, values in refused)
+    if errors:
+        return _new_form(page, errors, form, status=422)
     try:
-        created = await ss.raise_request(console(page.request).apis, _token(page), form, key)
+        created = await ss.raise_request(console(page.request).apis, _token(page), form, key, photos)
     except ss.Refusal as refusal:
         if refusal.signed_out:
             return _to_sign_in()

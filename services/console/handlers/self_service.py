@@ -7,11 +7,13 @@ the console keeps nothing of it but the browser's cookie. The form is checked wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.console.clients import ApiFailure, Apis
 from shared.policy.categories import Category
+from shared.policy.photos import MAX_PHOTO_BYTES, Photo, PhotoProblem, check_photos, megabytes
 from shared.policy.self_service import WEB_CATEGORIES
 from shared.policy.work_order import required_fields
 
@@ -107,46 +109,50 @@ CODE_MESSAGES = {
     "code_locked": "Too many wrong codes. Ask for a new code",
     "code_expired": "This code has expired. Ask for a new code",
 }
+# too many codes asked, or tried, from this device whatever the phones (outbound's per-client limits)
+TOO_MANY = {
+    "phone": "Too many codes were asked from this device. Try again in {seconds} seconds",
+    "code": "Too many codes were tried from this device. Try again in {seconds} seconds",
+}
 
 
-async def ask_code(apis: Apis, branch: str, phone: str) -> dict[str, Any]:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if len(digits) != 11 or not digits.startswith("1"):
-        raise Refusal({"phone": CODE_MESSAGES["invalid_phone"]})
+async def _code_call(path: str, apis: Apis, body: dict[str, str], client: str | None, field: str) -> dict[str, Any]:
+    """A code asked or tried at outbound with the browser's address (outbound's limits per client trust it from
+    the console only); its refusal beside `field` with the numbers it names."""
     try:
         answer: dict[str, Any] = await apis.call(
-            "outbound", "POST", "/api/v1/self-service/codes", None, json={"branch": branch, "phone": digits}
+            "outbound", "POST", path, None, json=body, headers={"X-Customer-Address": client} if client else {}
         )
     except ApiFailure as failure:
-        refusal = _refusal(failure, "phone", CODE_MESSAGES)
+        refusal = _refusal(failure, field, {**CODE_MESSAGES, "too_many_requests": TOO_MANY[field]})
         refusal.facts = _facts(failure)
         raise refusal from None
     return answer
 
 
+async def ask_code(apis: Apis, branch: str, phone: str, client: str | None = None) -> dict[str, Any]:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) != 11 or not digits.startswith("1"):
+        raise Refusal({"phone": CODE_MESSAGES["invalid_phone"]})
+    return await _code_call("/api/v1/self-service/codes", apis, {"branch": branch, "phone": digits}, client, "phone")
+
+
 def _facts(failure: ApiFailure) -> dict[str, str]:
     """The numbers a refusal names (seconds to wait, tries left), from its field message."""
     words = [w for w in " ".join(failure.fields.values()).replace(":", " ").split() if w.isdigit()]
-    if failure.code == "too_soon" and words:
+    if failure.code in ("too_soon", "too_many_requests") and words:
         return {"seconds": words[0]}
     if failure.code == "code_wrong" and words:
         return {"left": words[0]}
     return {}
 
 
-async def sign_in(apis: Apis, challenge: str, code: str) -> dict[str, Any]:
+async def sign_in(apis: Apis, challenge: str, code: str, client: str | None = None) -> dict[str, Any]:
     code = code.strip()
     if len(code) != 6 or not code.isdigit():
         raise Refusal({"code": "Enter the 6-digit code from the SMS"})
-    try:
-        answer: dict[str, Any] = await apis.call(
-            "outbound", "POST", "/api/v1/self-service/sessions", None, json={"challenge_id": challenge, "code": code}
-        )
-    except ApiFailure as failure:
-        refusal = _refusal(failure, "code", CODE_MESSAGES)
-        refusal.facts = _facts(failure)
-        raise refusal from None
-    return answer
+    body = {"challenge_id": challenge, "code": code}
+    return await _code_call("/api/v1/self-service/sessions", apis, body, client, "code")
 
 
 async def sign_out(apis: Apis, token: str | None) -> None:
@@ -210,17 +216,64 @@ def request_body(form: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-async def raise_request(apis: Apis, token: str | None, form: dict[str, str], key: str) -> dict[str, Any]:
+# why a photo is refused (msgids of the catalog, with %(...)s values)
+PHOTO_MESSAGES = {
+    "too_many": "At most %(limit)s photos",
+    "empty": "%(name)s is empty",
+    "too_large": "%(name)s is %(size)s MB; at most %(limit)s MB",
+    "not_a_photo": "%(name)s is not a photo (JPEG, PNG or WebP)",
+}
+
+
+def photo_message(problem: PhotoProblem) -> tuple[str, dict[str, str]]:
+    """A refused photo as the page says it: the msgid and its values."""
+    limit = str(problem.limit) if problem.kind == "too_many" else megabytes(problem.limit)
+    return PHOTO_MESSAGES[problem.kind], {
+        "name": problem.filename,
+        "size": megabytes(problem.size_bytes),
+        "limit": limit,
+    }
+
+
+def check_uploads(
+    files: list[tuple[str, bytes]], sizes: list[int] | None = None
+) -> tuple[list[Photo], list[tuple[str, dict[str, str]]]]:
+    """The photos chosen on the form (shared/policy/photos.py), or what to say beside the field; `sizes` are the
+    files' real sizes when only their first READ_LIMIT bytes were read (a 12 MB photo is said as 12 MB)."""
+    photos, problems = check_photos(files)
+    real = sizes or []
+    problems = [
+        replace(p, size_bytes=max(p.size_bytes, real[p.index]))
+        if p.kind == "too_large" and p.index is not None and p.index < len(real)
+        else p
+        for p in problems
+    ]
+    return photos, [photo_message(p) for p in problems]
+
+
+READ_LIMIT = MAX_PHOTO_BYTES + 1  # a larger upload is refused on its size without reading the rest
+
+
+def photos_body(photos: list[Photo]) -> list[dict[str, str]]:
+    return [{"filename": p.filename, "content_base64": base64.b64encode(p.data).decode()} for p in photos]
+
+
+async def raise_request(
+    apis: Apis, token: str | None, form: dict[str, str], key: str, photos: list[Photo] | None = None
+) -> dict[str, Any]:
     errors = check_request(form)
     if errors:
         raise Refusal(errors)
+    body = request_body(form)
+    if photos:
+        body["photos"] = photos_body(photos)
     try:
         answer: dict[str, Any] = await apis.call(
             "outbound",
             "POST",
             "/api/v1/self-service/tickets",
             None,
-            json=request_body(form),
+            json=body,
             headers={**_headers(token), "Idempotency-Key": key},
         )
     except ApiFailure as failure:
@@ -231,6 +284,8 @@ async def raise_request(apis: Apis, token: str | None, form: dict[str, str], key
             target = _API_FIELDS.get(path)
             if target:
                 errors[target] = MISSING.get(target, message)
+            elif path.startswith("body.photos"):
+                errors["photos"] = "A photo could not be taken. Choose JPEG, PNG or WebP photos of at most 5 MB."
         raise Refusal(errors or {"form": "Your request could not be sent. Check it and send it again."}) from None
     return answer
 

@@ -19,18 +19,18 @@ from services.identity.handlers.common import (
     check_person_roles,
 )
 from services.identity.schemas import PersonCreate, PersonPublic, PersonUpdate
-from shared.errors import DomainError, Invalid
+from shared.errors import Invalid
 from shared.policy.sign_in import password_problems
 
 CSV_COLUMNS = ("username", "display_name", "roles", "unit", "division", "phone")
 
 
-class BadInput(ValueError):
-    """A person that cannot be created; `fields` say which parts and why."""
+class BadInput(Invalid):
+    """A person that cannot be saved (422): `inputs` say which parts and why, `fields` the same on the request body."""
 
-    def __init__(self, fields: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{f['field']}: {f['message']}" for f in fields))
-        self.fields = fields
+    def __init__(self, inputs: list[dict[str, str]]) -> None:
+        super().__init__("the person cannot be saved", fields=[{**f, "field": f"body.{f['field']}"} for f in inputs])
+        self.inputs = inputs
 
 
 def public(person: store.Person) -> PersonPublic:
@@ -81,7 +81,7 @@ def check_new_person(ident: Identity, body: PersonCreate) -> list[dict[str, str]
         try:
             normalise_phone(body.phone)
         except BadInput as exc:
-            errors += exc.fields
+            errors += exc.inputs
     return errors
 
 
@@ -260,7 +260,3 @@ async def import_people(session: AsyncSession, ident: Identity, actor: Actor, br
     await session.flush()
     await audit(session, actor, IdentityAction.PEOPLE_IMPORTED, ident.clock.now(), detail={"created": len(rows)})
     return ImportReport(len(rows), [])
-
-
-def bad_input(exc: BadInput) -> DomainError:
-    return Invalid("the person cannot be saved", fields=[{**f, "field": f"body.{f['field']}"} for f in exc.fields])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from services.intake.api.calls import calls
 from services.intake.api.customers import customers, screen_pop_for
+from services.intake.api.photos import photos
 from services.intake.api.tickets import tickets
 from shared.http.deps import db_session
 
-__all__ = ["calls", "customers", "db_session", "screen_pop_for", "tickets"]
+__all__ = ["calls", "customers", "db_session", "photos", "screen_pop_for", "tickets"]

@@ -29,6 +29,7 @@ from services.intake.api.common import (
     summary,
 )
 from services.intake.handlers import Received
+from services.intake.photos import add_photos, checked_photos
 from services.intake.schemas import (
     AlarmIn,
     AlarmReceived,
@@ -104,12 +105,14 @@ async def create_ticket(
             return MaskedJSONResponse(answer.model_dump(mode="json"), status_code=200)
     caller = _caller(principal)
     order, policy = handlers.validate_ticket(body, caller, policies, clock.now())
+    photos = checked_photos(body.photos)  # a customer's photos (issue 21): refused before anything is written
     await handlers.check_order_references(db, order, links)
     await db.rollback()  # the checks' reads end here: the writer's transaction takes the number
 
     async def write(session: AsyncSession) -> Received:
         received = await handlers.write_ticket(session, body, order, policy, caller, clock, policies)
         received.ticket.idempotency_key = idempotency_key
+        add_photos(session, received.ticket.ticket_id, photos, clock.now())  # in the ticket's transaction
         return received
 
     try:

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.handlers.errors import NotAllowed
 from services.reporting.store.figures import Counts, FigureQuery, counts
 from shared.auth import Principal, Role
 from shared.clock import Clock
+from shared.errors import OutOfScope
 from shared.policy.limits import SlaClock
 
 CLOCKS = tuple(c.value for c in SlaClock)
@@ -24,10 +24,10 @@ def _rate(part: int, whole: int) -> float | None:
 def scoped(principal: Principal, query: FigureQuery) -> FigureQuery:
     """The caller's scope narrows the query: its branch; a division supervisor only its own units."""
     if query.branch != principal.branch:
-        raise NotAllowed(f"branch {query.branch!r} is outside your scope")
+        raise OutOfScope(f"branch {query.branch!r} is outside your scope")
     if principal.role is Role.DIVISION_SUPERVISOR:
         if query.division is not None and query.division != principal.division:
-            raise NotAllowed(f"division {query.division!r} is outside your scope")
+            raise OutOfScope(f"division {query.division!r} is outside your scope")
         return FigureQuery(**{**query.__dict__, "division": principal.division})
     return query
 
@@ -42,7 +42,7 @@ def overall_on_time(row: dict[str, Any]) -> float | None:
 def figures_of(c: Counts) -> dict[str, Any]:
     """One row of figures from its counts (docs/reporting.md defines each)."""
     t, f = c.tickets, c.facts
-    received, surveys = t.get("received", 0), f.get("survey", 0)
+    received, surveys, ratings = t.get("received", 0), f.get("survey", 0), f.get("rating", 0)
     on_time: dict[str, dict[str, Any]] = {}
     for clock in CLOCKS:
         outcomes = c.clocks.get(clock)
@@ -83,6 +83,15 @@ def figures_of(c: Counts) -> dict[str, Any]:
         "satisfaction_average": round(c.satisfaction_sum / surveys, 2) if surveys else None,
         "satisfied_rate": _rate(f.get("satisfied", 0), surveys),
         "solved_rate": _rate(f.get("solved", 0), surveys),
+        # the customers' own ratings on the self-service page (ServiceRated), apart from the callback's survey
+        "customer_ratings": ratings,
+        "customer_rating_average": round(c.rating_sum / ratings, 2) if ratings else None,
+        "customer_satisfied_rate": _rate(f.get("rated_satisfied", 0), ratings),
+        # both together: every rating a customer gave, on the callback or on the page
+        "all_ratings": surveys + ratings,
+        "all_rating_average": round((c.satisfaction_sum + c.rating_sum) / (surveys + ratings), 2)
+        if surveys + ratings
+        else None,
         "tasks_12345": t.get("tasks_12345", 0),
         "tasks_12345_on_time": tasks_on_time,
         "tasks_12345_on_time_rate": _rate(tasks_on_time, tasks_on_time + tasks_late),

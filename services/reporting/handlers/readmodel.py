@@ -26,6 +26,7 @@ from shared.events import (
     ExtensionGranted,
     ExtensionRequested,
     ReplyRejected,
+    ServiceRated,
     SlaBreached,
     SlaEscalated,
     SlaPayload,
@@ -280,6 +281,8 @@ def project(rows: BatchRows, event: Event[Any]) -> None:
                 row.satisfaction, row.problem_solved = p.satisfaction, p.problem_solved
             for question, answer in sorted(p.answers.items()):  # the branch's own questions (issue 18)
                 t.fact(f"answer:{question}", unit, answer)
+        case ServiceRated(rating=rating):  # the customer's own rating on the self-service page (issue 21)
+            t.fact("rating", holder, rating)
         case CallbackAbandoned():
             t.fact("callback_abandoned", holder)
             row.callback_outcome = "abandoned"

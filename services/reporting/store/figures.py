@@ -34,6 +34,7 @@ PLAIN_FACTS = (
     "callback_abandoned",
     "survey",
     "solved",
+    "rating",  # a customer's rating on the self-service page (ServiceRated), beside the callback's survey
 )
 # fact kinds counted by prefix (one per clock or outcome)
 PREFIXED_FACTS = {
@@ -70,6 +71,7 @@ class Counts:
     facts: dict[str, int]
     clocks: dict[str, dict[str, int]]  # clock -> outcome -> count
     satisfaction_sum: int = 0
+    rating_sum: int = 0  # the self-service ratings' sum (ServiceRated), apart from the survey's
     answers: dict[str, tuple[int, int]] = field(default_factory=dict)  # survey question -> (answers, sum)
 
 
@@ -156,6 +158,8 @@ def facts_query(q: FigureQuery) -> Select[Any]:
     columns |= {name: _count_if(f.kind.like(f"{prefix}%")) for name, prefix in PREFIXED_FACTS.items()}
     columns["satisfied"] = _count_if(and_(f.kind == "survey", f.value >= SATISFIED))
     columns["satisfaction_sum"] = func.coalesce(func.sum(case((f.kind == "survey", f.value), else_=0)), 0)
+    columns["rated_satisfied"] = _count_if(and_(f.kind == "rating", f.value >= SATISFIED))
+    columns["rating_sum"] = func.coalesce(func.sum(case((f.kind == "rating", f.value), else_=0)), 0)
     bucket, key = _bucket(q), _key(q, f.unit_id, u.division_id)
     return (
         select(bucket, key, *(c.label(name) for name, c in columns.items()))
@@ -205,8 +209,9 @@ async def counts(session: AsyncSession, q: FigureQuery, now: datetime) -> list[C
         entry(row["bucket"], row["key"]).tickets = {k: int(v) for k, v in row.items() if k not in ("bucket", "key")}
     for row in (await session.execute(facts_query(q))).mappings():
         found = entry(row["bucket"], row["key"])
-        found.facts = {k: int(v) for k, v in row.items() if k not in ("bucket", "key", "satisfaction_sum")}
-        found.satisfaction_sum = int(row["satisfaction_sum"])
+        sums = ("satisfaction_sum", "rating_sum")
+        found.facts = {k: int(v) for k, v in row.items() if k not in ("bucket", "key", *sums)}
+        found.satisfaction_sum, found.rating_sum = int(row["satisfaction_sum"]), int(row["rating_sum"])
     for row in (await session.execute(clocks_query(q))).mappings():
         entry(row["bucket"], row["key"]).clocks.setdefault(row["clock"], {})[row["outcome"]] = int(row["n"])
     for row in (await session.execute(answers_query(q))).mappings():

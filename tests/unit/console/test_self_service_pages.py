@@ -72,7 +72,15 @@ def test_a_signed_out_customer_is_sent_to_sign_in() -> None:
 
 def test_every_label_of_the_self_service_pages_has_a_chinese_translation() -> None:
     chinese = load_catalogs()["zh_CN"]
-    tables = (ss.STEP_LABELS, ss.RATING_LABELS, ss.COMPLAINT_TYPES, ss.MISSING, ss.CODE_MESSAGES)
+    tables = (
+        ss.STEP_LABELS,
+        ss.RATING_LABELS,
+        ss.COMPLAINT_TYPES,
+        ss.MISSING,
+        ss.CODE_MESSAGES,
+        ss.PHOTO_MESSAGES,
+        ss.TOO_MANY,
+    )
     ids = {label for table in tables for label in table.values()}
     for path in TEMPLATES.glob("*.html"):
         ids |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])((?:(?!\1).)+?)\1\s*\)""", path.read_text())}
@@ -99,3 +107,29 @@ def test_the_timeline_names_a_customer_notice_and_its_kind(locale: str, expected
         },
     )
     assert f'<span class="ev">{expected}</span>' in html
+
+
+def test_a_refused_photo_is_said_in_chinese_beside_the_field_with_its_name_and_size() -> None:
+    chinese = load_catalogs()["zh_CN"]
+    photos, refused = ss.check_uploads([("a.jpg", b"\xff\xd8\xff" + b"\0" * (6 * 1024 * 1024)), ("b.gif", b"GIF89a")])
+    assert photos == []
+    said = [chinese.gettext(message) % values for message, values in refused]
+    assert said == ["a.jpg 大小为 6.0 MB，最大 5.0 MB", "b.gif 不是照片（请选 JPEG、PNG 或 WebP）"]
+    _, too_many = ss.check_uploads([("x.png", b"")] * 4)
+    assert [chinese.gettext(m) % v for m, v in too_many] == ["最多 3 张照片"]
+
+
+def test_too_many_codes_from_one_device_says_the_wait_in_chinese() -> None:
+    chinese = load_catalogs()["zh_CN"]
+    failure = ApiFailure(429, "x", {"phone": "too many codes asked from here: wait 1200 s"}, "too_many_requests")
+    assert ss._facts(failure) == {"seconds": "1200"}
+    said = chinese.gettext(ss.TOO_MANY["phone"]).format(**ss._facts(failure))
+    assert said == "本设备获取验证码次数过多，请 1200 秒后再试"
+
+
+def test_a_photo_read_only_in_part_is_said_with_its_real_size() -> None:
+    head = b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024)  # what the page reads of a 12 MB photo
+    _, refused = ss.check_uploads([("big.jpg", head)], [12 * 1024 * 1024])
+    assert refused == [
+        ("%(name)s is %(size)s MB; at most %(limit)s MB", {"name": "big.jpg", "size": "12.0", "limit": "5.0"})
+    ]
