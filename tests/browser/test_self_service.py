@@ -62,6 +62,35 @@ async def _unit_sees_the_photo(chromium: Browser, hotline: BrowserSystem, ticket
         await center.close()
 
 
+async def _center_sees_the_rating(chromium: Browser, hotline: BrowserSystem) -> None:
+    """Reporting counts the customer's rating (ServiceRated) in its own column of the figures, apart from the
+    callback survey's (which said 5 on the phone)."""
+    ctx = await chromium.new_context(
+        base_url=hotline.console_url, locale="en-US", viewport={"width": 1600, "height": 900}
+    )
+    page = await ctx.new_page()
+    try:
+        await sign_in_as(page, hotline, "center.zhou")
+
+        async def counted() -> bool:
+            await page.goto("/reporting/figures")
+            return await page.locator("td[data-figure='customer_rating_average']", has_text="4.0 (1)").count() == 1
+
+        await eventually(counted, what="the figures count the customer's rating")
+        row = page.locator("tr", has=page.locator("td[data-figure='customer_rating_average']", has_text="4.0 (1)"))
+        await expect(row).to_contain_text("5.0 (1)")  # the callback survey's, beside it
+        cell = row.locator("td[data-figure='customer_rating_average']")
+        await cell.scroll_into_view_if_needed()  # the wide table scrolls sideways to the two satisfaction columns
+        await expect(cell).to_be_in_viewport()
+        await (
+            page.locator("#figures")
+            .locator("xpath=..")
+            .screenshot(path=str(SHOTS / "reporting-figures-self-service-en.png"))
+        )
+    finally:
+        await ctx.close()
+
+
 async def _customer_phone(chromium: Browser, hotline: BrowserSystem) -> BrowserContext:
     """A customer's own phone: 390×844, touch, Chinese."""
     return await phone_context(chromium, hotline, locale="zh-CN")
@@ -212,6 +241,7 @@ async def test_a_customer_signs_in_by_sms_code_raises_a_repair_sees_it_dispatche
         await page.get_by_role("button", name="Send my rating").click()
         await expect(page.locator("#your-rating")).to_contain_text("4 of 5")
         await hotline.events.wait_for(ticket_id, "ServiceRated")
+        await _center_sees_the_rating(chromium, hotline)
 
         # only their own: another number is as unknown as a wrong one
         await page.goto("/self-service/tickets")
