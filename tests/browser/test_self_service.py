@@ -192,8 +192,6 @@ async def test_a_customer_signs_in_by_sms_code_raises_a_repair_sees_it_dispatche
         await page.get_by_label("地址").fill("广西壮族自治区南宁市青秀区七星路8号")
         await page.get_by_label("区县").fill("青秀区")
         photo: FilePayload = {"name": "灶台.jpg", "mimeType": "image/jpeg", "buffer": _stove_photo()}
-        await page.get_by_label("照片（可不填）").set_input_files([photo])
-        await page.screenshot(path=str(SHOTS / "self-service-photo-zh.png"), full_page=True)
         # a file that only claims to be a photo is refused beside the field, and nothing is sent
         fake: FilePayload = {"name": "假照片.jpg", "mimeType": "image/jpeg", "buffer": b"this is text, not a picture"}
         await page.get_by_label("照片（可不填）").set_input_files([photo, fake])
@@ -202,7 +200,16 @@ async def test_a_customer_signs_in_by_sms_code_raises_a_repair_sees_it_dispatche
         await expect(page.get_by_label("地址")).to_have_value("广西壮族自治区南宁市青秀区七星路8号")  # kept
         assert await tickets_with(hotline, phone=phone) == []
         await page.screenshot(path=str(SHOTS / "self-service-photo-refused-zh.png"), full_page=True)
+        # a fresh form, filled in with the photo alone (the customer's second go)
+        await page.get_by_role("link", name="返回我的诉求").click()
+        await page.get_by_role("link", name="提交报修或诉求").click()
+        await page.get_by_label("故障报修").check()
+        await page.get_by_label("发生了什么，或您需要什么？").fill(words)
+        await page.get_by_label("地址").fill("广西壮族自治区南宁市青秀区七星路8号")
+        await page.get_by_label("区县").fill("青秀区")
         await page.get_by_label("照片（可不填）").set_input_files([photo])
+        await expect(page.locator(".error-summary")).to_have_count(0)
+        await page.screenshot(path=str(SHOTS / "self-service-photo-zh.png"), full_page=True)
         await page.get_by_role("button", name="提交诉求").click()
         await expect(page.get_by_role("status")).to_contain_text("您的诉求已受理")
         number = page.url.split("/self-service/tickets/")[1].split("?")[0]
