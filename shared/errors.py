@@ -55,6 +55,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class OutOfScope(Forbidden):
+    """Outside the caller's branch, division or unit (RULES.md §6): 403 with its own code."""
+
+    code = "out_of_scope"
+
+
 class NotFound(DomainError):
     """No such thing, or none the caller may see (RULES.md §6: out of scope looks like absent): 404."""
 

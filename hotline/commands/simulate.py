@@ -15,7 +15,7 @@ from hotline import system
 from hotline.commands.system import StartedSystem, SystemStartError, start_system
 from hotline.infra.console import log_to_stderr
 from hotline.simulate.actors import SimTime
-from hotline.simulate.report import render_report, write_events, write_report
+from hotline.simulate.output import render_report, write_events, write_report
 from hotline.simulate.runner import (
     RunResult,
     first_morning,

@@ -12,9 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.callback import store
 from services.callback.handlers import (
-    Conflict,
     NewRequest,
-    NotFound,
     Policies,
     RecordOutcome,
     claim_callback,
@@ -23,7 +21,6 @@ from services.callback.handlers import (
     task_in_branch,
 )
 from services.callback.new_tickets import IntakeForwarder
-from services.callback.scheduling import OutcomeError
 from services.callback.schemas import (
     AttemptPublic,
     CallbackDetail,
@@ -47,8 +44,8 @@ from shared.auth import (
     require_roles,
 )
 from shared.auth.reveal import Revealable, add_reveal_route
+from shared.errors import Invalid
 from shared.http.deps import RequestClock, Session, branch_policies, db_session
-from shared.http.errors import ApiError
 from shared.http.policies import policies_reload_router
 from shared.http.ratelimit import rate_limited
 from shared.http.types import Instant
@@ -72,14 +69,6 @@ def _committed(request: Request) -> None:
     relay = getattr(request.app.state, "relay", None)
     if relay is not None:
         relay.notify()
-
-
-def _api_error(error: Exception) -> ApiError:
-    if isinstance(error, NotFound):
-        return ApiError(404, str(error))
-    if isinstance(error, OutcomeError):
-        return ApiError(422, error.message, fields=[{"field": f"body.{error.field}", "message": error.message}])
-    return ApiError(409, str(error), code="conflict")
 
 
 # --------------------------------------------------------------------------- builders
@@ -183,10 +172,7 @@ async def list_callbacks_of_ticket(
 
 @router.get("/callbacks/{callback_id}", response_model=CallbackDetail)
 async def read_callback(callback_id: str, principal: CallbackAgent, db: Db, policies: PoliciesDep) -> CallbackDetail:
-    try:
-        task = await task_in_branch(db, callback_id, principal.branch)
-    except NotFound as error:
-        raise _api_error(error) from None
+    task = await task_in_branch(db, callback_id, principal.branch)
     return await _detail(db, task, policies)
 
 
@@ -196,32 +182,24 @@ async def claim(
 ) -> CallbackDetail:
     """Take a due callback; of two agents claiming at once exactly one gets it, the other a 409."""
     lease = timedelta(minutes=request.app.state.callback_settings.claim_minutes)
-    try:
-        async with db.begin():
-            task = await claim_callback(
-                db,
-                callback_id=callback_id,
-                agent_id=principal.subject,
-                branch=principal.branch,
-                now=clock.now(),
-                lease=lease,
-                policies=policies,
-            )
-    except (NotFound, Conflict) as error:
-        raise _api_error(error) from None
+    async with db.begin():
+        task = await claim_callback(
+            db,
+            callback_id=callback_id,
+            agent_id=principal.subject,
+            branch=principal.branch,
+            now=clock.now(),
+            lease=lease,
+            policies=policies,
+        )
     return await _detail(db, task, policies)
 
 
 @router.post("/callbacks/{callback_id}/release", response_model=CallbackDetail)
 async def release(callback_id: str, principal: CallbackAgent, db: Db, policies: PoliciesDep) -> CallbackDetail:
     """Give a claimed callback back to the queue without calling."""
-    try:
-        async with db.begin():
-            task = await release_callback(
-                db, callback_id=callback_id, agent_id=principal.subject, branch=principal.branch
-            )
-    except (NotFound, Conflict) as error:
-        raise _api_error(error) from None
+    async with db.begin():
+        task = await release_callback(db, callback_id=callback_id, agent_id=principal.subject, branch=principal.branch)
     return await _detail(db, task, policies)
 
 
@@ -246,8 +224,7 @@ async def _new_tickets_on_the_call(db: AsyncSession, request: Request, task: Cal
         refusal = await forwarder.submit_now(row)
         if refusal is not None:
             fields = [{"field": _intake_field(f["field"]), "message": f["message"]} for f in refusal.fields]
-            raise ApiError(
-                422,
+            raise Invalid(
                 f"intake refused the new request: {refusal.message}; nothing was recorded",
                 code="new_request_refused",
                 fields=fields or [{"field": "body.new_request", "message": refusal.message}],
@@ -314,20 +291,17 @@ async def record_call_outcome(
         new_request=new_request,
         answers=dict(body.answers),
     )
-    try:
-        async with db.begin():
-            task, events = await record_outcome(
-                db,
-                command,
-                agent_id=principal.subject,
-                branch=principal.branch,
-                now=clock.now(),
-                clock=clock,
-                policies=policies,
-            )
-            await _new_tickets_on_the_call(db, request, task)
-    except (NotFound, Conflict, OutcomeError) as error:
-        raise _api_error(error) from None
+    async with db.begin():
+        task, events = await record_outcome(
+            db,
+            command,
+            agent_id=principal.subject,
+            branch=principal.branch,
+            now=clock.now(),
+            clock=clock,
+            policies=policies,
+        )
+        await _new_tickets_on_the_call(db, request, task)
     _committed(request)
     return OutcomeResult(callback=await _detail(db, task, policies), events=[e.type for e in events])
 

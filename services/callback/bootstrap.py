@@ -16,15 +16,13 @@ from services.callback.settings import CallbackSettings
 from services.callback.store import Outbox
 from services.callback.worker import TicketEventsHandler
 from shared.auth import AuthSettings
-from shared.branch_config import is_configured_branch
 from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.events import Topic
-from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, RenamingSender
 from shared.runtime import ServiceSettings
-from shared.service import ServiceCore, consumer_health, core_parts
+from shared.service import ServiceCore, consumer_health, core_parts, service_api
 
 SERVICE = "callback"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,17 +63,12 @@ def build_api(
     intake_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The agents' HTTP API (create_app: every route declares its roles; responses masked)."""
-    return create_app(
-        SERVICE,
-        http or HttpSettings(),
+    return service_api(
+        service,
         *routers(),
-        auth=auth or AuthSettings(),
-        readiness={"database": service.database_ready},
-        branch_known=is_configured_branch,
-        metrics_refresh=[service.outbox_pending],
+        auth=auth,
+        http=http,
         state={
-            "sessions": service.sessions,
-            "clock": service.clock,
             "policies": service.policies,
             "callback_settings": service.callback,
             "relay": relay,

@@ -18,7 +18,8 @@ from services.callback.bootstrap import (
 )
 from shared.bus import make_producer
 from shared.db import upgrade_database
-from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.runtime import Role, ServiceSettings, start_logging
+from shared.service import serve_api, serve_worker
 
 log = structlog.get_logger(__name__)
 
@@ -27,9 +28,8 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     service = build_service(settings)
     # migrations use their own event loop (asyncio.run inside Alembic's env): run them in a thread
     await asyncio.to_thread(upgrade_database, service.database_url, MIGRATIONS)
-    host = settings.http_host
     if role is Role.API:
-        await serve(SERVICE, build_api(service), host, settings.port_for(SERVICE, role), on_stop=service.close)
+        await serve_api(service, build_api(service))
         return
     producer = make_producer(settings.kafka_bootstrap, f"{SERVICE}-worker")
     await producer.start()
@@ -37,19 +37,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     consumer = build_consumer(service, producer, relay)
     forwarder = build_forwarder(service)
     app = build_api(service, relay=relay) if role is Role.ALL else build_worker_health(service, consumer)
-
-    async def stop_all() -> None:
-        await producer.stop()
-        await service.close()
-
-    await serve(
-        SERVICE,
-        app,
-        host,
-        settings.port_for(SERVICE, Role.API if role is Role.ALL else Role.WORKER),
-        tasks=[consumer.run, relay.run, forwarder.run],
-        on_stop=stop_all,
-    )
+    await serve_worker(service, role, app, [consumer.run, relay.run, forwarder.run], producer)
 
 
 def main(role: str = "all") -> None:

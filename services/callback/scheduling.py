@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from shared import errors
 from shared.policy.branch import BranchPolicy
 from shared.policy.calendar import WorkingDayCalendar
 from shared.policy.callbacks import (
@@ -119,13 +120,12 @@ class Abandon:
 Decision = Complete | Reopen | Reschedule | Abandon
 
 
-class OutcomeError(ValueError):
-    """An outcome that cannot be recorded as given; `field` names the request field at fault."""
+class OutcomeError(errors.Invalid):
+    """An outcome that cannot be recorded as given (422); `field` names the request body's field at fault."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, fields=[{"field": f"body.{field}", "message": message}])
         self.field = field
-        self.message = message
 
 
 _FAILURE_WORDS = {

@@ -13,8 +13,7 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.dispatch.api import conflict_handler, routers
 from services.dispatch.handlers import DispatchContext
@@ -30,13 +29,14 @@ from shared.auth import AuthSettings
 from shared.branch_config import BranchPolicies, is_configured_branch
 from shared.bus import BrokerProbe, ConsumerSettings, EventConsumer
 from shared.clock import Clock
-from shared.db import make_engine, make_sessions, transaction, upgrade_database
+from shared.db import transaction, upgrade_database
 from shared.events import Topic
 from shared.http.app import create_app, create_worker_app
 from shared.http.policies import policies_reload_router
 from shared.http.settings import HttpSettings
-from shared.outbox import OutboxRelay, RenamingSender, count_pending
+from shared.outbox import OutboxRelay, RenamingSender
 from shared.runtime import ServiceSettings, Task
+from shared.service import ServiceCore, core_parts
 from shared.sms import SmsSender, SmsSettings, build_sender
 from shared.sms.api import sms_router
 from shared.storage import LocalDirectoryStorage
@@ -49,15 +49,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass
-class DispatchService:
+class DispatchService(ServiceCore):
     """Everything one dispatch process runs, built by `build` and never at import."""
 
-    settings: ServiceSettings
+    NAME = SERVICE
+    OUTBOX = Outbox
+
     dispatch: DispatchSettings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
     ctx: DispatchContext
-    database_url: str
     stoppables: list[Any] = field(default_factory=list)
     sms: SmsSettings | None = None
     sms_sender: SmsSender | None = None  # runs in the worker when the notifier is "sms"
@@ -75,14 +74,6 @@ class DispatchService:
             await asyncio.to_thread(upgrade_database, self.database_url, MIGRATIONS)
         if self.dispatch.seed_orgs:
             await seed_orgs(self.sessions)
-
-    async def database_ready(self) -> bool:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-
-    async def outbox_pending(self) -> int:
-        return await count_pending(SERVICE, self.sessions, Outbox)
 
     def api_app(self, relay: OutboxRelay | None = None, *, auth: AuthSettings | None = None) -> FastAPI:
         # base64 JSON inflates a file by 4/3: the body limit follows the attachment limit
@@ -206,12 +197,9 @@ def build(
     sms: SmsSettings | None = None,
 ) -> DispatchService:
     """Wire one dispatch process (tests pass their own clock and database)."""
-    settings = settings or ServiceSettings()
+    core = core_parts(SERVICE, settings, database_url=database_url, clock=clock)
+    settings, sessions, clock = core["settings"], core["sessions"], core["clock"]
     dispatch = dispatch or DispatchSettings()
-    url = database_url or settings.database_url_for(SERVICE)
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    clock = clock or settings.clock()
     attachments = dispatch.attachments_dir or settings.state_dir / "dispatch-attachments"
     sms_settings, sender = None, None
     if dispatch.notifier == "sms":
@@ -228,7 +216,7 @@ def build(
         max_attachment_bytes=dispatch.max_attachment_bytes,
         max_attachments_per_reply=dispatch.max_attachments_per_reply,
     )
-    return DispatchService(settings, dispatch, engine, sessions, ctx, url, sms=sms_settings, sms_sender=sender)
+    return DispatchService(**core, dispatch=dispatch, ctx=ctx, sms=sms_settings, sms_sender=sender)
 
 
 class _SecondaryServer(uvicorn.Server):

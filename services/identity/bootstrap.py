@@ -8,8 +8,6 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.identity.api import routers
 from services.identity.handlers.common import Identity, sign_in_limiter
@@ -21,10 +19,11 @@ from services.identity.worker import Housekeeper
 from shared.auth import AuthSettings
 from shared.auth.jwks import JwksCache, register_cache
 from shared.clock import Clock, SystemClock
-from shared.db import make_engine, make_sessions, upgrade_database
-from shared.http.app import create_app
+from shared.db import upgrade_database
+from shared.http.app import create_app, create_worker_app
 from shared.http.settings import HttpSettings
 from shared.runtime import ServiceSettings
+from shared.service import ServiceCore, core_parts
 
 log = structlog.get_logger(__name__)
 
@@ -39,20 +38,12 @@ def migrate(url: str) -> None:
 
 
 @dataclass
-class IdentityService:
-    settings: ServiceSettings
-    database_url: str
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+class IdentityService(ServiceCore):
+    """Everything one process of the service shares (identity emits no events: it keeps no outbox)."""
+
+    NAME = SERVICE
+
     identity: Identity
-
-    async def database_ready(self) -> bool:
-        async with self.sessions() as session:
-            await session.execute(text("SELECT 1"))
-        return True
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 def own_auth_settings(auth: AuthSettings | None = None) -> AuthSettings:
@@ -69,12 +60,10 @@ def build(
     auth: AuthSettings | None = None,
     clock: Clock | None = None,
 ) -> IdentityService:
-    settings = settings or ServiceSettings()
+    # token instants must be the verifiers' wall clock: never the demo's simulated clock
+    core = core_parts(SERVICE, settings, database_url=database_url, clock=clock or SystemClock())
     ids = identity_settings or IdentitySettings()
-    url = database_url or settings.database_url_for(SERVICE)
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    ring = KeyRing(sessions)
+    ring = KeyRing(core["sessions"])
     auth_settings = own_auth_settings(auth)
     register_cache(JwksCache(LOCAL_JWKS, max_age=5.0, min_refresh=0.0, fetch=lambda _url: ring.cached_jwks()))
     identity = Identity(
@@ -87,12 +76,11 @@ def build(
             concurrency=ids.argon2_concurrency,
         ),
         keys=ring,
-        # token instants must be the verifiers' wall clock: never the demo's simulated clock
-        clock=clock or SystemClock(),
+        clock=core["clock"],
         by_username=sign_in_limiter(ids.rate_per_username),
         by_address=sign_in_limiter(ids.rate_per_address),
     )
-    return IdentityService(settings, url, engine, sessions, identity)
+    return IdentityService(**core, identity=identity)
 
 
 def build_api(service: IdentityService, *, http: HttpSettings | None = None) -> FastAPI:
@@ -135,12 +123,10 @@ def build_worker_health(service: IdentityService, housekeeper: Housekeeper) -> F
     async def housekeeping() -> bool:
         return housekeeper.ready.is_set()
 
-    app = create_app(
-        f"{SERVICE}-worker",
-        HttpSettings(),
-        auth=service.identity.auth,
+    app = create_worker_app(
+        SERVICE,
         readiness={"database": service.database_ready, "housekeeping": housekeeping},
-        role="worker",
+        auth=service.identity.auth,
     )
     housekeeper.metrics = HousekeepingMetrics.build(app.state.metrics.registry)
     return app

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake import store
 from services.intake.references import Credentials, Directory, check_references
 from services.intake.schemas import CallbackIn, ComplaintIn, CustomerIn, GovTaskIn, LocationIn, TicketIn
-from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket, TicketHistory
+from services.intake.store import CallRecord, Outbox, ProcessedEvent, Ticket
 from services.intake.validation import (
     FieldErrors,
     check_callback,
@@ -25,7 +25,7 @@ from services.intake.validation import (
     check_subtype,
     normalise_phone,
 )
-from services.intake.view import apply_to_view
+from services.intake.view import apply_to_view, new_ticket_rows
 from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.errors import Conflict, Forbidden, Invalid
@@ -44,7 +44,6 @@ from shared.events import (
     TicketResolvedOnFirstContact,
     UrgentNoticeRequested,
     new_event,
-    redacted,
 )
 from shared.inbox import unseen
 from shared.outbox import stage
@@ -271,8 +270,24 @@ async def receive(
         who = complainant_of(order.customer, ticket_id)
         complaint = _complaint_details(order.complaint, order.branch, who, order.received_at, policy)
     kept_deadline = _stricter_external_deadline(order, policies, policy)
+    correlation = correlation_id or order.call_id or order.external_task_id or ticket_id
+
+    def mint(p: Payload) -> Event[Any]:
+        return new_event(
+            p, ticket_id=ticket_id, branch=order.branch, producer=PRODUCER, correlation_id=correlation, occurred_at=now
+        )
+
+    events: list[Event[Any]] = [mint(p) for p in before]
+    # the events were minted just now (fresh ids): no inbox lookup, only the marks for the worker
+    for event in events:  # an alarm's notices, ahead of the ticket
+        session.add(ProcessedEvent(event_id=event.event_id, event_type=event.type, processed_at=now))
+        await apply_to_view(session, event, policies)
+    # The branch-day counter row stays locked from here until the commit: with the API's single writer the whole
+    # batch holds it anyway. Taking it first lets every row of the work order go out once, numbered, at the flush:
+    # a fresh ticket is built without reading anything (7 statements per create on PostgreSQL, was 12).
+    number = await _ticket_number(session, order.branch, order.received_at, policy)
     payload = TicketReceived(
-        ticket_number=None,  # taken last, below
+        ticket_number=number,
         channel=order.channel,  # type: ignore[arg-type]
         category=order.category,
         subtype=order.subtype,
@@ -291,34 +306,13 @@ async def receive(
         external_task_id=order.external_task_id,
         external_deadline=kept_deadline,
     )
-    correlation = correlation_id or order.call_id or order.external_task_id or ticket_id
-    events: list[Event[Any]] = [
-        new_event(
-            p, ticket_id=ticket_id, branch=order.branch, producer=PRODUCER, correlation_id=correlation, occurred_at=now
-        )
-        for p in (*before, payload)
-    ]
-    # The view's rows and the inbox marks are written first; the branch-day counter comes last because
-    # its row stays locked until commit and so serialises every create of the branch: holding it for
-    # the final statements only (not for the whole work order) is what lets concurrent creates overlap.
-    # the events were minted just now (fresh ids): no inbox lookup, only the marks for the worker
-    for event in events:
-        session.add(ProcessedEvent(event_id=event.event_id, event_type=event.type, processed_at=now))
-        await apply_to_view(session, event, policies)
-    # still pending here (held by the session); the reference keeps it tracked once flushed
-    history = next(
-        (row for row in session.new if isinstance(row, TicketHistory) and row.event_id == events[-1].event_id), None
-    )
-    ticket = await session.get(Ticket, ticket_id)
-    assert ticket is not None  # written by the view from TicketReceived
+    received = mint(payload)
+    events.append(received)
+    session.add(ProcessedEvent(event_id=received.event_id, event_type=received.type, processed_at=now))
+    ticket, rows = new_ticket_rows(received, payload, policies)
     ticket.external_deadline = order.external_deadline
     ticket.external_deadline_stricter = kept_deadline is not None
-    number = await _ticket_number(session, order.branch, order.received_at, policy)
-    numbered = events[-1].model_copy(update={"payload": payload.model_copy(update={"ticket_number": number})})
-    events[-1] = numbered
-    ticket.ticket_number = number
-    if history is not None:
-        history.summary = redacted(numbered)["payload"]
+    session.add_all([ticket, *rows])
     stage(session, Outbox, events, clock)
     return Received(ticket, events)
 

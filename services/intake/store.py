@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     case,
     func,
     select,
@@ -227,20 +228,29 @@ class CallRecord(Base):
 # --------------------------------------------------------------------------- queries
 
 
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+_NEXT_NUMBER: dict[str, Any] = {}
+
+
+def _next_number_statement(dialect: str) -> Any:
+    """The counter's upsert, built once per dialect: a statement reused keeps its compiled form and cache key."""
+    statement = _NEXT_NUMBER.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(TicketNumberCounter)
+            .values(branch=bindparam("branch"), day=bindparam("day"), last=1)
+            .on_conflict_do_update(index_elements=["branch", "day"], set_={"last": TicketNumberCounter.last + 1})
+            .returning(TicketNumberCounter.last)
+        )
+        _NEXT_NUMBER[dialect] = statement
+    return statement
 
 
 async def next_ticket_number(session: AsyncSession, branch: str, day: date) -> int:
     """The next number of the branch's day; the upserted row stays locked until the caller commits."""
-    insert = _insert(session)
-    statement = (
-        insert(TicketNumberCounter)
-        .values(branch=branch, day=day, last=1)
-        .on_conflict_do_update(index_elements=["branch", "day"], set_={"last": TicketNumberCounter.last + 1})
-        .returning(TicketNumberCounter.last)
-    )
-    return int((await session.execute(statement)).scalar_one())
+    connection = await session.connection()  # the session's transaction; a Core statement, no ORM round
+    statement = _next_number_statement(connection.dialect.name)
+    return int((await connection.execute(statement, {"branch": branch, "day": day})).scalar_one())
 
 
 async def ticket_by_external_task(session: AsyncSession, branch: str, task_id: str) -> Ticket | None:

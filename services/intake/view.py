@@ -84,6 +84,21 @@ def ticket_from_received(event: Event[Any], payload: TicketReceived) -> Ticket:
     )
 
 
+def new_ticket_rows(
+    event: Event[Any], payload: TicketReceived, policies: BranchPolicies
+) -> tuple[Ticket, list[TicketClock | TicketHistory]]:
+    """A ticket the view has never seen: its row, its running dispatch clock and its history entry, built without
+    reading anything (no clock can exist for a ticket not in the view), to be added and flushed together."""
+    ticket = ticket_from_received(event, payload)
+    rows: list[TicketClock | TicketHistory] = []
+    if SlaClock.DISPATCH in clocks_for(Category(ticket.category)):
+        clock = TicketClock(ticket_id=ticket.ticket_id, clock=SlaClock.DISPATCH.value, breached=False)
+        _run_clock(clock, ticket, SlaClock.DISPATCH, payload.received_at, policies)
+        rows.append(clock)
+    rows.append(_history(event))
+    return ticket, rows
+
+
 async def _clock(session: AsyncSession, ticket_id: str, clock: SlaClock) -> TicketClock | None:
     return await session.get(TicketClock, (ticket_id, clock.value))
 
@@ -108,7 +123,6 @@ async def _start_clock(
     """(Re)start a clock of the view from `start` with the policy's deadline (RULES.md §2)."""
     if clock not in clocks_for(Category(ticket.category)):
         return
-    deadline, provisional = _deadline(ticket, clock, start, policies, ticket.complaint_level)
     row = await _clock(session, ticket.ticket_id, clock)
     if row is None:
         row = TicketClock(ticket_id=ticket.ticket_id, clock=clock.value)
@@ -117,6 +131,11 @@ async def _start_clock(
         # the SLA monitor's breach came in (from its own topic) before this start: keep what it said
         row.started_at = start
         return
+    _run_clock(row, ticket, clock, start, policies)
+
+
+def _run_clock(row: TicketClock, ticket: Ticket, clock: SlaClock, start: datetime, policies: BranchPolicies) -> None:
+    deadline, provisional = _deadline(ticket, clock, start, policies, ticket.complaint_level)
     row.started_at = start
     row.deadline = deadline
     row.provisional = provisional
@@ -167,9 +186,9 @@ async def apply_to_view(session: AsyncSession, event: Event[Any], policies: Bran
     if isinstance(payload, TicketReceived):
         ticket = await session.get(Ticket, event.ticket_id)
         if ticket is None:
-            ticket = ticket_from_received(event, payload)
-            session.add(ticket)
-            await session.flush()
+            ticket, rows = new_ticket_rows(event, payload, policies)
+            session.add_all([ticket, *rows])
+            return
         await _start_clock(session, ticket, SlaClock.DISPATCH, payload.received_at, policies)
         session.add(_history(event))
         return

@@ -1,13 +1,15 @@
 """The single writer of new work orders in an API process: concurrent creates share one transaction and one commit.
 
 A work order's daily number is gapless (one number per work order, none skipped): the branch-day counter row stays
-locked from the moment a number is taken until the transaction ends, so two transactions that number work orders
-of one branch run one after the other, and with durable commits each waits for the other's WAL flush (~4 ms on
-this machine's disk): about 250 creates/s per branch at most, whatever the number of cores. Here the creates that
-arrive while a commit is under way wait for the next batch: one transaction numbers them all, each in a SAVEPOINT
-of its own (a create that fails is rolled back alone, its number with it, so the numbers stay gapless), and one
-commit (one WAL flush) makes them all durable before any of them is answered. With no concurrency a batch is one
-create, exactly as before.
+locked from the moment a number is taken until the transaction ends, so two transactions that number work orders of
+one branch run one after the other, and with durable commits each waits for the other's WAL flush (~4 ms on this
+machine's disk): about 250 creates/s per branch at most, whatever the number of cores. Here the creates that arrive
+while a commit is under way wait for the next batch: one transaction numbers them all and one commit (one WAL flush)
+makes them all durable before any of them is answered. The batch is first written as a whole, one flush and so one
+statement per table (issue 24: no SAVEPOINT, RELEASE and flush per create); should a create be refused before the
+commit, nothing is written and the batch runs again with each create in a SAVEPOINT of its own (the refused one is
+rolled back alone, its number with it, so the numbers stay gapless). With no concurrency a batch is one create,
+exactly as before.
 """
 
 from __future__ import annotations
@@ -71,11 +73,13 @@ class CreateWriter:
             await self._write(batch)
 
     async def _write(self, batch: list[_Job[Any]]) -> None:
+        live = [job for job in batch if not job.done.cancelled()]  # a cancelled client is not written
+        if len(live) > 1 and await self._write_together(live):
+            return
         results: list[tuple[_Job[Any], Any]] = []
         failed: list[tuple[_Job[Any], BaseException]] = []
         try:
             async with self.sessions() as session, session.begin():
-                live = [job for job in batch if not job.done.cancelled()]  # a cancelled client is not written
                 if len(live) == 1:  # alone: its own transaction, no savepoint needed
                     results.append((live[0], await live[0].work(session)))
                 for job in live if len(live) > 1 else ():
@@ -90,6 +94,38 @@ class CreateWriter:
                 if not job.done.done():
                     job.done.set_exception(error)
             return
+        self._answer(results, failed)
+
+    async def _write_together(self, live: list[_Job[Any]]) -> bool:
+        """The usual case: the whole batch in one transaction without savepoints and one flush at the end, so each
+        table's rows go out in one statement (no SAVEPOINT/RELEASE and flush per create). False, with nothing
+        written, when a create was refused before the commit: the batch is then written again a savepoint each, so
+        that the refused one is rolled back alone. A failed commit fails the batch, as in `_write`."""
+        results: list[tuple[_Job[Any], Any]] = []
+        async with self.sessions() as session:
+            transaction = await session.begin()
+            try:
+                with session.no_autoflush:
+                    for job in live:
+                        results.append((job, await job.work(session)))
+                await session.flush()
+            except Exception as refused:
+                await transaction.rollback()
+                log.info("create_batch_written_again_one_by_one", size=len(live), error=repr(refused))
+                return False
+            try:
+                await transaction.commit()
+            except Exception as error:  # nothing of the batch is known to be written: nobody is told otherwise
+                log.warning("create_batch_failed", size=len(live), error=repr(error))
+                for job in live:
+                    if not job.done.done():
+                        job.done.set_exception(error)
+                return True
+        self._answer(results, [])
+        return True
+
+    @staticmethod
+    def _answer(results: list[tuple[_Job[Any], Any]], failed: list[tuple[_Job[Any], BaseException]]) -> None:
         BATCH_SIZE.observe(len(results))
         for job, result in results:
             if not job.done.done():

@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from services.knowledge import handlers, store
-from services.knowledge.handlers import ArticleView, Context, IllegalTransition, InvalidCommand, NotAllowed, NotFound
+from services.knowledge.handlers import ArticleView, Context
 from services.knowledge.schemas import (
     ArticleCreate,
     ArticlePublic,
@@ -40,7 +38,7 @@ from services.knowledge.store import Article, ArticleVersion, KnowledgeNeed
 from services.knowledge.text import diff_versions, render_markdown
 from shared.auth import Principal, Role, SecureRouter, require_roles
 from shared.db import transaction
-from shared.http.errors import ApiError
+from shared.errors import Invalid
 from shared.policy.categories import Category
 from shared.policy.knowledge import Action, VersionStatus, is_stale
 
@@ -68,31 +66,6 @@ def _context(request: Request) -> Context:
 
 
 Ctx = Annotated[Context, Depends(_context)]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except NotFound as error:
-        raise ApiError(404, str(error)) from None
-    except NotAllowed as error:
-        raise ApiError(403, str(error), code="out_of_scope") from None
-    except IllegalTransition as error:
-        allowed = ", ".join(sorted(a.value for a in error.allowed)) or "none"
-        raise ApiError(
-            409,
-            f"{error.reason} (status {error.status.value}; allowed: {allowed})",
-            code="illegal_transition",
-            fields=[
-                {"field": "status", "message": error.status.value},
-                {"field": "allowed_actions", "message": allowed},
-            ],
-        ) from None
-    except InvalidCommand as error:
-        raise ApiError(
-            422, error.message, fields=[{"field": f"body.{error.field}", "message": error.message}]
-        ) from None
 
 
 def _committed(request: Request) -> None:
@@ -193,14 +166,12 @@ def routers() -> list[SecureRouter]:
 
     async def _view(request: Request, principal: Principal, article_id: str, ctx: Context) -> ArticlePublic:
         async with request.app.state.sessions() as session:
-            with _errors():
-                return _article_out(await handlers.view_article(session, principal, article_id, ctx))
+            return _article_out(await handlers.view_article(session, principal, article_id, ctx))
 
     @router.post("/articles", response_model=ArticlePublic, status_code=201, tags=["authoring"])
     async def create_article(body: ArticleCreate, request: Request, principal: Writer, ctx: Ctx) -> ArticlePublic:
-        with _errors():
-            async with transaction(request.app.state.sessions) as session:
-                article = await handlers.create_article(session, principal, body, ctx)
+        async with transaction(request.app.state.sessions) as session:
+            article = await handlers.create_article(session, principal, body, ctx)
         _committed(request)
         return await _view(request, principal, article.article_id, ctx)
 
@@ -261,9 +232,8 @@ def routers() -> list[SecureRouter]:
     async def edit_draft(
         article_id: str, body: ArticleUpdate, request: Request, principal: Writer, ctx: Ctx
     ) -> ArticlePublic:
-        with _errors():
-            async with transaction(request.app.state.sessions) as session:
-                await handlers.edit_draft(session, principal, article_id, body, ctx)
+        async with transaction(request.app.state.sessions) as session:
+            await handlers.edit_draft(session, principal, article_id, body, ctx)
         _committed(request)
         return await _view(request, principal, article_id, ctx)
 
@@ -271,9 +241,8 @@ def routers() -> list[SecureRouter]:
         async def step(
             article_id: str, body: StepRequest, request: Request, principal: Reviewer, ctx: Ctx
         ) -> ArticlePublic:
-            with _errors():
-                async with transaction(request.app.state.sessions) as session:
-                    await handlers.take_step(session, principal, article_id, action, body.notes, ctx)
+            async with transaction(request.app.state.sessions) as session:
+                await handlers.take_step(session, principal, article_id, action, body.notes, ctx)
             _committed(request)
             return await _view(request, principal, article_id, ctx)
 
@@ -296,9 +265,8 @@ def routers() -> list[SecureRouter]:
     async def retire_article(
         article_id: str, body: RetireRequest, request: Request, principal: Supervisor, ctx: Ctx
     ) -> ArticlePublic:
-        with _errors():
-            async with transaction(request.app.state.sessions) as session:
-                await handlers.take_step(session, principal, article_id, Action.RETIRE, body.reason, ctx)
+        async with transaction(request.app.state.sessions) as session:
+            await handlers.take_step(session, principal, article_id, Action.RETIRE, body.reason, ctx)
         _committed(request)
         return await _view(request, principal, article_id, ctx)
 
@@ -310,20 +278,19 @@ def routers() -> list[SecureRouter]:
         try:
             data = base64.b64decode(body.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(
-                422, "not base64", fields=[{"field": "body.content_base64", "message": "not valid base64"}]
+            raise Invalid(
+                "not base64", fields=[{"field": "body.content_base64", "message": "not valid base64"}]
             ) from None
-        with _errors():
-            async with transaction(request.app.state.sessions) as session:
-                record = await handlers.add_file(
-                    session,
-                    principal,
-                    article_id,
-                    filename=body.filename,
-                    media_type=body.media_type,
-                    data=data,
-                    ctx=ctx,
-                )
+        async with transaction(request.app.state.sessions) as session:
+            record = await handlers.add_file(
+                session,
+                principal,
+                article_id,
+                filename=body.filename,
+                media_type=body.media_type,
+                data=data,
+                ctx=ctx,
+            )
         _committed(request)
         return FilePublic(**{k: v for k, v in record.items() if k != "storage_key"})
 
@@ -332,8 +299,7 @@ def routers() -> list[SecureRouter]:
         article_id: str, attachment_id: str, request: Request, principal: Reader, ctx: Ctx
     ) -> Response:
         async with request.app.state.sessions() as session:
-            with _errors():
-                record, data = await handlers.read_file(session, principal, article_id, attachment_id, ctx)
+            record, data = await handlers.read_file(session, principal, article_id, attachment_id, ctx)
         return Response(
             data,
             media_type=str(record["media_type"]),
@@ -343,8 +309,7 @@ def routers() -> list[SecureRouter]:
     @router.get("/articles/{article_id}/versions", response_model=list[VersionSummary], tags=["authoring"])
     async def list_versions(article_id: str, request: Request, principal: Reader) -> list[VersionSummary]:
         async with request.app.state.sessions() as session:
-            with _errors():
-                versions = await handlers.list_versions(session, principal, article_id)
+            versions = await handlers.list_versions(session, principal, article_id)
         return [
             VersionSummary(
                 version=v.version,
@@ -360,8 +325,7 @@ def routers() -> list[SecureRouter]:
     @router.get("/articles/{article_id}/versions/{version}", response_model=VersionPublic, tags=["authoring"])
     async def get_version(article_id: str, version: int, request: Request, principal: Reader) -> VersionPublic:
         async with request.app.state.sessions() as session:
-            with _errors():
-                return _version_out(await handlers.version_of(session, principal, article_id, version))
+            return _version_out(await handlers.version_of(session, principal, article_id, version))
 
     @router.get("/articles/{article_id}/diff", response_model=DiffPublic, tags=["authoring"])
     async def diff(
@@ -373,9 +337,8 @@ def routers() -> list[SecureRouter]:
     ) -> DiffPublic:
         """A readable diff between any two versions the caller may see."""
         async with request.app.state.sessions() as session:
-            with _errors():
-                old = await handlers.version_of(session, principal, article_id, from_version)
-                new = await handlers.version_of(session, principal, article_id, to_version)
+            old = await handlers.version_of(session, principal, article_id, from_version)
+            new = await handlers.version_of(session, principal, article_id, to_version)
         result = diff_versions(
             handlers.version_fields(old), handlers.version_fields(new), f"v{from_version}", f"v{to_version}"
         )
@@ -413,9 +376,8 @@ def routers() -> list[SecureRouter]:
     async def feedback(
         article_id: str, body: FeedbackCreate, request: Request, principal: Agent, ctx: Ctx
     ) -> FeedbackPublic:
-        with _errors():
-            async with transaction(request.app.state.sessions) as session:
-                given = await handlers.give_feedback(session, principal, article_id, body, ctx)
+        async with transaction(request.app.state.sessions) as session:
+            given = await handlers.give_feedback(session, principal, article_id, body, ctx)
         _committed(request)
         return FeedbackPublic(
             article_id=given.article_id,

@@ -15,16 +15,16 @@ from services.knowledge.settings import KnowledgeMetrics, KnowledgeSettings
 from services.knowledge.store import Outbox
 from services.knowledge.worker import knowledge_relay
 from shared.auth import AuthSettings
-from shared.branch_config import BranchPolicies, config_dirs, is_configured_branch
+from shared.branch_config import BranchPolicies, config_dirs
 from shared.bus import BrokerProbe
 from shared.clock import Clock
 from shared.db import upgrade_database
-from shared.http.app import create_app, create_worker_app
+from shared.http.app import create_worker_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay, Sender
 from shared.policy.branch import BranchConfigError
 from shared.runtime import ServiceSettings
-from shared.service import ServiceCore, core_parts
+from shared.service import ServiceCore, core_parts, service_api
 from shared.storage import AttachmentStorage, LocalDirectoryStorage
 
 SERVICE = "knowledge"
@@ -83,17 +83,12 @@ def build_api(
     relay: OutboxRelay | None = None,
 ) -> FastAPI:
     """The knowledge HTTP API (create_app: every route declares its roles)."""
-    app = create_app(
-        SERVICE,
-        http or HttpSettings(),
+    app = service_api(
+        service,
         *routers(),
-        auth=auth or AuthSettings(),
-        readiness={"database": service.database_ready},
-        branch_known=is_configured_branch,
-        metrics_refresh=[service.outbox_pending],
+        auth=auth,
+        http=http,
         state={
-            "sessions": service.sessions,
-            "clock": service.clock,
             "knowledge_settings": service.knowledge,
             "search": service.search,
             "zone_of": service.zone_of,

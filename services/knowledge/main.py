@@ -13,7 +13,8 @@ from services.knowledge.bootstrap import (
     migrate,
 )
 from shared.bus import make_producer
-from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.runtime import Role, ServiceSettings, start_logging
+from shared.service import serve_api, serve_worker
 from shared.topics import TopicSpec, ensure_topics
 
 
@@ -24,9 +25,8 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     # jieba builds its prefix dictionary (with the gas terms) on first use, seconds on a busy machine: do it now,
     # before the process reports ready, not inside the first publish or search of an agent on a call
     await asyncio.to_thread(service.search.segmenter.words, "燃气表不走字")
-    host = settings.http_host
     if role is Role.API:
-        await serve(SERVICE, build_api(service), host, settings.port_for(SERVICE, role), on_stop=service.close)
+        await serve_api(service, build_api(service))
         return
     # the relay publishes on one topic: create it (with the deployment's partition count) before sending
     topic = service.knowledge.knowledge_topic
@@ -35,19 +35,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     await producer.start()
     relay = build_relay(service, producer)
     app = build_api(service, relay=relay) if role is Role.ALL else build_worker_health(service)
-
-    async def stop_all() -> None:
-        await producer.stop()
-        await service.close()
-
-    await serve(
-        SERVICE,
-        app,
-        host,
-        settings.port_for(SERVICE, Role.API if role is Role.ALL else Role.WORKER),
-        tasks=[relay.run],
-        on_stop=stop_all,
-    )
+    await serve_worker(service, role, app, [relay.run], producer)
 
 
 def main(role: str = "all") -> None:

@@ -13,18 +13,17 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.store import Outbox
 from services.reporting.worker import BulletinSchedule, RenamedTopics, ReportingEventsHandler
 from shared.auth import AuthSettings
-from shared.branch_config import DEFAULT_BRANCH, BranchPolicies, is_configured_branch
+from shared.branch_config import DEFAULT_BRANCH, BranchPolicies
 from shared.bus import ConsumerSettings, EventConsumer
 from shared.clock import Clock
 from shared.db import upgrade_database
 from shared.events import Topic
-from shared.http.app import create_app
 from shared.http.settings import HttpSettings
 from shared.outbox import OutboxRelay
 from shared.policy.branch import BranchConfigError
 from shared.policy.hot_spots import HotSpotRules
 from shared.runtime import ServiceSettings
-from shared.service import ServiceCore, consumer_health, core_parts
+from shared.service import ServiceCore, consumer_health, core_parts, service_api
 
 SERVICE = "reporting"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -74,17 +73,12 @@ def build_api(
     relay: OutboxRelay | None = None,
 ) -> FastAPI:
     """The reporting HTTP API (create_app: every route declares its roles; responses masked)."""
-    return create_app(
-        SERVICE,
-        http or HttpSettings(),
+    return service_api(
+        service,
         *routers(),
-        auth=auth or AuthSettings(),
-        readiness={"database": service.database_ready},
-        branch_known=is_configured_branch,
-        metrics_refresh=[service.outbox_pending],
+        auth=auth,
+        http=http,
         state={
-            "sessions": service.sessions,
-            "clock": service.clock,
             "reporting_settings": service.reporting,
             "branches": service.branches,
             "relay": relay,

@@ -15,7 +15,8 @@ from services.reporting.bootstrap import (
     migrate,
 )
 from shared.bus import make_producer
-from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.runtime import Role, ServiceSettings, start_logging
+from shared.service import serve_api, serve_worker
 from shared.topics import TopicSpec, ensure_topics
 
 
@@ -23,9 +24,8 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     service = build_service(settings)
     # migrations use their own event loop (asyncio.run inside Alembic's env): run them in a thread
     await asyncio.to_thread(migrate, service.database_url)
-    host = settings.http_host
     if role is Role.API:
-        await serve(SERVICE, build_api(service), host, settings.port_for(SERVICE, role), on_stop=service.close)
+        await serve_api(service, build_api(service))
         return
     # the relay publishes hot spots and bulletins on the reporting topic: make it before sending
     topic = service.reporting.reporting_topic
@@ -35,19 +35,7 @@ async def run(role: Role, settings: ServiceSettings) -> None:
     relay = build_relay(service, producer)
     consumer = build_consumer(service, producer, relay)
     app = build_api(service, relay=relay) if role is Role.ALL else build_worker_health(service, consumer)
-
-    async def stop_all() -> None:
-        await producer.stop()
-        await service.close()
-
-    await serve(
-        SERVICE,
-        app,
-        host,
-        settings.port_for(SERVICE, Role.API if role is Role.ALL else Role.WORKER),
-        tasks=[consumer.run, relay.run, build_schedule(service, relay).run],
-        on_stop=stop_all,
-    )
+    await serve_worker(service, role, app, [consumer.run, relay.run, build_schedule(service, relay).run], producer)
 
 
 def main(role: str = "all") -> None:

@@ -62,36 +62,24 @@ def build_streams(settings: MonitorSettings, kafka_bootstrap: str, *, partitions
         }
 
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+
+    def rocks_table(name: str, description: str) -> Any:
+        return app.Table(
+            name,
+            partitions=partitions,
+            options=rocks(),
+            recovery_buffer_size=settings.recovery_buffer_size,
+            key_type=bytes,
+            value_type=bytes,
+            help=description,
+        )
+
     # Co-partitioned with hotline.tickets: a ticket's timers live in the partition of its events.
-    timers_by_ticket = app.Table(
-        "timers_by_ticket",
-        partitions=partitions,
-        options=rocks(),
-        recovery_buffer_size=settings.recovery_buffer_size,
-        key_type=bytes,
-        value_type=bytes,
-        help="ticket id -> its clocks",
-    )
+    timers_by_ticket = rocks_table("timers_by_ticket", "ticket id -> its clocks")
     # "<partition>:<bucket>" -> ticket ids with something due in that second: a tick reads only due buckets.
-    due_index = app.Table(
-        "due_index",
-        partitions=partitions,
-        options=rocks(),
-        recovery_buffer_size=settings.recovery_buffer_size,
-        key_type=bytes,
-        value_type=bytes,
-        help="due bucket -> ticket ids",
-    )
+    due_index = rocks_table("due_index", "due bucket -> ticket ids")
     # "<partition>" -> {"cursor": last bucket fully checked, "open": running clocks}
-    partition_state = app.Table(
-        "partition_state",
-        partitions=partitions,
-        options=rocks(),
-        recovery_buffer_size=settings.recovery_buffer_size,
-        key_type=bytes,
-        value_type=bytes,
-        help="per-partition progress",
-    )
+    partition_state = rocks_table("partition_state", "per-partition progress")
     for table in (timers_by_ticket, due_index, partition_state):
         # Faust derives a table's codec from its types (json for bytes); our values are already encoded
         cast(Any, table).key_serializer = cast(Any, table).value_serializer = "raw"

@@ -15,7 +15,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from shared.policy.callbacks import QuietWindow
-from shared.policy.categories import Category
+from shared.policy.categories import CHINESE_NAMES, Category
 
 
 class NoticeKind(StrEnum):
@@ -33,19 +33,6 @@ PLACEHOLDERS: Mapping[str, str] = {
     "category": "the category in Chinese (故障报修)",
     "appointment": "the appointment, local time (12月02日 09:30)",
     "hotline": "the branch's hotline number",
-}
-
-CATEGORY_NAMES: Mapping[Category, str] = {
-    Category.QUERY: "信息查询",
-    Category.CONSULTATION: "业务咨询",
-    Category.ALARM: "报警",
-    Category.REPAIR: "故障报修",
-    Category.SERVICE_REQUEST: "服务申请",
-    Category.COMPLAINT: "投诉",
-    Category.REPORT: "举报",
-    Category.OPINION: "意见",
-    Category.SUGGESTION: "建议",
-    Category.PRAISE: "表扬",
 }
 
 
@@ -104,7 +91,7 @@ def templates_from_mapping(source: str, data: Mapping[str, object]) -> NoticeTem
 
 def render(text: str, *, ticket_number: str, category: Category, hotline: str, appointment: str = "") -> str:
     return text.format(
-        ticket_number=ticket_number, category=CATEGORY_NAMES[category], hotline=hotline, appointment=appointment
+        ticket_number=ticket_number, category=CHINESE_NAMES[category], hotline=hotline, appointment=appointment
     )
 
 

@@ -1,4 +1,4 @@
-"""What every dispatch route needs: the roles, the session, the context, one transaction per action, the 409s."""
+"""What every dispatch route needs: the roles, the context, one transaction per action, the 409s."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import JSONResponse
 
@@ -18,7 +18,6 @@ from services.dispatch.lifecycle import IllegalTransition, StaleVersion, allowed
 from services.dispatch.schemas import TicketDetail
 from services.dispatch.store import AuditRecord, Ticket
 from shared.auth import AuditLog, Principal, Role, require_roles
-from shared.db import transaction
 from shared.http.errors import ApiError, error_body
 
 T = TypeVar("T")
@@ -45,11 +44,6 @@ Admin = Annotated[Principal, require_roles(Role.ADMIN)]
 Previewer = Annotated[Principal, require_roles(Role.ADMIN, Role.CENTER_SUPERVISOR, Role.AGENT)]
 
 
-def sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    return factory
-
-
 def context(request: Request) -> DispatchContext:
     ctx: DispatchContext = request.app.state.dispatch
     return ctx
@@ -61,31 +55,34 @@ def role_of(request: Request) -> Role:
     return principal.role
 
 
-async def _current(request: Request, ticket_id: str) -> StaleVersion:
-    async with sessions(request)() as session:
-        ticket = await session.get(Ticket, ticket_id)
+async def _current(session: AsyncSession, ticket_id: str) -> StaleVersion:
+    # the failed transaction was rolled back, its objects expired: this reads the ticket as it now stands
+    ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         raise ApiError(404, f"ticket {ticket_id} not found")
     return StaleVersion(ticket.state, ticket.version)
 
 
 async def in_transaction(
-    request: Request, ticket_id: str | None, work: Callable[[AsyncSession, DispatchContext], Awaitable[T]]
+    request: Request,
+    session: AsyncSession,
+    ticket_id: str | None,
+    work: Callable[[AsyncSession, DispatchContext], Awaitable[T]],
 ) -> T:
-    """One unit of work; a concurrent change of the same ticket becomes a 409 (one wins, one loses)."""
+    """One unit of work on the request's session; a concurrent change of the same ticket becomes a 409 (one wins)."""
     ctx = context(request)
     try:
-        async with transaction(sessions(request)) as session:
+        async with session.begin():
             result = await work(session, ctx)
     except StaleDataError:
         if ticket_id is None:
             raise
-        raise await _current(request, ticket_id) from None
+        raise await _current(session, ticket_id) from None
     except OperationalError as error:
         # SQLite: a write on a snapshot another writer has moved past; the same race, the same answer
         if ticket_id is None or "locked" not in str(error).lower():
             raise
-        raise await _current(request, ticket_id) from None
+        raise await _current(session, ticket_id) from None
     relay = getattr(request.app.state, "relay", None)
     if relay is not None:
         relay.notify()
@@ -93,14 +90,17 @@ async def in_transaction(
 
 
 async def act(
-    request: Request, ticket_id: str, action: Callable[[AsyncSession, DispatchContext], Awaitable[Ticket]]
+    request: Request,
+    session: AsyncSession,
+    ticket_id: str,
+    action: Callable[[AsyncSession, DispatchContext], Awaitable[Ticket]],
 ) -> TicketDetail:
     """A ticket action in one transaction, answered with the ticket as it now stands."""
 
     async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
         return await detail(session, ctx, await action(session, ctx), role_of(request))
 
-    return await in_transaction(request, ticket_id, work)
+    return await in_transaction(request, session, ticket_id, work)
 
 
 def conflict_response(exc: IllegalTransition | StaleVersion, role: Role | None = None) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import handlers
-from services.dispatch.api.common import AUDIT, TicketReader, UnitHandler, context, role_of, sessions
+from services.dispatch.api.common import AUDIT, TicketReader, UnitHandler, context, role_of
 from services.dispatch.api.present import detail, summaries
 from services.dispatch.lifecycle import Status
 from services.dispatch.schemas import HistoryEntry, TicketDetail, TicketSummary
@@ -17,6 +17,7 @@ from services.dispatch.store import Ticket, emitted_events, in_scope, tickets_wh
 from shared.auth import Principal, SecureRouter
 from shared.auth.reveal import Revealable, add_reveal_route
 from shared.errors import NotFound
+from shared.http.deps import Session
 from shared.http.ratelimit import rate_limited
 from shared.privacy import PersonalField
 
@@ -24,45 +25,44 @@ router = SecureRouter(prefix="/api/v1")
 
 
 @router.get("/unit/inbox", response_model=list[TicketSummary], tags=["unit"])
-async def unit_inbox(request: Request, principal: UnitHandler) -> list[TicketSummary]:
+async def unit_inbox(request: Request, session: Session, principal: UnitHandler) -> list[TicketSummary]:
     """The unit's open tickets, nearest deadline first, with each clock's remaining time."""
-    async with sessions(request)() as session:
-        tickets = await tickets_where(session, in_scope(principal.scope), statuses=[Status.DISPATCHED, Status.ACCEPTED])
-        return await summaries(session, context(request), tickets, role_of(request))
+    tickets = await tickets_where(session, in_scope(principal.scope), statuses=[Status.DISPATCHED, Status.ACCEPTED])
+    return await summaries(session, context(request), tickets, role_of(request))
 
 
 @router.get("/tickets", response_model=list[TicketSummary], tags=["center"])
 async def list_tickets(
     request: Request,
+    session: Session,
     principal: TicketReader,
     status: Annotated[list[Status] | None, Query()] = None,
     unit_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TicketSummary]:
     """Tickets in the caller's scope (branch, division or unit), filtered by status and unit."""
-    async with sessions(request)() as session:
-        tickets = await tickets_where(
-            session, in_scope(principal.scope), statuses=status or [], unit_id=unit_id, newest_first=limit
-        )
-        return await summaries(session, context(request), tickets, role_of(request))
+    tickets = await tickets_where(
+        session, in_scope(principal.scope), statuses=status or [], unit_id=unit_id, newest_first=limit
+    )
+    return await summaries(session, context(request), tickets, role_of(request))
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail, tags=["unit", "center"])
-async def read_ticket(ticket_id: str, request: Request, principal: TicketReader) -> TicketDetail:
-    async with sessions(request)() as session:
-        ticket = await handlers.ticket_for(session, principal, ticket_id)
-        return await detail(session, context(request), ticket, role_of(request))
+async def read_ticket(ticket_id: str, request: Request, session: Session, principal: TicketReader) -> TicketDetail:
+    ticket = await handlers.ticket_for(session, principal, ticket_id)
+    return await detail(session, context(request), ticket, role_of(request))
 
 
 @router.get("/tickets/{ticket_id}/history", response_model=list[HistoryEntry], tags=["unit", "center"])
-async def ticket_history(ticket_id: str, request: Request, principal: TicketReader) -> list[HistoryEntry]:
+async def ticket_history(
+    ticket_id: str, request: Request, session: Session, principal: TicketReader
+) -> list[HistoryEntry]:
     """The events dispatch emitted for this ticket, in order."""
-    async with sessions(request)() as session:
-        await handlers.ticket_for(session, principal, ticket_id)
-        return [
-            HistoryEntry(event_id=e.event_id, type=e.type, topic=e.topic, created_at=e.created_at)
-            for e in await emitted_events(session, ticket_id)
-        ]
+    await handlers.ticket_for(session, principal, ticket_id)
+    return [
+        HistoryEntry(event_id=e.event_id, type=e.type, topic=e.topic, created_at=e.created_at)
+        for e in await emitted_events(session, ticket_id)
+    ]
 
 
 async def _revealable(session: AsyncSession, principal: Principal, ticket_id: str, now: datetime) -> Revealable:

@@ -14,7 +14,6 @@ from services.dispatch.api.common import (
     context,
     in_transaction,
     role_of,
-    sessions,
 )
 from services.dispatch.api.present import attachment_out, detail, extension_out
 from services.dispatch.handlers import DispatchContext, decode_base64
@@ -31,6 +30,7 @@ from services.dispatch.schemas import (
 )
 from services.dispatch.store import AttachmentRecord
 from shared.auth import SecureRouter
+from shared.http.deps import Session
 from shared.http.errors import ApiError
 from shared.storage import ALLOWED_MEDIA_TYPES
 
@@ -42,19 +42,22 @@ ATTACHMENT_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}} 
 
 @router.post("/tickets/{ticket_id}/accept", response_model=TicketDetail, tags=["unit"])
 async def accept(
-    ticket_id: str, request: Request, principal: UnitHandler, body: Versioned | None = None
+    ticket_id: str, request: Request, session: Session, principal: UnitHandler, body: Versioned | None = None
 ) -> TicketDetail:
     expected = body.expected_version if body is not None else None
 
     return await act(
-        request, ticket_id, lambda session, ctx: handlers.accept(session, ctx, principal, ticket_id, expected)
+        request, session, ticket_id, lambda session, ctx: handlers.accept(session, ctx, principal, ticket_id, expected)
     )
 
 
 @router.post("/tickets/{ticket_id}/contact", response_model=TicketDetail, tags=["unit"])
-async def contact(ticket_id: str, body: ContactIn, request: Request, principal: UnitHandler) -> TicketDetail:
+async def contact(
+    ticket_id: str, body: ContactIn, request: Request, session: Session, principal: UnitHandler
+) -> TicketDetail:
     return await act(
         request,
+        session,
         ticket_id,
         lambda session, ctx: handlers.record_contact(
             session,
@@ -71,9 +74,12 @@ async def contact(ticket_id: str, body: ContactIn, request: Request, principal: 
 
 
 @router.post("/tickets/{ticket_id}/return", response_model=TicketDetail, tags=["unit"])
-async def return_ticket(ticket_id: str, body: ReturnIn, request: Request, principal: UnitHandler) -> TicketDetail:
+async def return_ticket(
+    ticket_id: str, body: ReturnIn, request: Request, session: Session, principal: UnitHandler
+) -> TicketDetail:
     return await act(
         request,
+        session,
         ticket_id,
         lambda session, ctx: handlers.return_ticket(
             session,
@@ -89,7 +95,7 @@ async def return_ticket(ticket_id: str, body: ReturnIn, request: Request, princi
 
 @router.post("/tickets/{ticket_id}/extensions", response_model=ExtensionOut, status_code=201, tags=["unit"])
 async def request_extension(
-    ticket_id: str, body: ExtensionIn, request: Request, principal: UnitHandler
+    ticket_id: str, body: ExtensionIn, request: Request, session: Session, principal: UnitHandler
 ) -> ExtensionOut:
     async def work(session: AsyncSession, ctx: DispatchContext) -> ExtensionOut:
         extension = await handlers.request_extension(
@@ -104,12 +110,12 @@ async def request_extension(
         )
         return extension_out(extension)
 
-    return await in_transaction(request, ticket_id, work)
+    return await in_transaction(request, session, ticket_id, work)
 
 
 @router.post("/tickets/{ticket_id}/attachments", response_model=AttachmentOut, status_code=201, tags=["unit"])
 async def upload_attachment(
-    ticket_id: str, body: AttachmentIn, request: Request, principal: UnitHandler
+    ticket_id: str, body: AttachmentIn, request: Request, session: Session, principal: UnitHandler
 ) -> AttachmentOut:
     """A photo or receipt (JPEG, PNG, WebP, PDF; size-limited) for the coming reply, as base64 JSON."""
     data = decode_base64(body.content_base64)
@@ -123,7 +129,7 @@ async def upload_attachment(
         return attachment_out(record)
 
     try:
-        return await in_transaction(request, ticket_id, work)
+        return await in_transaction(request, session, ticket_id, work)
     except Exception:
         storage = context(request).storage
         for record in stored:  # the row did not commit: leave no orphan file behind
@@ -139,12 +145,11 @@ async def upload_attachment(
     responses={200: {"description": "the file as stored", "content": ATTACHMENT_CONTENT}},
 )
 async def download_attachment(
-    ticket_id: str, attachment_id: str, request: Request, principal: AttachmentReader
+    ticket_id: str, attachment_id: str, request: Request, session: Session, principal: AttachmentReader
 ) -> Response:
     ctx = context(request)
-    async with sessions(request)() as session:
-        await handlers.ticket_for(session, principal, ticket_id)
-        record = await session.get(AttachmentRecord, attachment_id)
+    await handlers.ticket_for(session, principal, ticket_id)
+    record = await session.get(AttachmentRecord, attachment_id)
     if record is None or record.ticket_id != ticket_id or ctx.storage is None:
         raise ApiError(404, f"attachment {attachment_id} not found")
     data = await ctx.storage.get(record.storage_key)
@@ -156,7 +161,9 @@ async def download_attachment(
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketDetail, tags=["unit"])
-async def reply(ticket_id: str, body: ReplyIn, request: Request, principal: UnitHandler) -> TicketDetail:
+async def reply(
+    ticket_id: str, body: ReplyIn, request: Request, session: Session, principal: UnitHandler
+) -> TicketDetail:
     async def work(session: AsyncSession, ctx: DispatchContext) -> TicketDetail:
         await handlers.reply(
             session,
@@ -172,4 +179,4 @@ async def reply(ticket_id: str, body: ReplyIn, request: Request, principal: Unit
         ticket = await handlers.ticket_for(session, principal, ticket_id)
         return await detail(session, ctx, ticket, role_of(request))
 
-    return await in_transaction(request, ticket_id, work)
+    return await in_transaction(request, session, ticket_id, work)

@@ -1,5 +1,6 @@
 """The knowledge service's use cases by who acts: writers and reviewers (workflow), agents and the center (loop)."""
 
+from services.knowledge.handlers.errors import StepRefused
 from services.knowledge.handlers.loop import (
     count_need,
     give_feedback,
@@ -11,10 +12,6 @@ from services.knowledge.handlers.loop import (
 from services.knowledge.handlers.workflow import (
     ArticleView,
     Context,
-    IllegalTransition,
-    InvalidCommand,
-    NotAllowed,
-    NotFound,
     add_file,
     create_article,
     edit_draft,
@@ -31,10 +28,7 @@ from services.knowledge.handlers.workflow import (
 __all__ = [
     "ArticleView",
     "Context",
-    "IllegalTransition",
-    "InvalidCommand",
-    "NotAllowed",
-    "NotFound",
+    "StepRefused",
     "add_file",
     "count_need",
     "create_article",

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.knowledge import store
 from services.knowledge.handlers.workflow import (
     Context,
-    InvalidCommand,
     _copy_fields,
     _drafted,
     _emit,
@@ -24,6 +23,7 @@ from services.knowledge.search import SearchResults
 from services.knowledge.store import Article, Feedback, KnowledgeNeed
 from services.knowledge.text import normalise
 from shared.auth import Principal, Role
+from shared.errors import Invalid
 from shared.events import ArticleFeedbackRecorded
 from shared.policy.knowledge import Action, VersionStatus
 
@@ -106,7 +106,7 @@ async def give_feedback(
     """An agent marks an article helpful or not on a ticket; a second verdict on the same ticket replaces the first."""
     article = await _load_for(session, principal, article_id)
     if article.live_version is None or article.retired_at is not None:
-        raise InvalidCommand("article_id", "only a published article can be rated")
+        raise Invalid.on("body.article_id", "only a published article can be rated")
     now = ctx.clock.now()
     feedback = await store.find_feedback(session, article_id, command.ticket_id, principal.subject)
     if feedback is None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge import store
+from services.knowledge.handlers.errors import StepRefused, decide
 from services.knowledge.schemas import ArticleCreate, ArticleFields
 from services.knowledge.search import SearchEngine
 from services.knowledge.settings import KnowledgeMetrics, KnowledgeSettings
@@ -22,6 +23,7 @@ from services.knowledge.store import Article, ArticleVersion, Outbox, ReviewNote
 from services.knowledge.text import normalise
 from shared.auth import Principal, Role
 from shared.clock import Clock
+from shared.errors import Invalid, NotFound, OutOfScope
 from shared.events import (
     ArticleApproved,
     ArticleDrafted,
@@ -37,11 +39,9 @@ from shared.outbox import stage
 from shared.policy.knowledge import (
     Action,
     IllegalTransition,
-    NotAllowed,
     Relation,
     VersionStatus,
     allowed_actions,
-    apply,
     is_stale,
     relation_of,
 )
@@ -51,20 +51,6 @@ SERVICE = "knowledge"
 WORKING = (VersionStatus.DRAFT, VersionStatus.SUBMITTED, VersionStatus.APPROVED)
 # actions on the version in the works; the others act on the live (published) version
 ON_WORKING = frozenset({Action.EDIT, Action.SUBMIT, Action.APPROVE, Action.SEND_BACK, Action.PUBLISH})
-
-
-class NotFound(Exception):
-    pass
-
-
-class InvalidCommand(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-__all__ = ["IllegalTransition", "InvalidCommand", "NotAllowed", "NotFound"]
 
 
 @dataclass
@@ -254,17 +240,17 @@ async def create_article(session: AsyncSession, principal: Principal, command: A
     owner_division: str | None
     if principal.role is Role.UNIT_HANDLER:
         if not principal.unit:
-            raise NotAllowed("a unit handler's token names no unit")
+            raise OutOfScope("a unit handler's token names no unit")
         if command.owner_unit not in (None, principal.unit):
-            raise NotAllowed("a unit handler drafts only for its own unit")
+            raise OutOfScope("a unit handler drafts only for its own unit")
         owner_unit, owner_division = principal.unit, principal.division
     elif principal.role is Role.DIVISION_SUPERVISOR:
         if not principal.division:
-            raise NotAllowed("a division supervisor's token names no division")
+            raise OutOfScope("a division supervisor's token names no division")
         owner_unit, owner_division = command.owner_unit, principal.division
     else:
         # §11(三)(八): knowledge is collected by units and divisions; the center reviews and publishes it
-        raise NotAllowed(f"role {principal.role.value} does not draft articles")
+        raise OutOfScope(f"role {principal.role.value} does not draft articles")
     now = ctx.clock.now()
     article = Article(
         article_id=f"KB-{uuid.uuid4().hex[:10].upper()}",
@@ -320,7 +306,7 @@ async def _target(
     rel = relation(principal, article)
     if article.retired_at is not None:
         status = VersionStatus.RETIRED
-        raise IllegalTransition(action, status, frozenset(), "the article is retired")
+        raise StepRefused(IllegalTransition(action, status, frozenset(), "the article is retired"))
     version = working if action in ON_WORKING and working is not None else (live or working)
     assert version is not None
     return article, version, rel, working is not None
@@ -329,7 +315,7 @@ async def _target(
 async def _editable(session: AsyncSession, principal: Principal, article_id: str) -> tuple[Article, ArticleVersion]:
     """The article and its draft, when this person may edit it now (409 / 403 otherwise)."""
     article, version, rel, pending = await _target(session, principal, article_id, Action.EDIT)
-    apply(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
+    decide(Action.EDIT, VersionStatus(version.status), rel, has_pending=pending)
     return article, version
 
 
@@ -363,11 +349,11 @@ async def add_file(
     article, version = await _editable(session, principal, article_id)
     problem = check_attachment(data, media_type, ctx.settings.max_attachment_bytes)
     if problem is not None:
-        raise InvalidCommand(problem.field, problem.message)
+        raise Invalid.on(f"body.{problem.field}", problem.message)
     if len(version.files) >= ctx.settings.max_attachments:
-        raise InvalidCommand("content_base64", f"an article holds at most {ctx.settings.max_attachments} files")
+        raise Invalid.on("body.content_base64", f"an article holds at most {ctx.settings.max_attachments} files")
     if ctx.storage is None:
-        raise InvalidCommand("content_base64", "attachment storage is not configured")
+        raise Invalid.on("body.content_base64", "attachment storage is not configured")
     attachment_id = uuid.uuid4().hex
     key = f"{article.branch}/{article.article_id}/{attachment_id}"
     await ctx.storage.put(key, data, media_type)
@@ -400,16 +386,16 @@ async def take_step(
 ) -> Article:
     """Submit, approve, send back or publish the version in the works; new version or retire the live one."""
     article, version, rel, pending = await _target(session, principal, article_id, action)
-    status = apply(action, VersionStatus(version.status), rel, has_pending=pending)
+    status = decide(action, VersionStatus(version.status), rel, has_pending=pending)
     now = ctx.clock.now()
     if action is Action.NEW_VERSION:
         return await _start_new_version(session, principal, article, version, ctx, now)
     if action is Action.RETIRE:
         if len(notes.strip()) < 2:
-            raise InvalidCommand("reason", "write why the article is retired")
+            raise Invalid.on("body.reason", "write why the article is retired")
         return await _retire(session, principal, article, notes, ctx, now)
     if action is Action.SEND_BACK and len(notes.strip()) < 2:
-        raise InvalidCommand("notes", "write what the writers must change")
+        raise Invalid.on("body.notes", "write what the writers must change")
     version.status = status.value
     version.updated_at = article.updated_at = now
     payload: KnowledgePayload

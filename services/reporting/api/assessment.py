@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 
-from services.reporting.api.common import Supervisor, api_errors
+from services.reporting.api.common import Supervisor
 from services.reporting.handlers.assessment import assessments
 from shared.auth import SecureRouter
 from shared.policy.assessment import AssessmentWeights
@@ -32,9 +32,8 @@ def router() -> SecureRouter:
             weights = state.branches.branch(branch).assessment
         except BranchConfigError:
             weights = AssessmentWeights()
-        with api_errors():
-            async with state.sessions() as session:
-                rows = await assessments(session, principal, branch, level, period, period_start, weights, state.clock)
+        async with state.sessions() as session:
+            rows = await assessments(session, principal, branch, level, period, period_start, weights, state.clock)
         return {"branch": branch, "level": level, "period": period, "period_start": period_start, "rows": rows}
 
     return r

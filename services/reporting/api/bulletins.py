@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
-from services.reporting.api.common import Center, Supervisor, api_errors, committed
+from services.reporting.api.common import Center, Supervisor, committed
 from services.reporting.handlers.bulletins import (
     BulletinRequest,
     bulletin_file,
@@ -59,11 +59,10 @@ def router() -> SecureRouter:
         """The period's bulletin: 201 when published now, 200 with the one already published for that period."""
         state = request.app.state
         ask = BulletinRequest(body.branch, body.period, body.period_start, body.scope, body.division_id)
-        with api_errors():
-            async with transaction(state.sessions) as session:
-                survey = survey_of(state.branches, body.branch)
-                bulletin, events = await publish(session, principal, ask, state.clock, branch_zone(body.branch), survey)
-                stage(session, Outbox, events, state.clock)
+        async with transaction(state.sessions) as session:
+            survey = survey_of(state.branches, body.branch)
+            bulletin, events = await publish(session, principal, ask, state.clock, branch_zone(body.branch), survey)
+            stage(session, Outbox, events, state.clock)
         if events:
             committed(request)
         else:
@@ -75,9 +74,8 @@ def router() -> SecureRouter:
         request: Request, principal: Supervisor, branch: Annotated[str, Query(min_length=1, max_length=64)]
     ) -> BulletinList:
         """The bulletins published, newest period first (a division sees its own and the branch's)."""
-        with api_errors():
-            async with request.app.state.sessions() as session:
-                found = await bulletin_history(session, principal, branch)
+        async with request.app.state.sessions() as session:
+            found = await bulletin_history(session, principal, branch)
         return BulletinList(branch=branch, bulletins=[_out(b) for b in found])
 
     @r.get(
@@ -92,9 +90,8 @@ def router() -> SecureRouter:
         kind: Annotated[str, Path(pattern=r"^(pdf|xlsx)$")],
     ) -> Response:
         """The bulletin's PDF or Excel file."""
-        with api_errors():
-            async with request.app.state.sessions() as session:
-                bulletin = await bulletin_file(session, principal, bulletin_id)
+        async with request.app.state.sessions() as session:
+            bulletin = await bulletin_file(session, principal, bulletin_id)
         data = bulletin.pdf if kind == "pdf" else bulletin.xlsx
         filename = f"{bulletin.bulletin_id}.{kind}"
         return Response(

@@ -9,11 +9,11 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 
 from services.reporting import handlers
-from services.reporting.api.common import Supervisor, api_errors
+from services.reporting.api.common import Supervisor
 from services.reporting.schemas import FiguresPublic
 from services.reporting.store.figures import Dimension, FigureQuery, Period
 from shared.auth import SecureRouter
-from shared.http.errors import ApiError
+from shared.errors import Invalid
 
 Code = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^\S+$")]
 
@@ -38,11 +38,10 @@ def router() -> SecureRouter:
     ) -> FiguresPublic | Response:
         """Counts and rates per period (day, week, month or the whole range) and group; docs/reporting.md."""
         if since is not None and until is not None and until < since:
-            raise ApiError(422, "until is before since", fields=[{"field": "query.until", "message": "before since"}])
+            raise Invalid("until is before since", fields=[{"field": "query.until", "message": "before since"}])
         query = FigureQuery(branch, group_by, period, since, until, division, unit, category, channel)
-        with api_errors():
-            async with request.app.state.sessions() as session:
-                rows = await handlers.figures(session, principal, query, request.app.state.clock)
+        async with request.app.state.sessions() as session:
+            rows = await handlers.figures(session, principal, query, request.app.state.clock)
         if format == "csv":
             return Response(handlers.as_csv(rows), media_type="text/csv; charset=utf-8")
         return FiguresPublic(branch=branch, group_by=group_by, period=period, since=since, until=until, rows=rows)

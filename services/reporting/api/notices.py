@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from services.reporting import handlers
-from services.reporting.api.common import CallTaker, Center, api_errors
+from services.reporting.api.common import CallTaker, Center
 from services.reporting.handlers import NoticeContext
 from services.reporting.schemas import AreaNotices, PlannedInterruptionCreate, PlannedInterruptionPublic
 from shared.auth import SecureRouter
@@ -32,9 +32,8 @@ def router() -> SecureRouter:
         body: PlannedInterruptionCreate, request: Request, principal: Center, ctx: Ctx
     ) -> PlannedInterruptionPublic:
         """A planned gas interruption for a district (or one community of it), shown to agents while it lasts."""
-        with api_errors():
-            async with transaction(request.app.state.sessions) as session:
-                notice = await handlers.register_interruption(session, principal, body, ctx)
+        async with transaction(request.app.state.sessions) as session:
+            notice = await handlers.register_interruption(session, principal, body, ctx)
         return PlannedInterruptionPublic.model_validate(notice, from_attributes=True)
 
     @r.get("/area-notices", response_model=AreaNotices)
@@ -49,9 +48,8 @@ def router() -> SecureRouter:
         """The notices active now for a caller's area: planned interruptions, then hot spots (screen pop)."""
         place = " ".join(district.split())
         sub = " ".join(community.split()) if community else None
-        with api_errors():
-            async with request.app.state.sessions() as session:
-                notices = await handlers.area_notices(session, principal, branch, place, sub or None, ctx)
+        async with request.app.state.sessions() as session:
+            notices = await handlers.area_notices(session, principal, branch, place, sub or None, ctx)
         # `branch` puts the instants on that branch's wall clock (shared.zones); `notices` is the contract
         return AreaNotices(branch=branch, notices=notices)
 

@@ -1,14 +1,10 @@
 """The reporting service's use cases: area notices (center, agents), the consumer's projection of the topics."""
 
-from services.reporting.handlers.errors import InvalidCommand, NotAllowed, NotFound
 from services.reporting.handlers.figures import as_csv, figures, scoped
 from services.reporting.handlers.notices import NoticeContext, area_notices, register_interruption
 from services.reporting.handlers.projection import RulesOf, apply_events
 
 __all__ = [
-    "InvalidCommand",
-    "NotAllowed",
-    "NotFound",
     "NoticeContext",
     "RulesOf",
     "apply_events",

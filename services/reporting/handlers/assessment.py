@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.handlers.errors import InvalidCommand
 from services.reporting.handlers.figures import figures_of, overall_on_time, scoped
 from services.reporting.store.figures import FigureQuery, counts
 from shared.auth import Principal
 from shared.clock import Clock
+from shared.errors import Invalid
 from shared.policy.assessment import AssessmentWeights, Measures, assess
 from shared.policy.periods import PeriodError, PeriodKind, period_end
 
@@ -30,7 +30,7 @@ async def assessments(
     try:
         end = period_end(period, start)
     except PeriodError as error:
-        raise InvalidCommand("period_start", str(error)) from None
+        raise Invalid.on("body.period_start", str(error)) from None
     query = scoped(principal, FigureQuery(branch, level, "all", start, end))
     rows = []
     for c in await counts(session, query, clock.now()):

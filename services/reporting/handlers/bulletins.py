@@ -10,7 +10,6 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import documents
-from services.reporting.handlers.errors import InvalidCommand, NotAllowed, NotFound
 from services.reporting.handlers.figures import figures_of, overall_on_time
 from services.reporting.store import bulletins as store
 from services.reporting.store.bulletins import Bulletin
@@ -18,6 +17,7 @@ from services.reporting.store.figures import FigureQuery, counts
 from shared.auth import Principal, Role
 from shared.branch_config import BranchPolicies
 from shared.clock import Clock
+from shared.errors import Invalid, NotFound, OutOfScope
 from shared.events import BulletinPublished, Event, new_event
 from shared.policy.branch import BranchConfigError
 from shared.policy.periods import PeriodError, PeriodKind, is_over, period_end
@@ -139,9 +139,9 @@ def _may_publish(principal: Principal | None, request: BulletinRequest) -> None:
     if principal is None:
         return  # the schedule
     if request.branch != principal.branch:
-        raise NotAllowed(f"branch {request.branch!r} is outside your scope")
+        raise OutOfScope(f"branch {request.branch!r} is outside your scope")
     if principal.role is not Role.CENTER_SUPERVISOR:
-        raise NotAllowed("only the customer-service center publishes bulletins")
+        raise OutOfScope("only the customer-service center publishes bulletins")
 
 
 async def publish(
@@ -155,16 +155,16 @@ async def publish(
     """The period's bulletin: the one already published, or a new one with its PDF, Excel and event."""
     _may_publish(principal, request)
     if (request.scope == "division") != (request.division_id is not None):
-        raise InvalidCommand("division_id", "division_id is required for, and only for, a division's bulletin")
+        raise Invalid.on("body.division_id", "division_id is required for, and only for, a division's bulletin")
     try:
         end = period_end(request.period, request.period_start)
     except PeriodError as error:
-        raise InvalidCommand("period_start", str(error)) from None
+        raise Invalid.on("body.period_start", str(error)) from None
     found = await store.published(session, bulletin_id(request))
     if found is not None:
         return found, []
     if not is_over(request.period, request.period_start, clock.now().astimezone(zone).date()):
-        raise InvalidCommand("period_start", f"the {request.period} is not over yet: its figures are not final")
+        raise Invalid.on("body.period_start", f"the {request.period} is not over yet: its figures are not final")
     who = principal.subject if principal is not None else SCHEDULE
     content = await _content(session, request, end, who, clock, survey or SurveyQuestions())
     chart = await asyncio.to_thread(documents.chart_png, content["units"])
@@ -211,7 +211,7 @@ async def publish(
 async def bulletin_history(session: AsyncSession, principal: Principal, branch: str) -> list[Bulletin]:
     """The center and auditors see every bulletin of the branch; a division its own and the branch's."""
     if branch != principal.branch:
-        raise NotAllowed(f"branch {branch!r} is outside your scope")
+        raise OutOfScope(f"branch {branch!r} is outside your scope")
     division = principal.division if principal.role is Role.DIVISION_SUPERVISOR else None
     return list(await store.history(session, branch, division, with_branch=True))
 

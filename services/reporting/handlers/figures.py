@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.handlers.errors import NotAllowed
 from services.reporting.store.figures import Counts, FigureQuery, counts
 from shared.auth import Principal, Role
 from shared.clock import Clock
+from shared.errors import OutOfScope
 from shared.policy.limits import SlaClock
 
 CLOCKS = tuple(c.value for c in SlaClock)
@@ -24,10 +24,10 @@ def _rate(part: int, whole: int) -> float | None:
 def scoped(principal: Principal, query: FigureQuery) -> FigureQuery:
     """The caller's scope narrows the query: its branch; a division supervisor only its own units."""
     if query.branch != principal.branch:
-        raise NotAllowed(f"branch {query.branch!r} is outside your scope")
+        raise OutOfScope(f"branch {query.branch!r} is outside your scope")
     if principal.role is Role.DIVISION_SUPERVISOR:
         if query.division is not None and query.division != principal.division:
-            raise NotAllowed(f"division {query.division!r} is outside your scope")
+            raise OutOfScope(f"division {query.division!r} is outside your scope")
         return FigureQuery(**{**query.__dict__, "division": principal.division})
     return query
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import store
-from services.reporting.handlers.errors import InvalidCommand, NotAllowed
 from services.reporting.schemas import AreaNotice, PlannedInterruptionCreate
 from services.reporting.store import PlannedInterruption
 from shared.auth import Principal
 from shared.clock import Clock
+from shared.errors import Invalid, OutOfScope
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class NoticeContext:
 
 def _own_branch(principal: Principal, branch: str) -> None:
     if branch != principal.branch:
-        raise NotAllowed(f"branch {branch!r} is outside your scope")
+        raise OutOfScope(f"branch {branch!r} is outside your scope")
 
 
 async def register_interruption(
@@ -34,14 +34,14 @@ async def register_interruption(
     _own_branch(principal, body.branch)
     now = ctx.clock.now()
     if body.ends_at <= body.starts_at:
-        raise InvalidCommand("ends_at", "ends_at must be later than starts_at")
+        raise Invalid.on("body.ends_at", "ends_at must be later than starts_at")
     if body.ends_at <= now:
-        raise InvalidCommand("ends_at", "ends_at is already past: the interruption would never show")
+        raise Invalid.on("body.ends_at", "ends_at is already past: the interruption would never show")
     horizon = timedelta(days=ctx.max_notice_days)
     if body.starts_at > now + horizon:
-        raise InvalidCommand("starts_at", f"starts_at is more than {ctx.max_notice_days} days ahead")
+        raise Invalid.on("body.starts_at", f"starts_at is more than {ctx.max_notice_days} days ahead")
     if body.ends_at - body.starts_at > horizon:
-        raise InvalidCommand("ends_at", f"an interruption lasts at most {ctx.max_notice_days} days")
+        raise Invalid.on("body.ends_at", f"an interruption lasts at most {ctx.max_notice_days} days")
     notice = PlannedInterruption(
         notice_id=f"PI-{uuid.uuid4().hex[:16]}",
         branch=body.branch,

@@ -249,3 +249,35 @@ async def test_a_commit_wakes_the_relay_at_once_on_postgresql_without_its_poll(
     finally:
         stop.set()
         await running
+
+
+async def test_events_arriving_one_by_one_are_handled_in_few_batches_each_ticket_in_order(
+    producer: AIOKafkaProducer, kafka_bootstrap: str, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic(partitions=2)
+    batches: list[list[Event[Payload]]] = []
+
+    async def handler(batch: Sequence[Event[Payload]]) -> None:
+        batches.append(list(batch))
+
+    group = f"kit-{uuid.uuid4().hex[:8]}"
+    settings = ConsumerSettings(kafka_bootstrap, group, [topic], "kit-consumer", linger=1.0)
+    consumer = EventConsumer("kit", settings, handler, producer, SystemClock())
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    async with asyncio.timeout(30):
+        await consumer.ready.wait()
+    sent = [accepted(f"T-linger-{i % 3}", handler=f"h{i}") for i in range(20)]
+    for event in sent:  # one at a time, as an outbox relay under a light load sends them
+        await producer.send_and_wait(topic, encode(event), key=event.key.encode())
+    async with asyncio.timeout(30):
+        while sum(len(b) for b in batches) < len(sent):
+            await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert len(batches) <= 4, [len(b) for b in batches]  # not one transaction and one offset commit per event
+    handled = [e for b in batches for e in b]
+    for ticket in {e.ticket_id for e in sent}:
+        assert [e.event_id for e in handled if e.ticket_id == ticket] == [
+            e.event_id for e in sent if e.ticket_id == ticket
+        ]

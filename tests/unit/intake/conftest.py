@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.bootstrap import Intake, build
 from services.intake.store import Base
@@ -96,3 +99,20 @@ FieldsOf = Callable[[httpx.Response], set[str]]
 
 def fields_of(response: httpx.Response) -> set[str]:
     return {f["field"] for f in response.json()["error"]["fields"]}
+
+
+@contextmanager
+def statements_of(intake: Intake) -> Iterator[list[str]]:
+    """Every SQL statement the service's engine runs within the block, whitespace collapsed, in order."""
+    engine = intake.sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)

@@ -13,7 +13,7 @@ from services.intake import store
 from services.intake.bootstrap import Intake
 from services.intake.store import Outbox, Ticket
 from services.intake.writer import CreateWriter
-from tests.unit.intake.conftest import AGENT, repair
+from tests.unit.intake.conftest import AGENT, repair, statements_of
 
 
 async def test_concurrent_creates_get_gapless_numbers_each_with_its_event(
@@ -64,3 +64,19 @@ async def test_the_writer_answers_only_after_its_commit(intake: Intake, size: in
     async with intake.sessions() as session:  # another session sees every answered number: it was committed
         last = await session.scalar(select(store.TicketNumberCounter.last))
     assert last == max(numbers) == size
+
+
+async def test_a_batch_of_creates_that_all_succeed_is_written_without_savepoints_each_table_at_once(
+    client: httpx.AsyncClient, intake: Intake
+) -> None:
+    with statements_of(intake) as statements:
+        answers = await asyncio.gather(
+            *(client.post("/api/v1/tickets", json=repair(), headers=AGENT) for _ in range(24))
+        )
+    assert [a.status_code for a in answers] == [201] * 24
+    serials = sorted(int(a.json()["ticket_number"].rsplit("-", 1)[1]) for a in answers)
+    assert serials == list(range(1, 25))
+    assert not [s for s in statements if s.startswith("SAVEPOINT")]
+    # the batches' tickets went out a statement per batch, not one per ticket
+    inserts = [s for s in statements if s.startswith("INSERT INTO tickets ")]
+    assert len(inserts) < 24, len(inserts)

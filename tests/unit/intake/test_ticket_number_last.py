@@ -1,4 +1,5 @@
-"""The daily number is taken at the end of a create: the answer, the view, its history and the event all carry it."""
+"""The daily number reaches everything a create writes: the answer, the view, its history and the event; and a
+create writes each of its rows once, numbered, without reading back what it has just made (issue 24)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from services.intake.bootstrap import Intake
 from services.intake.store import Outbox, Ticket, TicketHistory
 from shared.events import decode
-from tests.unit.intake.conftest import AGENT, repair
+from tests.unit.intake.conftest import AGENT, repair, statements_of
 
 
 async def test_the_number_reaches_the_event_the_view_and_the_history(client: httpx.AsyncClient, intake: Intake) -> None:
@@ -23,3 +24,23 @@ async def test_the_number_reaches_the_event_the_view_and_the_history(client: htt
     assert event.payload.ticket_number == number  # type: ignore[attr-defined]
     assert ticket is not None and ticket.ticket_number == number
     assert history.event_id == event.event_id and history.summary["ticket_number"] == number
+
+
+async def test_a_create_writes_each_row_once_and_reads_none_of_them_back(
+    client: httpx.AsyncClient, intake: Intake
+) -> None:
+    with statements_of(intake) as statements:
+        answer = await client.post("/api/v1/tickets", json=repair(), headers={**AGENT, "Idempotency-Key": "k-1"})
+    assert answer.status_code == 201
+    writes = [" ".join(s.split()[:3]) for s in statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert sorted(writes) == [
+        "INSERT INTO outbox",
+        "INSERT INTO processed_events",
+        "INSERT INTO ticket_clocks",
+        "INSERT INTO ticket_history",
+        "INSERT INTO ticket_number_counters",
+        "INSERT INTO tickets",
+    ], statements
+    # the only read of tickets is the idempotency look-up before the writer; nothing new is read back
+    reads = [s.split(" FROM ")[1].split()[0] for s in statements if s.startswith("SELECT") and " FROM " in s]
+    assert reads.count("tickets") == 1 and "ticket_clocks" not in reads and "ticket_history" not in reads, statements

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.simulate.report import UNASSIGNED, Report, build_report, write_events, write_report
+from hotline.simulate.output import write_events, write_report
+from hotline.simulate.report import UNASSIGNED, Report, build_report
 from shared.events import (
     CallbackAbandoned,
     CallbackAttempted,
