@@ -73,6 +73,13 @@ async def counter(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Counter
     await delete_topics(kafka_bootstrap, built.topics())
 
 
+async def until_ready(app: StreamApp, running: asyncio.Task[None]) -> None:
+    async with asyncio.timeout(60):
+        while not await app.ready():
+            assert not running.done(), running
+            await asyncio.sleep(0.2)
+
+
 async def send(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
@@ -126,10 +133,7 @@ async def test_a_fresh_app_acts_on_its_first_message_and_is_ready_only_then(
     assert not await counter.app.ready()  # not started: not ready
     running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
     try:
-        async with asyncio.timeout(60):
-            while not await counter.app.ready():
-                assert not running.done(), running
-                await asyncio.sleep(0.2)
+        await until_ready(counter.app, running)
         assigned = {tp.topic for tp in counter.app.consumer.assignment()}
         assert {counter.source_name, counter.rekeyed.get_topic_name()} <= assigned
         await send(kafka_bootstrap, counter.source_name, b"k", b"first")
@@ -217,10 +221,7 @@ async def test_records_dropped_on_a_partition_never_committed_on_are_read_again_
     stop = asyncio.Event()
     running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
     try:
-        async with asyncio.timeout(60):
-            while not await counter.app.ready():
-                assert not running.done(), running
-                await asyncio.sleep(0.2)
+        await until_ready(counter.app, running)
         consumer = cast(Any, counter.app.consumer)
         sources = [TopicPartition(tp.topic, tp.partition) for tp in consumer.assignment()]
         sources = [tp for tp in sources if tp.topic == counter.source_name]
