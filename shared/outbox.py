@@ -92,6 +92,9 @@ _NOTIFIED = "hotline_outbox_notified"
 @event.listens_for(Engine, "rollback_savepoint")
 def _transaction_ended(connection: Connection, *_: Any) -> None:
     # the next transaction notifies again; so does the rest of one whose savepoint (and its NOTIFY) was rolled back
+    if connection.invalidated:
+        return  # the database went away mid-transaction: the connection is discarded, its info with it (reading
+        # it would raise PendingRollbackError out of the rollback, a 500 in a PostgreSQL restart: issue 14)
     connection.info.pop(_NOTIFIED, None)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import FixedClock, ScaledClock
@@ -154,3 +154,15 @@ async def test_the_one_sender_renames_the_topics_it_is_told_and_passes_the_other
     await RenamingSender(by_function, lambda topic: f"x.{topic}").send("hotline.sla", b"v", b"T2")
     assert [t for t, _, _ in by_map.sent] == ["run1.tickets", "hotline.sla"]
     assert by_function.sent == [("x.hotline.sla", b"T2", b"v")]
+
+
+def test_a_transaction_whose_connection_the_database_dropped_rolls_back_cleanly() -> None:
+    # a PostgreSQL restart mid-request invalidates the connection; the outbox's end-of-transaction hook must not
+    # make the rollback raise PendingRollbackError (the request then answered 500 instead of 503: issue 14)
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(text("SELECT 1"))
+        connection.invalidate()
+        transaction.rollback()  # raised before the fix
+        assert connection.invalidated
