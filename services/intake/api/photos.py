@@ -12,7 +12,7 @@ from services.intake.api.tickets import _ticket_in_scope
 from services.intake.schemas import PhotoOut
 from services.intake.store import AUDIT
 from shared.auth import SecureRouter
-from shared.http.errors import ApiError
+from shared.errors import NotFound
 
 photos = SecureRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -34,7 +34,7 @@ async def download_photo(ticket_id: str, photo_id: str, principal: TicketReader,
     ticket = await _ticket_in_scope(db, ticket_id, principal)
     photo = await store.photo_with_bytes(db, ticket_id, photo_id)
     if photo is None:
-        raise ApiError(404, f"photo {photo_id} not found")
+        raise NotFound(f"photo {photo_id} not found")
     await AUDIT.record(
         db,
         principal=principal,
