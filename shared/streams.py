@@ -31,6 +31,8 @@ from shared.topics import TopicSpec, ensure_topics
 
 log = structlog.get_logger(__name__)
 
+BEHIND_LOG_EVERY = 30.0  # seconds between two log lines on the same partition not read to its end
+
 
 class StreamAppCrashed(RuntimeError):
     """An agent of a stream processor raised: the process must end (non-zero) so that its supervisor restarts it."""
@@ -140,6 +142,7 @@ class StreamApp(faust.App):
         super().__init__(id, **options)
         self.failure: BaseException | None = None
         self._caught_up: frozenset[TP] | None = None
+        self._behind_logged: dict[TP, float] = {}
 
     def _new_producer(self) -> ProducerT:
         kind = IdempotentProducer if self.idempotent_producer else FlushingProducer
@@ -220,16 +223,35 @@ class StreamApp(faust.App):
         return True
 
     async def _read_to_end(self, tp: TP) -> bool:
+        # the last offset handed to a stream (faust keeps no public one); after a seek, the offset sought to
+        read = cast(Any, self.consumer)._read_offset.get(tp)
         try:
             highwater = self.consumer.highwater(tp)
         except Exception:
+            highwater = None
+        if highwater is not None and read is not None and read + 1 >= highwater:
+            return True
+        # The consumer's own view is not conclusive: no fetch answer for the partition since it was assigned (an
+        # idle partition whose leader moved; CI's chaos run saw a restarted worker hold an empty partition and
+        # answer "not ready" for four minutes), or nothing handed from it yet. The broker's end offset decides.
+        try:
+            end = (await self.consumer.highwaters(tp)).get(tp)
+            position = await self.consumer.position(tp)
+        except Exception:
             return False
-        if highwater is None:
-            return False  # no fetch yet: the end is not known
-        # the last offset handed to a stream (faust keeps no public one)
-        read = cast(Any, self.consumer)._read_offset.get(tp)
-        upto = read + 1 if read is not None else await self.consumer.position(tp)
-        return upto is not None and upto >= highwater
+        upto = read + 1 if read is not None else position
+        caught_up = end is not None and upto is not None and upto >= end
+        if not caught_up:
+            self._report_behind(tp, read=read, position=position, highwater=highwater, end=end)
+        return caught_up
+
+    def _report_behind(self, tp: TP, **offsets: int | None) -> None:
+        """One log line per partition per half minute while it is not read to its end: why readiness says no."""
+        now = asyncio.get_running_loop().time()
+        if now - self._behind_logged.get(tp, -BEHIND_LOG_EVERY) < BEHIND_LOG_EVERY:
+            return
+        self._behind_logged[tp] = now
+        log.info("stream_partition_behind", app=self.conf.id, partition=f"{tp.topic}:{tp.partition}", **offsets)
 
 
 async def prepare_topics(app: StreamApp, bootstrap: str, *, ready_within: float = 60.0) -> dict[str, int]:

@@ -243,3 +243,38 @@ async def test_records_dropped_on_a_partition_never_committed_on_are_read_again_
     finally:
         stop.set()
         await running
+
+
+async def test_a_worker_holding_an_idle_partition_it_has_no_fetch_answer_for_asks_the_broker_whether_it_is_read(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    """CI's chaos run: a restarted grading worker held an empty partition whose leader had moved; with no fetch
+    answer its consumer knew no end offset, and readiness said "not ready" until the run gave up (issue 14). An
+    unknown end is asked of the broker: an empty partition is read to its end, one with a record not yet read is not."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
+    try:
+        await until_ready(counter.app, running)
+        consumer = cast(Any, counter.app.consumer)
+        kafka = consumer._thread._ensure_consumer()
+        tp = TopicPartition(counter.source_name, 0)
+
+        async def as_just_assigned() -> None:  # no fetch answer since the assignment, and none coming while paused
+            kafka.pause(tp)
+            kafka._subscription.subscription.assignment.state_value(tp).highwater = None
+
+        await consumer._thread.call_thread(as_just_assigned)
+        counter.app._caught_up = None  # what a new assignment does
+        assert await counter.app.ready()  # the broker says the partition is empty: nothing left to read
+
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(counter.source_name, b"waiting", key=b"k", partition=0)
+        finally:
+            await producer.stop()
+        counter.app._caught_up = None
+        assert not await counter.app.ready()  # a record the paused consumer has not read: behind
+    finally:
+        stop.set()
+        await running
