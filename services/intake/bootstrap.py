@@ -81,11 +81,9 @@ class Intake:
         """The agent API."""
         self.writer = self.writer or CreateWriter(self.sessions)
         http = HttpSettings()
-        # a self-service request carries up to 3 photos of 5 MB as base64 JSON: the body limit follows
-        body_limit = max(http.max_body_bytes, PHOTOS_BODY_BYTES)
         return create_app(
             SERVICE,
-            http.model_copy(update={"max_body_bytes": body_limit}),
+            http,
             tickets,
             photos,
             customers,
@@ -93,6 +91,8 @@ class Intake:
             audit_router(AUDIT, db_session),
             policies_reload_router(),
             auth=auth or AuthSettings(),
+            # a self-service request carries up to 3 photos of 5 MB as base64 JSON: only its create may be that large
+            larger_bodies={"/api/v1/tickets": PHOTOS_BODY_BYTES},
             # an API relaying its own outbox produces: it is ready only while the broker answers
             readiness={"database": self.database_ready, **self.stream_checks()}
             | ({"broker": BrokerProbe(self.settings.kafka_bootstrap).check} if self.producer is not None else {}),

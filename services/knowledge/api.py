@@ -39,6 +39,7 @@ from services.knowledge.text import diff_versions, render_markdown
 from shared.auth import Principal, Role, SecureRouter, require_roles
 from shared.db import transaction
 from shared.errors import Invalid
+from shared.http.responses import download
 from shared.policy.categories import Category
 from shared.policy.knowledge import Action, VersionStatus, is_stale
 
@@ -300,11 +301,7 @@ def routers() -> list[SecureRouter]:
     ) -> Response:
         async with request.app.state.sessions() as session:
             record, data = await handlers.read_file(session, principal, article_id, attachment_id, ctx)
-        return Response(
-            data,
-            media_type=str(record["media_type"]),
-            headers={"Content-Disposition": f'attachment; filename="{attachment_id}"'},
-        )
+        return download(data, str(record["media_type"]), attachment_id)
 
     @router.get("/articles/{article_id}/versions", response_model=list[VersionSummary], tags=["authoring"])
     async def list_versions(article_id: str, request: Request, principal: Reader) -> list[VersionSummary]:

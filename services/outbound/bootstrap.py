@@ -71,11 +71,9 @@ class OutboundService:
     def api_app(self, *, auth: AuthSettings | None = None) -> FastAPI:
         secret = self.sms.dlr_secret.get_secret_value() if self.sms.dlr_secret else None
         http = HttpSettings()
-        # the self-service page passes up to 3 photos of 5 MB on to intake: the body limit follows
-        body_limit = max(http.max_body_bytes, PHOTOS_BODY_BYTES)
         return create_app(
             SERVICE,
-            http.model_copy(update={"max_body_bytes": body_limit}),
+            http,
             build_router(),
             build_self_service_router(),
             sms_router(
@@ -87,6 +85,8 @@ class OutboundService:
                 on_requeued=lambda request: self.sender.notify(),
             ),
             auth=auth or AuthSettings(),
+            # the self-service page passes up to 3 photos of 5 MB on to intake: only that route may be that large
+            larger_bodies={"/api/v1/self-service/tickets": PHOTOS_BODY_BYTES},
             readiness={"database": self.database_ready},
             branch_known=is_configured_branch,
             metrics_refresh=[self.outbox_pending, self.sender.failed_open],

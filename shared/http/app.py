@@ -123,6 +123,7 @@ def create_app(
     role: str = "api",
     metrics_refresh: Sequence[MetricsRefresh] = (),
     rate_limits: RateLimitSettings | None = None,
+    larger_bodies: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A service's app: every route must declare its roles or startup fails.
 
@@ -132,6 +133,7 @@ def create_app(
     credential's branch is configured (shared.branch_config.is_configured_branch); every
     authenticated route then answers 404 `unknown_branch` for one that is not. `role` (api,
     worker, all) is named by the health answers; `metrics_refresh` runs before each `/metrics` scrape.
+    `larger_bodies` maps the few paths whose bodies may exceed `settings.max_body_bytes` to their own limit.
     """
     metrics = RequestMetrics(service_name)
     app = FastAPI(
@@ -174,7 +176,7 @@ def create_app(
     # (sees every status), security headers (on errors too), CORS, body limits, JSON guard.
     limits = JsonLimits(settings.max_json_keys, settings.max_json_depth, settings.max_error_fields)
     app.add_middleware(JsonGuardMiddleware, limits=limits)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, larger=larger_bodies)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

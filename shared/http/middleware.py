@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -34,16 +34,21 @@ def is_json_media(content_type: str) -> bool:
 
 
 class BodyLimitMiddleware:
-    """413 over the size limit (declared or streamed), 415 for a body that is not JSON."""
+    """413 over the size limit (declared or streamed), 415 for a body that is not JSON.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    `larger` names the few paths allowed more (a create carrying a customer's photos), each with its own limit;
+    every other route keeps the service's limit."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_body_bytes)
         headers = Headers(scope=scope)
         length = headers.get("content-length")
         has_body = bool(headers.get("transfer-encoding")) or (length not in (None, "0"))
@@ -51,14 +56,13 @@ class BodyLimitMiddleware:
             if not length.isdigit():
                 await error_response(400, "invalid Content-Length")(scope, receive, send)
                 return
-            if int(length) > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
+            if int(length) > limit:
+                await error_response(413, f"request body exceeds {limit} bytes")(scope, receive, send)
                 return
         if has_body and not is_json_media(headers.get("content-type", "")):
             await error_response(415, "request bodies must be application/json")(scope, receive, send)
             return
         received = 0
-        limit = self.max_body_bytes
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -71,10 +75,6 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, f"request body exceeds {self.max_body_bytes} bytes")
-        await response(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:

@@ -32,6 +32,7 @@ from services.dispatch.store import AttachmentRecord
 from shared.auth import SecureRouter
 from shared.http.deps import Session
 from shared.http.errors import ApiError
+from shared.http.responses import download
 from shared.storage import ALLOWED_MEDIA_TYPES
 
 router = SecureRouter(prefix="/api/v1")
@@ -153,11 +154,7 @@ async def download_attachment(
     if record is None or record.ticket_id != ticket_id or ctx.storage is None:
         raise ApiError(404, f"attachment {attachment_id} not found")
     data = await ctx.storage.get(record.storage_key)
-    return Response(
-        data,
-        media_type=record.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{record.attachment_id}"'},
-    )
+    return download(data, record.media_type, record.attachment_id)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketDetail, tags=["unit"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.handlers import Caller, Links, Policies
 from services.intake.references import credentials_of
@@ -17,8 +18,10 @@ from services.intake.writer import CreateWriter
 from shared.auth import (
     Principal,
     Role,
+    ensure_in_scope,
     require_roles,
 )
+from shared.errors import NotFound
 from shared.http.deps import RequestClock, Session, branch_policies
 
 
@@ -95,3 +98,12 @@ def summary(ticket: Ticket) -> TicketSummary:
         call_id=ticket.call_id,
         customer_phone=ticket.customer_phone,
     )
+
+
+async def ticket_in_scope(db: AsyncSession, ticket_id: str, principal: Principal) -> Ticket:
+    """The ticket, when it exists and lies in the reader's scope (404 otherwise, 403 out of scope)."""
+    ticket = await db.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    ensure_in_scope(principal, ticket.ref())
+    return ticket

@@ -27,6 +27,7 @@ from services.intake.api.common import (
     _writer,
     created,
     summary,
+    ticket_in_scope,
 )
 from services.intake.handlers import Received
 from services.intake.photos import add_photos, checked_photos
@@ -247,18 +248,10 @@ async def import_gov_task(
     return GovTaskImported(created=True, ticket=created(ticket))
 
 
-async def _ticket_in_scope(db: AsyncSession, ticket_id: str, principal: Principal) -> Ticket:
-    ticket = await db.get(Ticket, ticket_id)
-    if ticket is None:
-        raise ApiError(404, f"ticket {ticket_id} not found")
-    ensure_in_scope(principal, ticket.ref())
-    return ticket
-
-
 @tickets.get("/tickets/{ticket_id}", response_model=TicketView)
 async def read_ticket(ticket_id: str, principal: TicketReader, db: Db) -> Any:
     """The ticket's whole life: status, unit, clocks, escalations, callback, history (masked)."""
-    ticket = await _ticket_in_scope(db, ticket_id, principal)
+    ticket = await ticket_in_scope(db, ticket_id, principal)
     clocks = await store.clocks_of(db, ticket_id)
     history = await store.history_of(db, ticket_id)
     order = {name: i for i, name in enumerate(("dispatch", "contact", "handle", "resolve", "callback"))}
@@ -374,7 +367,7 @@ async def search_tickets(
 
 
 async def _revealable(db: AsyncSession, principal: Principal, ticket_id: str, now: datetime) -> Revealable:
-    ticket = await _ticket_in_scope(db, ticket_id, principal)
+    ticket = await ticket_in_scope(db, ticket_id, principal)
     values = {
         PersonalField.NAME: ticket.customer_name,
         PersonalField.PHONE: ticket.customer_phone,

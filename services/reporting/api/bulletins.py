@@ -20,6 +20,7 @@ from services.reporting.store import Outbox
 from services.reporting.store.bulletins import Bulletin
 from shared.auth import SecureRouter
 from shared.db import transaction
+from shared.http.responses import download
 from shared.outbox import stage
 from shared.zones import branch_zone
 
@@ -94,8 +95,6 @@ def router() -> SecureRouter:
             bulletin = await bulletin_file(session, principal, bulletin_id)
         data = bulletin.pdf if kind == "pdf" else bulletin.xlsx
         filename = f"{bulletin.bulletin_id}.{kind}"
-        return Response(
-            data, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-        )
+        return download(data, MEDIA[kind], filename)
 
     return r

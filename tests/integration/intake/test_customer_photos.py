@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 
 import httpx
 import pytest
@@ -124,3 +125,23 @@ async def test_a_png_declared_as_anything_is_stored_as_the_png_it_is(client: htt
     async with intake.sessions() as session:
         stored = await session.scalar(select(TicketPhoto.media_type))
     assert stored == "image/png"
+
+
+async def test_a_create_may_carry_photos_of_several_mb_but_no_other_route_takes_such_a_body(
+    client: httpx.AsyncClient, intake: Intake
+) -> None:
+    """The create's body limit follows the photos (3 of 5 MB, as base64); every other route keeps 1 MB."""
+    noise = Image.frombytes("RGB", (1000, 1000), os.urandom(1000 * 1000 * 3))  # a PNG of ~3 MB: incompressible
+    out = io.BytesIO()
+    noise.save(out, "PNG")
+    large = out.getvalue()
+    assert 2_500_000 < len(large) < 5 * 1024 * 1024
+    body = _web_repair([{"filename": "meter.png", "content_base64": _b64(large)}])
+    created = await client.post("/api/v1/tickets", json=body, headers={**INTEGRATION, "Idempotency-Key": "ss-big-1"})
+    assert created.status_code == 201, created.text
+    assert await _counts(intake) == (1, 1)
+
+    padded = {**repair(), "description": "x" * 2_000_000}
+    refused = await client.post("/api/v1/alarms", json=padded, headers=CENTER)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["error"]["code"] == "payload_too_large"

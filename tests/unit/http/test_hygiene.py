@@ -88,6 +88,33 @@ async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) ->
     assert response.status_code == 413
 
 
+async def test_only_the_paths_named_larger_take_a_body_over_the_service_limit() -> None:
+    """Intake's create carries a customer's photos (some MB); every other route keeps the service's limit."""
+    photos = SecureRouter(prefix="/api/v1")
+
+    @photos.post("/with-photos", status_code=201)
+    async def with_photos(body: dict[str, str], p: Annotated[Principal, require_roles(Role.ADMIN)]) -> dict[str, int]:
+        return {"size": len(body["photo"])}
+
+    app = create_app(
+        "hygiene",
+        HttpSettings(max_body_bytes=1024),
+        router,
+        photos,
+        auth=auth_settings(),
+        larger_bodies={"/api/v1/with-photos": 8192},
+    )
+    big = '{"photo": "' + "x" * 4000 + '"}'
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    async for client in _client(app):
+        accepted = await client.post("/api/v1/with-photos", content=big, headers=headers)
+        assert accepted.status_code == 201 and accepted.json() == {"size": 4000}
+        refused = await client.post("/api/v1/notes", content=big, headers=headers)
+        assert refused.status_code == 413 and "1024 bytes" in refused.json()["error"]["message"]
+        too_big = await client.post("/api/v1/with-photos", content='{"photo": "' + "x" * 9000 + '"}', headers=headers)
+        assert too_big.status_code == 413 and "8192 bytes" in too_big.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
 async def test_non_json_body_is_415(client: httpx.AsyncClient, content_type: str) -> None:
     response = await client.post("/api/v1/notes", content=b"text=hi", headers={**ADMIN, "Content-Type": content_type})
