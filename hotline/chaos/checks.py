@@ -6,7 +6,8 @@
   clock, deadline), one escalation per (ticket, clock, deadline, level, reason), one CallbackScheduled per
   (callback, attempt), one ticket forwarded per (parent ticket, description). The same event_id twice is a
   redelivery that consumers drop (docs/operations), not a second side effect: only distinct event ids count;
-- zero lost callbacks: every approved reply of a ticket whose caller wants a callback has its CallbackScheduled;
+- zero lost callbacks: every approved reply of a ticket whose caller wants a callback, in a category that has one,
+  has its CallbackScheduled;
 - no dead letter that is not explained (none is expected: every one is listed);
 - every status SMS once at Kannel's SMSC, every webhook delivery once (`hotline.chaos.outbound`).
 """
@@ -24,7 +25,7 @@ from aiokafka.structs import ConsumerRecord
 
 from hotline.chaos.outbound import OutboundVerdict
 from shared.events import Event, EventDecodeError, Payload, Topic, decode
-from shared.policy.limits import clocks_for
+from shared.policy.limits import callback_kind, clocks_for
 
 READ_TOPICS = (Topic.TICKETS, Topic.SLA, Topic.NOTIFICATIONS)
 
@@ -192,8 +193,9 @@ def judge(events: list[Event[Payload]], accepted: Iterable[str]) -> Verdict:
             verdict.not_dispatched.append(ticket_id)
         elif "TicketDispatched" in types and clocks_for(received.category):
             verdict.to_time.append(ticket_id)  # a query runs no clock (RULES.md §14(一)): nothing to time
+        # owed when the caller wants one and the category has one at all (RULES.md §2: none for praise)
         wants_callback = str(getattr(received.callback, "mode", "")) == "required"
-        if wants_callback and "ReplyApproved" in types:
+        if wants_callback and callback_kind(received.category) is not None and "ReplyApproved" in types:
             verdict.callbacks_due += 1
             if "CallbackScheduled" not in types:
                 verdict.lost_callbacks.append(ticket_id)

@@ -90,6 +90,13 @@ def test_a_declined_callback_is_not_owed() -> None:
     assert judge([*events, event(ReplyApproved, "T1")], ["T1"]).callbacks_due == 0
 
 
+def test_a_praise_ticket_owes_no_callback_even_when_the_caller_asked_for_one() -> None:
+    """The long run's "lost callback" (38265b57): a praise ticket closed with no_callback_owed, as RULES.md §2 says."""
+    received = event(TicketReceived, "T1", category="praise", complaint=None, callback={"mode": "required"})
+    verdict = judge([received, event(TicketDispatched, "T1"), event(ReplyApproved, "T1")], ["T1"])
+    assert verdict.callbacks_due == 0 and verdict.lost_callbacks == [] and verdict.ok
+
+
 def test_two_tickets_forwarded_from_one_callback_request_are_a_duplicate() -> None:
     child = event(TicketReceived, "C1", parent_ticket_id="T1", description="new leak")
     twin = event(TicketReceived, "C2", parent_ticket_id="T1", description="new leak")
