@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.knowledge import handlers, store
 from services.knowledge.handlers import ArticleView, Context
@@ -37,8 +38,8 @@ from services.knowledge.schemas import (
 from services.knowledge.store import Article, ArticleVersion, KnowledgeNeed
 from services.knowledge.text import diff_versions, render_markdown
 from shared.auth import Principal, Role, SecureRouter, require_roles
-from shared.db import transaction
 from shared.errors import Invalid
+from shared.http.deps import Session
 from shared.http.responses import download
 from shared.policy.categories import Category
 from shared.policy.knowledge import Action, VersionStatus, is_stale
@@ -165,20 +166,22 @@ def _need_out(need: KnowledgeNeed) -> NeedPublic:
 def routers() -> list[SecureRouter]:
     router = SecureRouter(prefix="/api/v1")
 
-    async def _view(request: Request, principal: Principal, article_id: str, ctx: Context) -> ArticlePublic:
-        async with request.app.state.sessions() as session:
-            return _article_out(await handlers.view_article(session, principal, article_id, ctx))
+    async def _view(session: AsyncSession, principal: Principal, article_id: str, ctx: Context) -> ArticlePublic:
+        return _article_out(await handlers.view_article(session, principal, article_id, ctx))
 
     @router.post("/articles", response_model=ArticlePublic, status_code=201, tags=["authoring"])
-    async def create_article(body: ArticleCreate, request: Request, principal: Writer, ctx: Ctx) -> ArticlePublic:
-        async with transaction(request.app.state.sessions) as session:
+    async def create_article(
+        body: ArticleCreate, request: Request, session: Session, principal: Writer, ctx: Ctx
+    ) -> ArticlePublic:
+        async with session.begin():
             article = await handlers.create_article(session, principal, body, ctx)
         _committed(request)
-        return await _view(request, principal, article.article_id, ctx)
+        return await _view(session, principal, article.article_id, ctx)
 
     @router.get("/articles", response_model=list[ArticleSummary], tags=["authoring"])
     async def list_articles(
         request: Request,
+        session: Session,
         principal: Reader,
         ctx: Ctx,
         status: Annotated[VersionStatus | None, Query()] = None,
@@ -189,63 +192,62 @@ def routers() -> list[SecureRouter]:
         unit, division = handlers.own_scope(principal) if mine else (None, None)
         if principal.role is Role.AGENT or principal.role is Role.AUDITOR:
             status = VersionStatus.PUBLISHED  # drafts are for their writers and reviewers only
-        async with request.app.state.sessions() as session:
-            rows = await store.list_articles(
-                session,
-                branch=principal.branch,
-                owner_unit=unit,
-                owner_division=division,
-                status=status,
-                limit=limit,
-                offset=offset,
-            )
+        rows = await store.list_articles(
+            session,
+            branch=principal.branch,
+            owner_unit=unit,
+            owner_division=division,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
         return [_summary(a, v, ctx) for a, v in rows]
 
     @router.get("/articles/stale", response_model=list[ArticleSummary], tags=["authoring"])
-    async def stale_articles(request: Request, principal: Reviewer, ctx: Ctx) -> list[ArticleSummary]:
+    async def stale_articles(request: Request, session: Session, principal: Reviewer, ctx: Ctx) -> list[ArticleSummary]:
         """Published articles past their review-by date, for their owners (the center sees the branch's)."""
         unit, division = handlers.own_scope(principal)
-        async with request.app.state.sessions() as session:
-            rows = await store.list_articles(
-                session,
-                branch=principal.branch,
-                owner_unit=unit,
-                owner_division=division,
-                stale_before=handlers.stale_before(ctx, principal.branch),
-                limit=200,
-            )
+        rows = await store.list_articles(
+            session,
+            branch=principal.branch,
+            owner_unit=unit,
+            owner_division=division,
+            stale_before=handlers.stale_before(ctx, principal.branch),
+            limit=200,
+        )
         return [_summary(a, v, ctx) for a, v in rows]
 
     @router.get("/review-queue", response_model=list[ArticleSummary], tags=["review"])
-    async def review_queue(request: Request, principal: Supervisor, ctx: Ctx) -> list[ArticleSummary]:
+    async def review_queue(request: Request, session: Session, principal: Supervisor, ctx: Ctx) -> list[ArticleSummary]:
         """A division's submitted versions of its units' articles; the center's approved versions to publish."""
         division = principal.division if principal.role is Role.DIVISION_SUPERVISOR else None
         waiting = VersionStatus.SUBMITTED if principal.role is Role.DIVISION_SUPERVISOR else VersionStatus.APPROVED
-        async with request.app.state.sessions() as session:
-            rows = await store.review_queue(session, branch=principal.branch, division=division or None, status=waiting)
+        rows = await store.review_queue(session, branch=principal.branch, division=division or None, status=waiting)
         return [_summary(a, v, ctx) for a, v in rows]
 
     @router.get("/articles/{article_id}", response_model=ArticlePublic, tags=["authoring", "search"])
-    async def get_article(article_id: str, request: Request, principal: Reader, ctx: Ctx) -> ArticlePublic:
-        return await _view(request, principal, article_id, ctx)
+    async def get_article(
+        article_id: str, request: Request, session: Session, principal: Reader, ctx: Ctx
+    ) -> ArticlePublic:
+        return await _view(session, principal, article_id, ctx)
 
     @router.put("/articles/{article_id}/draft", response_model=ArticlePublic, tags=["authoring"])
     async def edit_draft(
-        article_id: str, body: ArticleUpdate, request: Request, principal: Writer, ctx: Ctx
+        article_id: str, body: ArticleUpdate, request: Request, session: Session, principal: Writer, ctx: Ctx
     ) -> ArticlePublic:
-        async with transaction(request.app.state.sessions) as session:
+        async with session.begin():
             await handlers.edit_draft(session, principal, article_id, body, ctx)
         _committed(request)
-        return await _view(request, principal, article_id, ctx)
+        return await _view(session, principal, article_id, ctx)
 
     def step_route(action: Action, path: str) -> None:
         async def step(
-            article_id: str, body: StepRequest, request: Request, principal: Reviewer, ctx: Ctx
+            article_id: str, body: StepRequest, request: Request, session: Session, principal: Reviewer, ctx: Ctx
         ) -> ArticlePublic:
-            async with transaction(request.app.state.sessions) as session:
+            async with session.begin():
                 await handlers.take_step(session, principal, article_id, action, body.notes, ctx)
             _committed(request)
-            return await _view(request, principal, article_id, ctx)
+            return await _view(session, principal, article_id, ctx)
 
         step.__name__ = f"{action.value}_article"
         step.__doc__ = f"{action.value.replace('_', ' ')} (409 with the status and allowed actions when not now)"
@@ -264,16 +266,16 @@ def routers() -> list[SecureRouter]:
 
     @router.post("/articles/{article_id}/retire", response_model=ArticlePublic, tags=["review"])
     async def retire_article(
-        article_id: str, body: RetireRequest, request: Request, principal: Supervisor, ctx: Ctx
+        article_id: str, body: RetireRequest, request: Request, session: Session, principal: Supervisor, ctx: Ctx
     ) -> ArticlePublic:
-        async with transaction(request.app.state.sessions) as session:
+        async with session.begin():
             await handlers.take_step(session, principal, article_id, Action.RETIRE, body.reason, ctx)
         _committed(request)
-        return await _view(request, principal, article_id, ctx)
+        return await _view(session, principal, article_id, ctx)
 
     @router.post("/articles/{article_id}/files", response_model=FilePublic, status_code=201, tags=["authoring"])
     async def upload_file(
-        article_id: str, body: FileUpload, request: Request, principal: Writer, ctx: Ctx
+        article_id: str, body: FileUpload, request: Request, session: Session, principal: Writer, ctx: Ctx
     ) -> FilePublic:
         """Attach a PDF or image to the draft (base64 in JSON; the type must match the content)."""
         try:
@@ -282,7 +284,7 @@ def routers() -> list[SecureRouter]:
             raise Invalid(
                 "not base64", fields=[{"field": "body.content_base64", "message": "not valid base64"}]
             ) from None
-        async with transaction(request.app.state.sessions) as session:
+        async with session.begin():
             record = await handlers.add_file(
                 session,
                 principal,
@@ -297,16 +299,16 @@ def routers() -> list[SecureRouter]:
 
     @router.get("/articles/{article_id}/files/{attachment_id}", tags=["authoring", "search"])
     async def download_file(
-        article_id: str, attachment_id: str, request: Request, principal: Reader, ctx: Ctx
+        article_id: str, attachment_id: str, request: Request, session: Session, principal: Reader, ctx: Ctx
     ) -> Response:
-        async with request.app.state.sessions() as session:
-            record, data = await handlers.read_file(session, principal, article_id, attachment_id, ctx)
+        record, data = await handlers.read_file(session, principal, article_id, attachment_id, ctx)
         return download(data, str(record["media_type"]), attachment_id)
 
     @router.get("/articles/{article_id}/versions", response_model=list[VersionSummary], tags=["authoring"])
-    async def list_versions(article_id: str, request: Request, principal: Reader) -> list[VersionSummary]:
-        async with request.app.state.sessions() as session:
-            versions = await handlers.list_versions(session, principal, article_id)
+    async def list_versions(
+        article_id: str, request: Request, session: Session, principal: Reader
+    ) -> list[VersionSummary]:
+        versions = await handlers.list_versions(session, principal, article_id)
         return [
             VersionSummary(
                 version=v.version,
@@ -320,22 +322,23 @@ def routers() -> list[SecureRouter]:
         ]
 
     @router.get("/articles/{article_id}/versions/{version}", response_model=VersionPublic, tags=["authoring"])
-    async def get_version(article_id: str, version: int, request: Request, principal: Reader) -> VersionPublic:
-        async with request.app.state.sessions() as session:
-            return _version_out(await handlers.version_of(session, principal, article_id, version))
+    async def get_version(
+        article_id: str, version: int, request: Request, session: Session, principal: Reader
+    ) -> VersionPublic:
+        return _version_out(await handlers.version_of(session, principal, article_id, version))
 
     @router.get("/articles/{article_id}/diff", response_model=DiffPublic, tags=["authoring"])
     async def diff(
         article_id: str,
         request: Request,
+        session: Session,
         principal: Reader,
         from_version: Annotated[int, Query(alias="from", ge=1)],
         to_version: Annotated[int, Query(alias="to", ge=1)],
     ) -> DiffPublic:
         """A readable diff between any two versions the caller may see."""
-        async with request.app.state.sessions() as session:
-            old = await handlers.version_of(session, principal, article_id, from_version)
-            new = await handlers.version_of(session, principal, article_id, to_version)
+        old = await handlers.version_of(session, principal, article_id, from_version)
+        new = await handlers.version_of(session, principal, article_id, to_version)
         result = diff_versions(
             handlers.version_fields(old), handlers.version_fields(new), f"v{from_version}", f"v{to_version}"
         )
@@ -344,13 +347,14 @@ def routers() -> list[SecureRouter]:
     @router.get("/search", response_model=SearchPublic, tags=["search"])
     async def search(
         request: Request,
+        session: Session,
         principal: Reader,
         ctx: Ctx,
         q: Annotated[str, Query(min_length=1, max_length=200, description="the caller's question, as typed")],
         category: Annotated[Category | None, Query(description="the call's category: its articles rank first")] = None,
         limit: Annotated[int | None, Query(ge=1, le=50)] = None,
     ) -> SearchPublic:
-        async with transaction(request.app.state.sessions) as session:
+        async with session.begin():
             results, recorded = await handlers.search(
                 session,
                 principal,
@@ -371,9 +375,9 @@ def routers() -> list[SecureRouter]:
         "/articles/{article_id}/feedback", response_model=FeedbackPublic, status_code=201, tags=["improvement"]
     )
     async def feedback(
-        article_id: str, body: FeedbackCreate, request: Request, principal: Agent, ctx: Ctx
+        article_id: str, body: FeedbackCreate, request: Request, session: Session, principal: Agent, ctx: Ctx
     ) -> FeedbackPublic:
-        async with transaction(request.app.state.sessions) as session:
+        async with session.begin():
             given = await handlers.give_feedback(session, principal, article_id, body, ctx)
         _committed(request)
         return FeedbackPublic(
@@ -386,24 +390,26 @@ def routers() -> list[SecureRouter]:
         )
 
     @router.post("/needs", response_model=NeedPublic, status_code=201, tags=["improvement"])
-    async def submit_need(body: NeedCreate, request: Request, principal: Writer, ctx: Ctx) -> NeedPublic:
-        async with transaction(request.app.state.sessions) as session:
+    async def submit_need(
+        body: NeedCreate, request: Request, session: Session, principal: Writer, ctx: Ctx
+    ) -> NeedPublic:
+        async with session.begin():
             need = await handlers.submit_need(session, principal, body, ctx)
         return _need_out(need)
 
     @router.get("/improvement", response_model=ImprovementPublic, tags=["improvement"])
     async def improvement(
         request: Request,
+        session: Session,
         principal: Supervisor,
         ctx: Ctx,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> ImprovementPublic:
         """The most-needed missing answers and the least helpful articles (优化)."""
-        async with request.app.state.sessions() as session:
-            needs = await store.top_needs(session, principal.branch, limit)
-            worst = await store.least_helpful(
-                session, principal.branch, min_votes=ctx.settings.least_helpful_min_votes, limit=limit
-            )
+        needs = await store.top_needs(session, principal.branch, limit)
+        worst = await store.least_helpful(
+            session, principal.branch, min_votes=ctx.settings.least_helpful_min_votes, limit=limit
+        )
         return ImprovementPublic(
             needs=[_need_out(n) for n in needs],
             least_helpful=[

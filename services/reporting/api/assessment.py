@@ -10,6 +10,7 @@ from fastapi import Query, Request
 from services.reporting.api.common import Supervisor
 from services.reporting.handlers.assessment import assessments
 from shared.auth import SecureRouter
+from shared.http.deps import Session
 from shared.policy.assessment import AssessmentWeights
 from shared.policy.branch import BranchConfigError
 
@@ -20,6 +21,7 @@ def router() -> SecureRouter:
     @r.get("/assessments")
     async def list_assessments(
         request: Request,
+        session: Session,
         principal: Supervisor,
         branch: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^\S+$")],
         period: Literal["week", "month"],
@@ -32,8 +34,7 @@ def router() -> SecureRouter:
             weights = state.branches.branch(branch).assessment
         except BranchConfigError:
             weights = AssessmentWeights()
-        async with state.sessions() as session:
-            rows = await assessments(session, principal, branch, level, period, period_start, weights, state.clock)
+        rows = await assessments(session, principal, branch, level, period, period_start, weights, state.clock)
         return {"branch": branch, "level": level, "period": period, "period_start": period_start, "rows": rows}
 
     return r

@@ -19,7 +19,7 @@ from services.reporting.schemas import BulletinCreate, BulletinList, BulletinPub
 from services.reporting.store import Outbox
 from services.reporting.store.bulletins import Bulletin
 from shared.auth import SecureRouter
-from shared.db import transaction
+from shared.http.deps import Session
 from shared.http.responses import download
 from shared.outbox import stage
 from shared.zones import branch_zone
@@ -55,12 +55,12 @@ def router() -> SecureRouter:
 
     @r.post("/bulletins", response_model=BulletinPublic, status_code=201, responses={200: {"model": BulletinPublic}})
     async def publish_bulletin(
-        body: BulletinCreate, request: Request, principal: Center, response: Response
+        body: BulletinCreate, request: Request, session: Session, principal: Center, response: Response
     ) -> BulletinPublic:
         """The period's bulletin: 201 when published now, 200 with the one already published for that period."""
         state = request.app.state
         ask = BulletinRequest(body.branch, body.period, body.period_start, body.scope, body.division_id)
-        async with transaction(state.sessions) as session:
+        async with session.begin():
             survey = survey_of(state.branches, body.branch)
             bulletin, events = await publish(session, principal, ask, state.clock, branch_zone(body.branch), survey)
             stage(session, Outbox, events, state.clock)
@@ -72,11 +72,13 @@ def router() -> SecureRouter:
 
     @r.get("/bulletins", response_model=BulletinList)
     async def list_bulletins(
-        request: Request, principal: Supervisor, branch: Annotated[str, Query(min_length=1, max_length=64)]
+        request: Request,
+        session: Session,
+        principal: Supervisor,
+        branch: Annotated[str, Query(min_length=1, max_length=64)],
     ) -> BulletinList:
         """The bulletins published, newest period first (a division sees its own and the branch's)."""
-        async with request.app.state.sessions() as session:
-            found = await bulletin_history(session, principal, branch)
+        found = await bulletin_history(session, principal, branch)
         return BulletinList(branch=branch, bulletins=[_out(b) for b in found])
 
     @r.get(
@@ -86,13 +88,13 @@ def router() -> SecureRouter:
     )
     async def download_bulletin(
         request: Request,
+        session: Session,
         principal: Supervisor,
         bulletin_id: BulletinId,
         kind: Annotated[str, Path(pattern=r"^(pdf|xlsx)$")],
     ) -> Response:
         """The bulletin's PDF or Excel file."""
-        async with request.app.state.sessions() as session:
-            bulletin = await bulletin_file(session, principal, bulletin_id)
+        bulletin = await bulletin_file(session, principal, bulletin_id)
         data = bulletin.pdf if kind == "pdf" else bulletin.xlsx
         filename = f"{bulletin.bulletin_id}.{kind}"
         return download(data, MEDIA[kind], filename)

@@ -14,6 +14,7 @@ from services.reporting.schemas import FiguresPublic
 from services.reporting.store.figures import Dimension, FigureQuery, Period
 from shared.auth import SecureRouter
 from shared.errors import Invalid
+from shared.http.deps import Session
 
 Code = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^\S+$")]
 
@@ -24,6 +25,7 @@ def router() -> SecureRouter:
     @r.get("/figures", response_model=FiguresPublic, responses={200: {"content": {"text/csv": {}}}})
     async def figures(
         request: Request,
+        session: Session,
         principal: Supervisor,
         branch: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^\S+$")],
         group_by: Dimension = "unit",
@@ -40,8 +42,7 @@ def router() -> SecureRouter:
         if since is not None and until is not None and until < since:
             raise Invalid("until is before since", fields=[{"field": "query.until", "message": "before since"}])
         query = FigureQuery(branch, group_by, period, since, until, division, unit, category, channel)
-        async with request.app.state.sessions() as session:
-            rows = await handlers.figures(session, principal, query, request.app.state.clock)
+        rows = await handlers.figures(session, principal, query, request.app.state.clock)
         if format == "csv":
             return Response(handlers.as_csv(rows), media_type="text/csv; charset=utf-8")
         return FiguresPublic(branch=branch, group_by=group_by, period=period, since=since, until=until, rows=rows)

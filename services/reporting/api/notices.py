@@ -11,7 +11,7 @@ from services.reporting.api.common import CallTaker, Center
 from services.reporting.handlers import NoticeContext
 from services.reporting.schemas import AreaNotices, PlannedInterruptionCreate, PlannedInterruptionPublic
 from shared.auth import SecureRouter
-from shared.db import transaction
+from shared.http.deps import Session
 
 PlaceQuery = Query(min_length=1, max_length=64)
 
@@ -29,16 +29,17 @@ def router() -> SecureRouter:
 
     @r.post("/planned-interruptions", response_model=PlannedInterruptionPublic, status_code=201)
     async def register_planned_interruption(
-        body: PlannedInterruptionCreate, request: Request, principal: Center, ctx: Ctx
+        body: PlannedInterruptionCreate, request: Request, session: Session, principal: Center, ctx: Ctx
     ) -> PlannedInterruptionPublic:
         """A planned gas interruption for a district (or one community of it), shown to agents while it lasts."""
-        async with transaction(request.app.state.sessions) as session:
+        async with session.begin():
             notice = await handlers.register_interruption(session, principal, body, ctx)
         return PlannedInterruptionPublic.model_validate(notice, from_attributes=True)
 
     @r.get("/area-notices", response_model=AreaNotices)
     async def area_notices(
         request: Request,
+        session: Session,
         principal: CallTaker,
         ctx: Ctx,
         branch: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^\S+$")],
@@ -48,8 +49,7 @@ def router() -> SecureRouter:
         """The notices active now for a caller's area: planned interruptions, then hot spots (screen pop)."""
         place = " ".join(district.split())
         sub = " ".join(community.split()) if community else None
-        async with request.app.state.sessions() as session:
-            notices = await handlers.area_notices(session, principal, branch, place, sub or None, ctx)
+        notices = await handlers.area_notices(session, principal, branch, place, sub or None, ctx)
         # `branch` puts the instants on that branch's wall clock (shared.zones); `notices` is the contract
         return AreaNotices(branch=branch, notices=notices)
 
