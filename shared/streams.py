@@ -216,34 +216,49 @@ class StreamApp(faust.App):
             return False
         if self._caught_up == assigned:
             return True
+        unknown: list[TP] = []
         for tp in assigned:
-            if not await self._read_to_end(tp):
+            highwater = self._known_end(tp)
+            if highwater is None:
+                unknown.append(tp)
+            elif not await self._read_up_to(tp, highwater, known=highwater):
                 return False
+        if unknown:
+            # No fetch answer for these since they were assigned, so the consumer knows no end: an idle partition
+            # whose leader moved (CI's chaos run saw a restarted worker hold two empty partitions and answer "not
+            # ready" for four minutes). The broker's end offsets decide, asked once for all of them: on a
+            # connection with a fetch waiting, the answer can take the fetch's wait.
+            try:
+                ends = await self.consumer.highwaters(*unknown)
+            except Exception:
+                return False
+            for tp in unknown:
+                end = ends.get(tp)
+                if end is None or not await self._read_up_to(tp, end, known=None):
+                    return False
         self._caught_up = assigned
         return True
 
-    async def _read_to_end(self, tp: TP) -> bool:
+    def _known_end(self, tp: TP) -> int | None:
+        try:
+            return self.consumer.highwater(tp)
+        except Exception:
+            return None
+
+    async def _read_up_to(self, tp: TP, end: int, *, known: int | None) -> bool:
         # the last offset handed to a stream (faust keeps no public one); after a seek, the offset sought to
         read = cast(Any, self.consumer)._read_offset.get(tp)
-        try:
-            highwater = self.consumer.highwater(tp)
-        except Exception:
-            highwater = None
-        if highwater is not None and read is not None and read + 1 >= highwater:
-            return True
-        # The consumer's own view is not conclusive: no fetch answer for the partition since it was assigned (an
-        # idle partition whose leader moved; CI's chaos run saw a restarted worker hold an empty partition and
-        # answer "not ready" for four minutes), or nothing handed from it yet. The broker's end offset decides.
-        try:
-            end = (await self.consumer.highwaters(tp)).get(tp)
-            position = await self.consumer.position(tp)
-        except Exception:
-            return False
+        position = None
+        if read is None:
+            try:
+                position = await self.consumer.position(tp)
+            except Exception:
+                return False
         upto = read + 1 if read is not None else position
-        caught_up = end is not None and upto is not None and upto >= end
-        if not caught_up:
-            self._report_behind(tp, read=read, position=position, highwater=highwater, end=end)
-        return caught_up
+        if upto is not None and upto >= end:
+            return True
+        self._report_behind(tp, read=read, position=position, highwater=known, end=end)
+        return False
 
     def _report_behind(self, tp: TP, **offsets: int | None) -> None:
         """One log line per partition per half minute while it is not read to its end: why readiness says no."""

@@ -259,10 +259,14 @@ async def test_a_worker_holding_an_idle_partition_it_has_no_fetch_answer_for_ask
         kafka = consumer._thread._ensure_consumer()
         tp = TopicPartition(counter.source_name, 0)
 
-        async def as_just_assigned() -> None:  # no fetch answer since the assignment, and none coming while paused
+        async def paused() -> None:  # no fetch for it from now on
             kafka.pause(tp)
+
+        async def as_just_assigned() -> None:  # no fetch answer since the assignment
             kafka._subscription.subscription.assignment.state_value(tp).highwater = None
 
+        await consumer._thread.call_thread(paused)
+        await asyncio.sleep(2)  # a fetch already sent answers within its wait (it would set the end again)
         await consumer._thread.call_thread(as_just_assigned)
         counter.app._caught_up = None  # what a new assignment does
         assert await counter.app.ready()  # the broker says the partition is empty: nothing left to read
@@ -273,6 +277,7 @@ async def test_a_worker_holding_an_idle_partition_it_has_no_fetch_answer_for_ask
             await producer.send_and_wait(counter.source_name, b"waiting", key=b"k", partition=0)
         finally:
             await producer.stop()
+        await consumer._thread.call_thread(as_just_assigned)
         counter.app._caught_up = None
         assert not await counter.app.ready()  # a record the paused consumer has not read: behind
     finally:
