@@ -6,6 +6,7 @@ ticket id -> `TicketTimers.to_bytes()`), the due index, `publish`, and how far b
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,7 +22,7 @@ from services.sla_monitor.handlers import Announcement, fire_due, recompute_dead
 from services.sla_monitor.settings import SERVICE, MonitorSettings
 from services.sla_monitor.store import DueIndex, TicketTimers, bucket_of
 from shared.branch_config import BranchPolicies
-from shared.bus import DEAD_LETTERED
+from shared.bus import DEAD_LETTERED, LAG, count_dead_letters_of
 from shared.clock import Clock
 from shared.events import (
     Event,
@@ -108,21 +109,60 @@ class SlaCore(ABC):
     _watermark: dict[int, float]
     _lag: dict[int, int]
 
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        kafka_bootstrap: str,
+        clock: Clock,
+        policies: BranchPolicies,
+        *,
+        partitions: int,
+        datadir: str,
+        metrics: Metrics | None = None,
+        publish: Publish | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kafka_bootstrap = kafka_bootstrap  # also for the readiness probe
+        self.clock = clock
+        self.policies = policies
+        self.partitions = partitions
+        self.metrics = metrics or Metrics.create()
+        self._lag, self._last_offset, self._watermark = {}, {}, {}
+        count_dead_letters_of(SERVICE)
+        self._open(datadir)  # the engine's storage: sets timers_by_ticket and index
+        self.publish = publish or self._send_to_topic
+
+    @abstractmethod
+    def _open(self, datadir: str) -> None:
+        """Build the engine's storage under `datadir`: `timers_by_ticket` and `index`."""
+
+    @abstractmethod
+    async def _send_to_topic(self, topic: Topic, key: bytes, value: bytes) -> None:
+        """Send one SLA event to its topic (`publish` unless a test gives its own)."""
+
     @abstractmethod
     async def _dead_letter(self, key: bytes | None, value: bytes) -> None:
         """Send a dead-letter record (key, encoded value) to the dead-letter topic."""
 
     @abstractmethod
-    async def _safe_horizon(self, partition: int, now_epoch: float) -> float:
-        """Until when due timers of `partition` may fire (now when caught up with hotline.tickets)."""
+    def _highwater(self, partition: int) -> int | None:
+        """The consumer's last known end offset of the hotline.tickets partition (None: no fetch answer yet)."""
+
+    @abstractmethod
+    async def _position(self, partition: int) -> int | None:
+        """The consumer's position in the hotline.tickets partition."""
+
+    @abstractmethod
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop`; raise when the engine fails (the process ends non-zero)."""
+
+    @abstractmethod
+    async def ready(self) -> bool:
+        """Holds its partitions, has rebuilt their state, and has read each to its end (until a rebalance)."""
 
     @abstractmethod
     def owned_partitions(self) -> list[int]:
         """The partitions this worker holds now."""
-
-    @abstractmethod
-    def _consumer_lag(self, partition: int) -> int | None:
-        """hotline.tickets messages of `partition` not yet processed (None: not known)."""
 
     @abstractmethod
     async def request_recompute(self) -> int:
@@ -248,6 +288,29 @@ class SlaCore(ABC):
         self.metrics.due_check_seconds.observe(time.perf_counter() - started)
         return made
 
+    async def _safe_horizon(self, partition: int, now_epoch: float) -> float:
+        """Until when due timers may fire: now when caught up with hotline.tickets, else the latest event seen.
+
+        A backlog may hold the event that stopped a clock in time; firing past it would report a false breach.
+        """
+        highwater = self._highwater(partition)
+        if highwater is None or highwater < 0:
+            return now_epoch
+        last = self._last_offset.get(partition)
+        if last is None:
+            position = await self._position(partition)
+            pending = 0 if position is None else highwater - position
+        else:
+            pending = highwater - (last + 1)
+        self.metrics.consumer_lag.labels(str(partition)).set(max(0, pending))
+        self._lag[partition] = max(0, pending)
+        # the lag every consumer reports under one name (shared.bus), over the partitions this worker owns
+        owned = set(self.owned_partitions())
+        LAG.labels(SERVICE).set(sum(lag for p, lag in self._lag.items() if p in owned))
+        if pending <= 0:
+            return now_epoch
+        return self._watermark.get(partition, 0.0)
+
     async def _announce(self, announcement: Announcement, now_epoch: float) -> None:
         event = announcement.event
         await self.publish(event.topic, message_key(event), encode(event))
@@ -347,3 +410,10 @@ class SlaCore(ABC):
             "consumer_lag": sum(p["lag"] or 0 for p in partitions),
             "partitions": partitions,
         }
+
+    def _consumer_lag(self, partition: int) -> int | None:
+        highwater = self._highwater(partition)
+        last = self._last_offset.get(partition)
+        if highwater is None or highwater < 0 or last is None:
+            return None
+        return max(0, highwater - (last + 1))

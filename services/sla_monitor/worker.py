@@ -6,6 +6,7 @@ Each ticket event moves its clocks (`handlers.apply_event`); each tick fires wha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, cast
 
@@ -20,16 +21,11 @@ from services.sla_monitor.core import (
     RECOMPUTE,
     TICK,
     Metrics,
-    Publish,
     SlaCore,
 )
-from services.sla_monitor.settings import SERVICE, MonitorSettings
 from services.sla_monitor.store import DueIndex
-from shared.branch_config import BranchPolicies
-from shared.bus import LAG, count_dead_letters_of
-from shared.clock import Clock
 from shared.events import Event, Payload, Topic
-from shared.streams import as_current_event
+from shared.streams import as_current_event, run_stream_app
 
 log = structlog.get_logger(__name__)
 
@@ -39,27 +35,9 @@ __all__ = ["LONG_GAP_BUCKETS", "RECOMPUTE", "TICK", "Metrics", "SlaMonitor"]
 class SlaMonitor(SlaCore):
     """The Faust engine: the app and its tables; `track_sla_clocks` is the one agent, fed by tickets and ticks."""
 
-    def __init__(
-        self,
-        settings: MonitorSettings,
-        kafka_bootstrap: str,
-        clock: Clock,
-        policies: BranchPolicies,
-        *,
-        partitions: int,
-        datadir: str,
-        metrics: Metrics | None = None,
-        publish: Publish | None = None,
-    ) -> None:
-        self.settings = settings
-        self.kafka_bootstrap = kafka_bootstrap  # for the readiness probe
-        self.clock = clock
-        self.policies = policies
-        self.partitions = partitions
-        self.metrics = metrics or Metrics.create()
-        self._lag: dict[int, int] = {}
-        count_dead_letters_of(SERVICE)
-        streams = build_streams(settings, kafka_bootstrap, partitions=partitions, datadir=datadir)
+    def _open(self, datadir: str) -> None:
+        settings = self.settings
+        streams = build_streams(settings, self.kafka_bootstrap, partitions=self.partitions, datadir=datadir)
         self.app = streams.app
         self.timers_by_ticket = streams.timers_by_ticket
         self.due_index = streams.due_index
@@ -71,11 +49,6 @@ class SlaMonitor(SlaCore):
             streams.deadletters,
         )
         self.index = DueIndex(self.due_index, self.partition_state, settings.bucket_seconds, self._open_timers_saved)
-        self.publish: Publish = publish or self._send_to_topic
-        # per partition: the last hotline.tickets offset processed and the latest event instant seen
-        self._last_offset: dict[int, int] = {}
-        self._watermark: dict[int, float] = {}
-
         self.agent = self.app.agent(self.source, name="track_sla_clocks")(self._track_sla_clocks)
         self.app.timer(settings.tick_interval, name="tick_owned_partitions")(self._tick_owned_partitions)
 
@@ -131,32 +104,23 @@ class SlaMonitor(SlaCore):
 
     # ------------------------------------------------------------------ due checks
 
-    async def _safe_horizon(self, partition: int, now_epoch: float) -> float:
-        """Until when due timers may fire: now when caught up with hotline.tickets, else the latest event seen.
-
-        A backlog may hold the event that stopped a clock in time; firing past it would report a false breach.
-        """
-        tp = TP(self.settings.tickets_topic, partition)
+    def _highwater(self, partition: int) -> int | None:
         try:
-            highwater = self.app.consumer.highwater(tp)
-        except Exception:  # no consumer yet (test contexts) or no fetch so far: nothing is known to be pending
-            return now_epoch
-        if highwater is None or highwater < 0:
-            return now_epoch
-        last = self._last_offset.get(partition)
-        if last is None:
-            position = await self.app.consumer.position(tp)
-            pending = 0 if position is None else highwater - position
-        else:
-            pending = highwater - (last + 1)
-        self.metrics.consumer_lag.labels(str(partition)).set(max(0, pending))
-        self._lag[partition] = max(0, pending)
-        # the lag every consumer reports under one name (shared.bus), over the partitions this worker owns
-        owned = set(self.owned_partitions())
-        LAG.labels(SERVICE).set(sum(lag for p, lag in self._lag.items() if p in owned))
-        if pending <= 0:
-            return now_epoch
-        return self._watermark.get(partition, 0.0)
+            highwater: int | None = self.app.consumer.highwater(TP(self.settings.tickets_topic, partition))
+        except Exception:  # no consumer yet (test contexts)
+            return None
+        return highwater
+
+    async def _position(self, partition: int) -> int | None:
+        position: int | None = await self.app.consumer.position(TP(self.settings.tickets_topic, partition))
+        return position
+
+    async def run(self, stop: asyncio.Event) -> None:
+        # its changelogs exist before it subscribes; a crashed agent ends the process (non-zero)
+        await run_stream_app(self.app, self.kafka_bootstrap, stop)
+
+    async def ready(self) -> bool:
+        return await self.app.ready()
 
     async def _send_to_topic(self, topic: Topic, key: bytes, value: bytes) -> None:
         await self.out[topic].send(key=key, value=value)
@@ -177,14 +141,3 @@ class SlaMonitor(SlaCore):
         owned = sorted({tp.partition for tp in actives if tp.topic == self.settings.tick_topic})
         # before the first assignment (and in test contexts) the local tables are all there is
         return owned or list(range(self.partitions))
-
-    def _consumer_lag(self, partition: int) -> int | None:
-        tp = TP(self.settings.tickets_topic, partition)
-        try:
-            highwater = self.app.consumer.highwater(tp)
-        except Exception:
-            return None
-        last = self._last_offset.get(partition)
-        if highwater is None or highwater < 0 or last is None:
-            return None
-        return max(0, highwater - (last + 1))
