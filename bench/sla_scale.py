@@ -2,6 +2,7 @@
 
     python bench/sla_scale.py                       # 10k and 100k open timers (a few minutes)
     python bench/sla_scale.py --sizes 10000 --probes 500
+    python bench/sla_scale.py --engine direct faust --sizes 20000 --probes 0   # the two engines, one after the other
 
 For each size: a real worker process (RocksDB store) loads N open timers due hours ahead, then
 `--probes` tickets fall due a few seconds later; detection lag is the breach message's Kafka
@@ -327,6 +328,13 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=1000, help="0: only the load and its changelog traffic")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the worker while it loads, into DIR")
     parser.add_argument("--no-recovery", action="store_true", help="skip the kill -9 and restart phases")
+    parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=("faust", "direct"),
+        default=["faust"],
+        help="the worker's HOTLINE_SLA_ENGINE; several: each size with each engine, in turn",
+    )
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--ceiling", action="store_true", help="measure the raw Kafka ceiling first (same run)")
     parser.add_argument(
@@ -339,7 +347,12 @@ def main() -> None:
 
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     extra_env = dict(item.split("=", 1) for item in args.env)
-    document: dict[str, Any] = {"scenario": "sla-scale", "partitions": PARTITIONS, "worker_env": extra_env}
+    document: dict[str, Any] = {
+        "scenario": "sla-scale",
+        "partitions": PARTITIONS,
+        "worker_env": extra_env,
+        "engines": args.engine,
+    }
     if args.ceiling:
         from bench.kafka_ceiling import measure_ceiling
 
@@ -353,22 +366,26 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         for size in args.sizes:
-            log(f"{size} open timers ...")
-            results.append(
-                run_size(
-                    bootstrap,
-                    size,
-                    args.probes,
-                    workdir,
-                    extra_env,
-                    recovery=not args.no_recovery,
-                    profile=args.profile,
+            for engine in args.engine:
+                log(f"{size} open timers, {engine} engine ...")
+                (workdir / engine).mkdir(exist_ok=True)
+                results.append(
+                    run_size(
+                        bootstrap,
+                        size,
+                        args.probes,
+                        workdir / engine,
+                        dict(extra_env, HOTLINE_SLA_ENGINE=engine),
+                        recovery=not args.no_recovery,
+                        profile=args.profile,
+                    )
                 )
-            )
-            if "ceiling_1kb_msgs_per_s" in document:
-                rate = results[-1]["load"]["timers_per_s"]
-                results[-1]["load"]["ratio_to_1kb_ceiling"] = round(rate / document["ceiling_1kb_msgs_per_s"], 4)
-            log(json.dumps(results[-1]))
+                results[-1]["engine"] = engine
+                if "ceiling_1kb_msgs_per_s" in document:
+                    rate = results[-1]["load"]["timers_per_s"]
+                    ratio = round(rate / document["ceiling_1kb_msgs_per_s"], 4)
+                    results[-1]["load"]["ratio_to_1kb_ceiling"] = ratio
+                log(json.dumps(results[-1]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     document["results"] = results
