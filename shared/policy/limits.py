@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from enum import IntEnum, StrEnum
+from functools import cache
 
 from shared.policy.categories import Category, PolicyError
 
