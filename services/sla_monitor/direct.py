@@ -257,7 +257,7 @@ class DirectMonitor(SlaCore):
                 block_cache_mb=self.settings.rocksdb_block_cache_mb,
             )
         replayed = await self._replay_changelog(partition, store)
-        timers = self._rebuild_index(partition, store)
+        timers = await self._rebuild_index(partition, store)
         tp = TopicPartition(self.settings.tickets_topic, partition)
         if (next_offset := store.offset()) is not None:
             assert self._consumer is not None
@@ -308,7 +308,7 @@ class DirectMonitor(SlaCore):
             await reader.stop()
         return replayed
 
-    def _rebuild_index(self, partition: int, store: PartitionStore) -> int:
+    async def _rebuild_index(self, partition: int, store: PartitionStore) -> int:
         """The partition's due index and open count from its rows; checks start now (overdue: the next check)."""
         self._forget(partition)
         cursor = bucket_of(self.clock.now().timestamp(), self.settings.bucket_seconds) - 1
@@ -322,6 +322,8 @@ class DirectMonitor(SlaCore):
             chunk.clear()
 
         for _key, raw in store.rows():
+            if count % REBUILD_CHUNK == 0:
+                await asyncio.sleep(0)  # heartbeats and the health server between chunks of a large partition
             ticket = TicketTimers.from_bytes(raw)
             count += 1
             open_timers += len(ticket.running())
