@@ -11,7 +11,6 @@ from services.sla_monitor.api import router
 from services.sla_monitor.core import SlaCore
 from services.sla_monitor.direct import DirectMonitor
 from services.sla_monitor.settings import SERVICE, MonitorSettings
-from services.sla_monitor.worker import SlaMonitor
 from shared import topics as shared_topics
 from shared.auth.settings import AuthSettings
 from shared.branch_config import BranchPolicies, is_configured_branch
@@ -68,7 +67,11 @@ async def bootstrap(
     partitions = await ensure_topics(settings.kafka_bootstrap, monitor_settings, settings.partitions)
     datadir = settings.state_dir / SERVICE
     datadir.mkdir(parents=True, exist_ok=True)
-    engine = DirectMonitor if monitor_settings.engine == "direct" else SlaMonitor
+    engine: type[SlaCore] = DirectMonitor
+    if monitor_settings.engine == "faust":
+        from services.sla_monitor.worker import SlaMonitor  # imports Faust: only for the engine that runs it
+
+        engine = SlaMonitor
     monitor = engine(
         monitor_settings,
         settings.kafka_bootstrap,
