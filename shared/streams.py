@@ -142,6 +142,7 @@ class StreamApp(faust.App):
         super().__init__(id, **options)
         self.failure: BaseException | None = None
         self._caught_up: frozenset[TP] | None = None
+        self._checking: asyncio.Future[bool] | None = None
         self._behind_logged: dict[TP, float] = {}
 
     def _new_producer(self) -> ProducerT:
@@ -216,32 +217,53 @@ class StreamApp(faust.App):
             return False
         if self._caught_up == assigned:
             return True
-        for tp in assigned:
-            if not await self._read_to_end(tp):
+        # One check at a time, shared by the probes that come meanwhile: every broker round trip goes through Faust's
+        # consumer thread one call after another, and a probe that gave up (`hotline up` waits 1 s) left its calls
+        # queued in front of the next probe's, so that on a fresh system the intake worker never answered again.
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.ensure_future(self._all_read_to_end(assigned))
+        return await asyncio.shield(self._checking) and self._caught_up == assigned
+
+    async def _all_read_to_end(self, assigned: frozenset[TP]) -> bool:
+        read_offsets = cast(Any, self.consumer)._read_offset  # the last offset handed to a stream (no public one)
+        unsure = [tp for tp in assigned if not self._read_to_highwater(tp, read_offsets.get(tp))]
+        if unsure:
+            # The consumer's own view is not conclusive: no fetch answer for the partition since it was assigned (an
+            # idle partition whose leader moved; CI's chaos run saw a restarted worker hold an empty partition and
+            # answer "not ready" for four minutes), or nothing handed from it yet. The broker's end offsets decide,
+            # asked once for all of them (one round trip; one per partition took 1.5 s each on a loaded machine).
+            try:
+                ends = await self.consumer.highwaters(*unsure)
+            except Exception:
                 return False
+            for tp in unsure:
+                if not await self._read_to_end(tp, read_offsets.get(tp), ends.get(tp)):
+                    return False
         self._caught_up = assigned
         return True
 
-    async def _read_to_end(self, tp: TP) -> bool:
-        # the last offset handed to a stream (faust keeps no public one); after a seek, the offset sought to
-        read = cast(Any, self.consumer)._read_offset.get(tp)
+    def _read_to_highwater(self, tp: TP, read: int | None) -> bool:
         try:
             highwater = self.consumer.highwater(tp)
         except Exception:
-            highwater = None
-        if highwater is not None and read is not None and read + 1 >= highwater:
-            return True
-        # The consumer's own view is not conclusive: no fetch answer for the partition since it was assigned (an
-        # idle partition whose leader moved; CI's chaos run saw a restarted worker hold an empty partition and
-        # answer "not ready" for four minutes), or nothing handed from it yet. The broker's end offset decides.
-        try:
-            end = (await self.consumer.highwaters(tp)).get(tp)
-            position = await self.consumer.position(tp)
-        except Exception:
             return False
+        return highwater is not None and read is not None and read + 1 >= highwater
+
+    async def _read_to_end(self, tp: TP, read: int | None, end: int | None) -> bool:
+        # after a seek, `read` is the offset sought to; with nothing handed yet, the consumer's position counts
+        position = None
+        if read is None:
+            try:
+                position = await self.consumer.position(tp)
+            except Exception:
+                return False
         upto = read + 1 if read is not None else position
         caught_up = end is not None and upto is not None and upto >= end
         if not caught_up:
+            try:
+                highwater = self.consumer.highwater(tp)
+            except Exception:
+                highwater = None
             self._report_behind(tp, read=read, position=position, highwater=highwater, end=end)
         return caught_up
 
