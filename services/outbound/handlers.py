@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.outbound.government import GovernmentReporter, reports_on, stage_reports
 from services.outbound.self_service import record_steps
-from services.outbound.store import OptOut, Outbox, ProcessedEvent, SmsMessage, TicketContact, is_opted_out
+from services.outbound.store import (
+    OptOut,
+    Outbox,
+    ProcessedEvent,
+    SmsMessage,
+    TicketContact,
+    contacts_of,
+    is_opted_out,
+)
 from services.outbound.templates import NoticeCatalog
 from services.outbound.webhooks import WebhookDeliverer, active_subscriptions, stage_deliveries, subscribed_types
 from shared.branch_config import BranchPolicies
@@ -166,6 +174,9 @@ async def handle_ticket_events(
     # about a third of the topic: ManualDispatchQueued, ComplaintGraded, its own CustomerNotified ...).
     events = [e for e in events if acts_on(e, subscribed)]
     fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], now)
+    # one SELECT for the contacts of the whole batch: the per-event session.get() calls below and in record_steps
+    # then hit the identity map (a batch held ~30 events, each one or two look-ups of its contact; issue 24)
+    known = await contacts_of(session, {e.ticket_id for e in events if e.event_id in fresh and e.ticket_id})
     await stage_deliveries(session, [e for e in events if e.event_id in fresh], now, subscriptions)
     await stage_reports(session, [e for e in events if e.event_id in fresh], now)
     emitted: list[Event[Any]] = []
@@ -185,6 +196,7 @@ async def handle_ticket_events(
     # what the customer sees on the self-service page (issue 21 part 3)
     await record_steps(session, [e for e in events if e.event_id in fresh])
     stage(session, Outbox, emitted, ctx.clock)
+    del known  # held until here: the session's identity map keeps only weak references
     return emitted
 
 
