@@ -12,8 +12,10 @@ namespace of its own (above), so its fixed ports and its broker meet nobody else
    at most `--seconds`: creates/s, p50/p99, and the CPU per created ticket of every process of the system (APIs,
    workers, broker, database server with its backends), read from /proc/<pid>/stat of each process and its
    descendants, the load generator's own apart;
-3. every ticket created: its `TicketDispatched` on hotline.tickets, and its timers in the SLA monitor, within
-   `--settle` seconds of the last create.
+3. every ticket created: routed (its `TicketDispatched` on hotline.tickets, or `ManualDispatchQueued` when no rule
+   of the branch routes it: the center dispatches it by hand, e.g. a consultation without an address), and its
+   timers in the SLA monitor (`GET /api/v1/sla/tickets/{id}/timers`; every category of the load runs clocks,
+   RULES.md §2), within `--settle` seconds of the last create.
 
 The 1-minute load average is printed beside every figure (the machine is shared). `hotline down` at the end.
 """
@@ -163,8 +165,11 @@ async def create_phase(
     }
 
 
-async def dispatched_ids(bootstrap: str) -> set[str]:
-    """Ticket ids of every TicketDispatched on hotline.tickets (read from the start to the end offsets)."""
+ROUTED = ("TicketDispatched", "ManualDispatchQueued")
+
+
+async def routed_ids(bootstrap: str) -> dict[str, set[str]]:
+    """Ticket ids of every TicketDispatched and ManualDispatchQueued on hotline.tickets (start to end offsets)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -176,7 +181,7 @@ async def dispatched_ids(bootstrap: str) -> set[str]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        found: set[str] = set()
+        found: dict[str, set[str]] = {kind: set() for kind in ROUTED}
 
         async def behind() -> bool:
             return any([await consumer.position(tp) < ends[tp] for tp in partitions])
@@ -186,8 +191,8 @@ async def dispatched_ids(bootstrap: str) -> set[str]:
             for records in batch.values():
                 for record in records:
                     event = json.loads(record.value or b"{}")
-                    if event.get("type") == "TicketDispatched":
-                        found.add(event["ticket_id"])
+                    if event.get("type") in found:
+                        found[event["type"]].add(event["ticket_id"])
         return found
     finally:
         await consumer.stop()
@@ -202,7 +207,7 @@ async def timed_ids(token: str, ticket_ids: list[str]) -> set[str]:
         async def ask() -> None:
             for ticket_id in queue:
                 try:
-                    answer = await client.get(f"/api/v1/tickets/{ticket_id}/timers")
+                    answer = await client.get(f"/api/v1/sla/tickets/{ticket_id}/timers")
                 except httpx.TransportError:  # a loaded monitor: asked again on the next round
                     continue
                 if answer.status_code == 200 and answer.json()["timers"]:
@@ -213,22 +218,25 @@ async def timed_ids(token: str, ticket_ids: list[str]) -> set[str]:
 
 
 async def followed_up(token: str, bootstrap: str, ticket_ids: list[str], settle: float) -> dict[str, Any]:
-    """Wait until every created ticket is dispatched and timed, at most `settle` seconds."""
+    """Wait until every created ticket is routed (dispatched, or queued for the center) and timed, at most `settle`
+    seconds."""
     began = time.monotonic()
     wanted = set(ticket_ids)
-    dispatched: set[str] = set()
+    found: dict[str, set[str]] = {kind: set() for kind in ROUTED}
     timed: set[str] = set()
     while True:
-        dispatched = await dispatched_ids(bootstrap) & wanted
+        found = {kind: ids & wanted for kind, ids in (await routed_ids(bootstrap)).items()}
+        routed = found["TicketDispatched"] | found["ManualDispatchQueued"]
         timed |= await timed_ids(token, sorted(wanted - timed))
-        if (dispatched == wanted and timed == wanted) or time.monotonic() - began > settle:
+        if (routed == wanted and timed == wanted) or time.monotonic() - began > settle:
             break
         await asyncio.sleep(2)
     return {
         "created": len(wanted),
-        "dispatched": len(dispatched),
+        "dispatched": len(found["TicketDispatched"]),
+        "queued_for_center": len(found["ManualDispatchQueued"] - found["TicketDispatched"]),
         "timed": len(timed),
-        "all_followed_up": dispatched == wanted and timed == wanted,
+        "all_followed_up": routed == wanted and timed == wanted,
         "seconds_after_the_last_create": round(time.monotonic() - began, 1),
     }
 

@@ -142,6 +142,7 @@ class StreamApp(faust.App):
         super().__init__(id, **options)
         self.failure: BaseException | None = None
         self._caught_up: frozenset[TP] | None = None
+        self._checking: asyncio.Future[bool] | None = None
         self._behind_logged: dict[TP, float] = {}
 
     def _new_producer(self) -> ProducerT:
@@ -216,6 +217,14 @@ class StreamApp(faust.App):
             return False
         if self._caught_up == assigned:
             return True
+        # One check at a time, shared by the probes that come meanwhile: every broker round trip goes through Faust's
+        # consumer thread one call after another, and a probe that gave up (`hotline up` waits 1 s) would leave its
+        # calls queued in front of the next probe's.
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.ensure_future(self._all_read_to_end(assigned))
+        return await asyncio.shield(self._checking) and self._caught_up == assigned
+
+    async def _all_read_to_end(self, assigned: frozenset[TP]) -> bool:
         unknown: list[TP] = []
         for tp in assigned:
             highwater = self._known_end(tp)

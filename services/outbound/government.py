@@ -96,6 +96,11 @@ def _action(payload: Payload) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def reports_on(payload: Payload) -> bool:
+    """Whether `stage_reports` may do something with an event of this payload (a 12345 task or a result)."""
+    return isinstance(payload, TicketReceived) or _action(payload) is not None
+
+
 async def stage_reports(session: AsyncSession, events: Sequence[Event[Any]], now: datetime) -> int:
     """Remember 12345 tasks from TicketReceived; queue one report per result event of such a ticket."""
     staged = 0

@@ -11,11 +11,19 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.outbound.government import GovernmentReporter, stage_reports
+from services.outbound.government import GovernmentReporter, reports_on, stage_reports
 from services.outbound.self_service import record_steps
-from services.outbound.store import OptOut, Outbox, ProcessedEvent, SmsMessage, TicketContact, is_opted_out
+from services.outbound.store import (
+    OptOut,
+    Outbox,
+    ProcessedEvent,
+    SmsMessage,
+    TicketContact,
+    contacts_of,
+    is_opted_out,
+)
 from services.outbound.templates import NoticeCatalog
-from services.outbound.webhooks import WebhookDeliverer, stage_deliveries
+from services.outbound.webhooks import WebhookDeliverer, active_subscriptions, stage_deliveries, subscribed_types
 from shared.branch_config import BranchPolicies
 from shared.clock import Clock
 from shared.events import (
@@ -33,6 +41,7 @@ from shared.inbox import unseen
 from shared.outbox import stage
 from shared.policy.categories import Category
 from shared.policy.notices import NoticeKind, appointment_text, earliest_send, render
+from shared.policy.self_service import customer_step
 from shared.privacy import mask_phone
 from shared.sms import InvalidPhone, enqueue, mobile_number
 
@@ -144,13 +153,31 @@ async def _notify(
     )
 
 
+def acts_on(event: Event[Payload], subscribed: set[tuple[str, str]]) -> bool:
+    """Whether the worker may change anything for `event`: a webhook some subscription wants, or for a ticket its
+    contact, a status notice, a 12345 report or a step of the customer's page."""
+    if (event.branch, event.type) in subscribed:
+        return True
+    if event.ticket_id is None:
+        return False
+    return notice_kind(event) is not None or reports_on(event.payload) or customer_step(event.type) is not None
+
+
 async def handle_ticket_events(
     session: AsyncSession, events: Sequence[Event[Payload]], ctx: OutboundContext
 ) -> list[Event[Any]]:
     """One batch in the caller's transaction: contacts, queued SMS and their history events, once per event id."""
     now = ctx.clock.now()
+    subscriptions = await active_subscriptions(session, {e.branch for e in events})
+    subscribed = subscribed_types(subscriptions)
+    # An event this worker does nothing with changes nothing when it comes again: no inbox row for it (issue 24;
+    # about a third of the topic: ManualDispatchQueued, ComplaintGraded, its own CustomerNotified ...).
+    events = [e for e in events if acts_on(e, subscribed)]
     fresh = await unseen(session, ProcessedEvent, [(e.event_id, e.type) for e in events], now)
-    await stage_deliveries(session, [e for e in events if e.event_id in fresh], now)
+    # one SELECT for the contacts of the whole batch: the per-event session.get() calls below and in record_steps
+    # then hit the identity map (a batch held ~30 events, each one or two look-ups of its contact; issue 24)
+    known = await contacts_of(session, {e.ticket_id for e in events if e.event_id in fresh and e.ticket_id})
+    await stage_deliveries(session, [e for e in events if e.event_id in fresh], now, subscriptions)
     await stage_reports(session, [e for e in events if e.event_id in fresh], now)
     emitted: list[Event[Any]] = []
     for event in events:
@@ -169,6 +196,7 @@ async def handle_ticket_events(
     # what the customer sees on the self-service page (issue 21 part 3)
     await record_steps(session, [e for e in events if e.event_id in fresh])
     stage(session, Outbox, emitted, ctx.clock)
+    del known  # held until here: the session's identity map keeps only weak references
     return emitted
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -131,6 +142,13 @@ class GovernmentReport(Base):
 
 async def is_opted_out(session: AsyncSession, branch: str, phone: str) -> bool:
     return await session.get(OptOut, (branch, phone)) is not None
+
+
+async def contacts_of(session: AsyncSession, ticket_ids: set[str]) -> list[TicketContact]:
+    """The known contacts of `ticket_ids`, loaded into the session in one query (keep the list while using them)."""
+    if not ticket_ids:
+        return []
+    return list(await session.scalars(select(TicketContact).where(TicketContact.ticket_id.in_(ticket_ids))))
 
 
 class SignInCode(Base):

@@ -78,20 +78,25 @@ def body_for(event: Event[Any], personal_data: bool) -> bytes:
     return json.dumps(redacted(event), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def stage_deliveries(session: AsyncSession, events: Sequence[Event[Any]], now: datetime) -> int:
-    """One delivery row per subscription that wants each event (once per subscription and event id)."""
-    branches = {e.branch for e in events}
+async def active_subscriptions(session: AsyncSession, branches: set[str]) -> list[WebhookSubscription]:
+    """The active subscriptions of `branches` (one query for a consumed batch)."""
     if not branches:
-        return 0
-    subscriptions = list(
-        (
-            await session.execute(
-                select(WebhookSubscription).where(
-                    WebhookSubscription.branch.in_(branches), WebhookSubscription.active.is_(True)
-                )
-            )
-        ).scalars()
+        return []
+    query = select(WebhookSubscription).where(
+        WebhookSubscription.branch.in_(branches), WebhookSubscription.active.is_(True)
     )
+    return list((await session.execute(query)).scalars())
+
+
+def subscribed_types(subscriptions: Sequence[WebhookSubscription]) -> set[tuple[str, str]]:
+    """(branch, event type) of every event some subscription wants delivered."""
+    return {(s.branch, event_type) for s in subscriptions for event_type in s.event_types}
+
+
+async def stage_deliveries(
+    session: AsyncSession, events: Sequence[Event[Any]], now: datetime, subscriptions: Sequence[WebhookSubscription]
+) -> int:
+    """One delivery row per subscription that wants each event (once per subscription and event id)."""
     staged = 0
     for event in events:
         for subscription in subscriptions:

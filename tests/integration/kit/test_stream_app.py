@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -245,30 +246,46 @@ async def test_records_dropped_on_a_partition_never_committed_on_are_read_again_
         await running
 
 
+@asynccontextmanager
+async def running_ready(counter: Counter, bootstrap: str) -> AsyncIterator[Any]:
+    """The app running and ready; yields its Faust consumer."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_stream_app(counter.app, bootstrap, stop))
+    try:
+        await until_ready(counter.app, running)
+        yield cast(Any, counter.app.consumer)
+    finally:
+        stop.set()
+        await running
+
+
+async def as_just_assigned(counter: Counter, consumer: Any, partitions: list[TopicPartition]) -> None:
+    """No fetch answer for `partitions` since the assignment, and none coming while they are paused."""
+    kafka = consumer._thread._ensure_consumer()
+
+    async def pause() -> None:
+        for tp in partitions:
+            kafka.pause(tp)
+
+    async def forget() -> None:
+        for tp in partitions:
+            kafka._subscription.subscription.assignment.state_value(tp).highwater = None
+
+    await consumer._thread.call_thread(pause)
+    await asyncio.sleep(2)  # a fetch already sent answers within its wait (it would set the end again)
+    await consumer._thread.call_thread(forget)
+    counter.app._caught_up = None  # what a new assignment does
+
+
 async def test_a_worker_holding_an_idle_partition_it_has_no_fetch_answer_for_asks_the_broker_whether_it_is_read(
     kafka_bootstrap: str, counter: Counter
 ) -> None:
     """CI's chaos run: a restarted grading worker held an empty partition whose leader had moved; with no fetch
     answer its consumer knew no end offset, and readiness said "not ready" until the run gave up (issue 14). An
     unknown end is asked of the broker: an empty partition is read to its end, one with a record not yet read is not."""
-    stop = asyncio.Event()
-    running = asyncio.create_task(run_stream_app(counter.app, kafka_bootstrap, stop))
-    try:
-        await until_ready(counter.app, running)
-        consumer = cast(Any, counter.app.consumer)
-        kafka = consumer._thread._ensure_consumer()
-        tp = TopicPartition(counter.source_name, 0)
-
-        async def paused() -> None:  # no fetch for it from now on
-            kafka.pause(tp)
-
-        async def as_just_assigned() -> None:  # no fetch answer since the assignment
-            kafka._subscription.subscription.assignment.state_value(tp).highwater = None
-
-        await consumer._thread.call_thread(paused)
-        await asyncio.sleep(2)  # a fetch already sent answers within its wait (it would set the end again)
-        await consumer._thread.call_thread(as_just_assigned)
-        counter.app._caught_up = None  # what a new assignment does
+    idle = [TopicPartition(counter.source_name, 0)]
+    async with running_ready(counter, kafka_bootstrap) as consumer:
+        await as_just_assigned(counter, consumer, idle)
         assert await counter.app.ready()  # the broker says the partition is empty: nothing left to read
 
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -277,9 +294,28 @@ async def test_a_worker_holding_an_idle_partition_it_has_no_fetch_answer_for_ask
             await producer.send_and_wait(counter.source_name, b"waiting", key=b"k", partition=0)
         finally:
             await producer.stop()
-        await consumer._thread.call_thread(as_just_assigned)
-        counter.app._caught_up = None
+        await as_just_assigned(counter, consumer, idle)
         assert not await counter.app.ready()  # a record the paused consumer has not read: behind
-    finally:
-        stop.set()
-        await running
+
+
+async def test_readiness_probes_that_come_together_share_one_broker_check(
+    kafka_bootstrap: str, counter: Counter
+) -> None:
+    """`hotline up` at 28210b9: each probe asked the broker for each partition, one call after another through
+    Faust's consumer thread (1.5 s each at load), and gave up after 1 s; the calls of the probes that gave up queued
+    in front of the next probe's, and a fresh intake worker never answered "ready" again. Now the probes that come
+    while a check runs wait for its answer, and the check asks the broker once for every partition."""
+    async with running_ready(counter, kafka_bootstrap) as consumer:
+        held = counter.app.consumer.assignment()
+        assigned = [TopicPartition(tp.topic, tp.partition) for tp in held if tp.topic == counter.source_name]
+        await as_just_assigned(counter, consumer, assigned)
+        asked: list[tuple[Any, ...]] = []
+        ask = consumer.highwaters
+
+        async def counted(*partitions: Any) -> Any:
+            asked.append(partitions)
+            return await ask(*partitions)
+
+        consumer.highwaters = counted
+        assert await asyncio.gather(*(counter.app.ready() for _ in range(8))) == [True] * 8
+        assert len(asked) == 1 and set(assigned) <= set(asked[0])  # one round trip, every partition not known read

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import DeclarativeBase
 
-from shared.db import create_schema, make_engine, make_sessions, sqlite_url, transaction
+from shared.db import transaction
 from shared.sms.queue import (
     DLR_DELIVERED,
     DLR_SMSC_ACCEPTED,
-    SmsQueueMixin,
     SmsState,
     enqueue,
     record_delivery_report,
 )
+from tests.unit.sms.conftest import Message
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Message(SmsQueueMixin, Base):
-    pass
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(sqlite_url(tmp_path / "sms.db"))
-    await create_schema(engine, Base.metadata)
-    yield make_sessions(engine)
-    await engine.dispose()
 
 
 async def _queued(sessions: async_sessionmaker[AsyncSession]) -> int:
