@@ -3,7 +3,6 @@ and a killed worker restarted on its own volume (state kept).
 
     python bench/sla_failover.py                    # 20,000 open timers, each case once (a few minutes)
     python bench/sla_failover.py --timers 100000
-    python bench/sla_failover.py --engine direct --cases restart_with_volume failover_no_standby
 
 For each case two real worker processes (RocksDB, each with its own state folder, as two StatefulSet pods
 with their volumes) share the partitions of a tickets topic and hold `--timers` open timers due hours
@@ -15,7 +14,6 @@ partitions of the dead worker are served again:
   - `restart_with_volume`: a single worker killed and started again on its kept state folder (what a pod
     restarted on its PersistentVolumeClaim does).
 Every figure includes the consumer group's session timeout (6 s here) that detects the dead member.
-`--engine direct` runs the direct engine (HOTLINE_SLA_ENGINE=direct: no standbys, so no `failover_standby`).
 Uses $KAFKA_BOOTSTRAP or the local `hotline infra` broker. Prints one JSON document on stdout.
 """
 
@@ -44,12 +42,11 @@ def log(message: str) -> None:
     sys.stderr.write(f"[sla_failover] {message}\n")
 
 
-def run_case(bootstrap: str, case: str, timers: int, probes: int, workdir: Path, engine: str) -> dict[str, Any]:
+def run_case(bootstrap: str, case: str, timers: int, probes: int, workdir: Path) -> dict[str, Any]:
     tickets, sla, ticks = asyncio.run(make_topics(bootstrap))
     group = f"bench-failover-{uuid.uuid4().hex[:8]}"
     env = monitor_env(bootstrap, tickets, sla, ticks, group)
     env["HOTLINE_SLA_STANDBY_REPLICAS"] = "1" if case == "failover_standby" else "0"
-    env["HOTLINE_SLA_ENGINE"] = engine
     count = 1 if case == "restart_with_volume" else 2
     workers = [
         MonitorProcess(env, workdir / f"{case}-state-{i}", workdir / f"{case}-worker-{i}.log") for i in range(count)
@@ -73,7 +70,6 @@ def run_case(bootstrap: str, case: str, timers: int, probes: int, workdir: Path,
         found = asyncio.run(breach_lags(bootstrap, sla, "probe", probes, within=600))
         return {
             "case": case,
-            "engine": engine,
             "open_timers": timers,
             "workers": count,
             "probes_announced": len(found),
@@ -91,7 +87,6 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=60)
     cases = ["restart_with_volume", "failover_no_standby", "failover_standby"]
     parser.add_argument("--cases", nargs="+", default=cases)
-    parser.add_argument("--engine", choices=("faust", "direct"), default="faust", help="HOTLINE_SLA_ENGINE")
     parser.add_argument("--bootstrap", default=None)
     args = parser.parse_args()
     log_to_stderr()  # stdout is the JSON document
@@ -102,7 +97,7 @@ def main() -> None:
         for case in args.cases:
             log(f"{case}, {args.timers} open timers ...")
             started = os.getloadavg()[0]
-            result = run_case(bootstrap, case, args.timers, args.probes, workdir, args.engine)
+            result = run_case(bootstrap, case, args.timers, args.probes, workdir)
             result["load_average_before_after"] = [round(started, 2), round(os.getloadavg()[0], 2)]
             results.append(result)
             log(json.dumps(result))

@@ -2,7 +2,6 @@
 
     python bench/sla_scale.py                       # 10k and 100k open timers (a few minutes)
     python bench/sla_scale.py --sizes 10000 --probes 500
-    python bench/sla_scale.py --engine direct faust --sizes 20000 --probes 0   # the two engines, one after the other
 
 For each size: a real worker process (RocksDB store) loads N open timers due hours ahead, then
 `--probes` tickets fall due a few seconds later; detection lag is the breach message's Kafka
@@ -80,39 +79,27 @@ def rss_mb(process: MonitorProcess) -> float:
     return 0.0
 
 
-def encode_tickets(prefix: str, deadlines: list[datetime]) -> list[tuple[bytes, bytes]]:
-    """(key, value) of one repair TicketReceived per deadline, received 5 minutes before it."""
-    now = datetime.now(UTC)
-    messages = []
-    for i, due in enumerate(deadlines):
-        ticket_id = f"{prefix}-{i:07d}"
-        event = new_event(
-            TicketReceived(channel="phone", category="repair", received_at=due - timedelta(minutes=5)),
-            ticket_id=ticket_id,
-            branch="default",
-            producer="bench",
-            correlation_id=ticket_id,
-            occurred_at=now,
-        )
-        messages.append((message_key(event), encode(event)))
-    return messages
-
-
-async def produce_messages(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+async def produce(bootstrap: str, topic: str, prefix: str, deadlines: list[datetime]) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
     await producer.start()
     started = time.perf_counter()
     try:
-        for key, value in messages:
-            await producer.send(topic, value, key=key)
+        now = datetime.now(UTC)
+        for i, due in enumerate(deadlines):
+            ticket_id = f"{prefix}-{i:07d}"
+            event = new_event(
+                TicketReceived(channel="phone", category="repair", received_at=due - timedelta(minutes=5)),
+                ticket_id=ticket_id,
+                branch="default",
+                producer="bench",
+                correlation_id=ticket_id,
+                occurred_at=now,
+            )
+            await producer.send(topic, encode(event), key=message_key(event))
         await producer.flush()
     finally:
         await producer.stop()
     return time.perf_counter() - started
-
-
-async def produce(bootstrap: str, topic: str, prefix: str, deadlines: list[datetime]) -> float:
-    return await produce_messages(bootstrap, topic, encode_tickets(prefix, deadlines))
 
 
 async def wait_consumed(bootstrap: str, group: str, topic: str, within: float) -> float:
@@ -256,13 +243,11 @@ def run_size(
         # N open timers, due hours ahead (they only sit in the tables and the due index)
         far = datetime.now(UTC) + timedelta(hours=2)
         deadlines = [far + timedelta(milliseconds=37 * i) for i in range(size)]
-        # encoded before the clock starts: the load phase measures the worker, not this script's encoder
-        messages = encode_tickets("open", deadlines)
         load_before = load_average()
         cpu_before = cpu_seconds(worker)
         spy = start_profiler(worker, profile / f"sla-load-{size}.txt") if profile is not None else None
         loading = time.perf_counter()
-        produce_s = asyncio.run(produce_messages(bootstrap, tickets, messages))
+        produce_s = asyncio.run(produce(bootstrap, tickets, "open", deadlines))
         # bounded by size: 1M at the old ~1,100/s took 15 minutes
         asyncio.run(wait_consumed(bootstrap, group, tickets, within=max(900.0, size / 500)))
         consumed_s = time.perf_counter() - loading
@@ -342,13 +327,6 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=1000, help="0: only the load and its changelog traffic")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the worker while it loads, into DIR")
     parser.add_argument("--no-recovery", action="store_true", help="skip the kill -9 and restart phases")
-    parser.add_argument(
-        "--engine",
-        nargs="+",
-        choices=("faust", "direct"),
-        default=["faust"],
-        help="the worker's HOTLINE_SLA_ENGINE; several: each size with each engine, in turn",
-    )
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--ceiling", action="store_true", help="measure the raw Kafka ceiling first (same run)")
     parser.add_argument(
@@ -361,12 +339,7 @@ def main() -> None:
 
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     extra_env = dict(item.split("=", 1) for item in args.env)
-    document: dict[str, Any] = {
-        "scenario": "sla-scale",
-        "partitions": PARTITIONS,
-        "worker_env": extra_env,
-        "engines": args.engine,
-    }
+    document: dict[str, Any] = {"scenario": "sla-scale", "partitions": PARTITIONS, "worker_env": extra_env}
     if args.ceiling:
         from bench.kafka_ceiling import measure_ceiling
 
@@ -380,26 +353,22 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         for size in args.sizes:
-            for engine in args.engine:
-                log(f"{size} open timers, {engine} engine ...")
-                (workdir / engine).mkdir(exist_ok=True)
-                results.append(
-                    run_size(
-                        bootstrap,
-                        size,
-                        args.probes,
-                        workdir / engine,
-                        dict(extra_env, HOTLINE_SLA_ENGINE=engine),
-                        recovery=not args.no_recovery,
-                        profile=args.profile,
-                    )
+            log(f"{size} open timers ...")
+            results.append(
+                run_size(
+                    bootstrap,
+                    size,
+                    args.probes,
+                    workdir,
+                    extra_env,
+                    recovery=not args.no_recovery,
+                    profile=args.profile,
                 )
-                results[-1]["engine"] = engine
-                if "ceiling_1kb_msgs_per_s" in document:
-                    rate = results[-1]["load"]["timers_per_s"]
-                    ratio = round(rate / document["ceiling_1kb_msgs_per_s"], 4)
-                    results[-1]["load"]["ratio_to_1kb_ceiling"] = ratio
-                log(json.dumps(results[-1]))
+            )
+            if "ceiling_1kb_msgs_per_s" in document:
+                rate = results[-1]["load"]["timers_per_s"]
+                results[-1]["load"]["ratio_to_1kb_ceiling"] = round(rate / document["ceiling_1kb_msgs_per_s"], 4)
+            log(json.dumps(results[-1]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     document["results"] = results

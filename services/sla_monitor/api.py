@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from services.sla_monitor.core import SlaCore
 from services.sla_monitor.schemas import DueSoonPublic, TicketTimersPublic, TimerPublic
 from services.sla_monitor.store import BREACHED, WARNED, ClockTimer, TicketTimers
+from services.sla_monitor.worker import SlaMonitor
 from shared.auth.deps import SecureRouter, require_roles
 from shared.auth.principal import Principal, TicketRef, ensure_branch, ensure_in_scope
 from shared.auth.roles import Role
@@ -21,8 +21,8 @@ READERS = (Role.AGENT, Role.UNIT_HANDLER, Role.DIVISION_SUPERVISOR, Role.CENTER_
 SUPERVISORS = (Role.DIVISION_SUPERVISOR, Role.CENTER_SUPERVISOR, Role.ADMIN)
 
 
-def _monitor(request: Request) -> SlaCore:
-    monitor: SlaCore = request.app.state.monitor
+def _monitor(request: Request) -> SlaMonitor:
+    monitor: SlaMonitor = request.app.state.monitor
     return monitor
 
 

@@ -8,9 +8,8 @@ import structlog
 from fastapi import FastAPI
 
 from services.sla_monitor.api import router
-from services.sla_monitor.core import SlaCore
-from services.sla_monitor.direct import DirectMonitor
 from services.sla_monitor.settings import SERVICE, MonitorSettings
+from services.sla_monitor.worker import SlaMonitor
 from shared import topics as shared_topics
 from shared.auth.settings import AuthSettings
 from shared.branch_config import BranchPolicies, is_configured_branch
@@ -41,18 +40,18 @@ class SlaMonitorService:
     """The running pieces of one process."""
 
     settings: ServiceSettings
-    monitor: SlaCore
+    monitor: SlaMonitor
     http: FastAPI
 
 
-def build_http(monitor: SlaCore) -> FastAPI:
+def build_http(monitor: SlaMonitor) -> FastAPI:
     return create_app(
         SERVICE,
         HttpSettings(),
         router,
         auth=AuthSettings(),
         # holds its partitions, recovered and caught up; and the broker answers now
-        readiness={monitor.settings.engine: monitor.ready, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
+        readiness={"faust": monitor.app.ready, "broker": BrokerProbe(monitor.kafka_bootstrap).check},
         branch_known=is_configured_branch,
         state={"monitor": monitor},
         role="all",  # the Faust worker and its read API in one process
@@ -67,12 +66,7 @@ async def bootstrap(
     partitions = await ensure_topics(settings.kafka_bootstrap, monitor_settings, settings.partitions)
     datadir = settings.state_dir / SERVICE
     datadir.mkdir(parents=True, exist_ok=True)
-    engine: type[SlaCore] = DirectMonitor
-    if monitor_settings.engine == "faust":
-        from services.sla_monitor.worker import SlaMonitor  # imports Faust: only for the engine that runs it
-
-        engine = SlaMonitor
-    monitor = engine(
+    monitor = SlaMonitor(
         monitor_settings,
         settings.kafka_bootstrap,
         settings.clock(),

@@ -7,15 +7,18 @@ import asyncio
 from services.sla_monitor.bootstrap import bootstrap
 from services.sla_monitor.settings import SERVICE
 from shared.runtime import Role, ServiceSettings, serve, start_logging
+from shared.streams import run_stream_app
 
 
 async def _run(role: Role) -> None:
     settings = ServiceSettings()
     start_logging(SERVICE, settings, role.value)
     service = await bootstrap(settings)
+    app = service.monitor.app
 
     async def run_worker(stop: asyncio.Event) -> None:
-        await service.monitor.run(stop)  # the engine HOTLINE_SLA_ENGINE chose; its failure ends the process
+        # its changelogs exist before it subscribes; a crashed agent ends the process (non-zero)
+        await run_stream_app(app, settings.kafka_bootstrap, stop)
 
     # The timers live in this process's Faust tables, so the read API is served beside the worker:
     # role worker on the worker port, api / all on the API port (see the report: no stateless API role).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,10 +18,6 @@ class MonitorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_SLA_", extra="ignore")
 
     app_id: str = f"hotline-{SERVICE}"  # the consumer group id
-    # faust: the Faust app (worker.py); direct: a plain aiokafka consumer over rocksdict (direct.py, issue 20),
-    # opt-in while it is measured. The two keep different local state and changelogs: switching a running
-    # deployment needs a fresh app_id (its own group and changelog), not just this setting
-    engine: Literal["faust", "direct"] = "faust"
     tickets_topic: str = Topic.TICKETS.value
     sla_topic: str = Topic.SLA.value
     notifications_topic: str = Topic.NOTIFICATIONS.value

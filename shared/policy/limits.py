@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from functools import cache
 
 from shared.policy.categories import Category, PolicyError
 
@@ -156,7 +155,6 @@ class LimitOverrides:
         return cls(by_clock={}, complaint_handle={})
 
 
-@cache  # the regulation's table is constant; the SLA monitor asks for every event it applies (issue 20)
 def clocks_for(category: Category) -> tuple[SlaClock, ...]:
     """The clocks that run for a ticket of `category`, in lifecycle order."""
     row = REGULATION_LIMITS[category]

@@ -1,5 +1,4 @@
-"""Kill -9 while timers fall due, and a rebalance between two workers: every breach once, none lost; with either
-engine (HOTLINE_SLA_ENGINE: the Faust app, or the direct aiokafka + rocksdict one of issue 20)."""
+"""Kill -9 while timers fall due, and a rebalance between two workers: every breach once, none lost."""
 
 from __future__ import annotations
 
@@ -43,20 +42,9 @@ def _assert_each_once(breaches: dict[tuple[str, str], set[str]], ids: list[str],
     assert {clock for _, clock in breaches} == {"dispatch"}
 
 
-ENGINES = pytest.mark.parametrize("engine", ["faust", "direct"])
-
-
-def engine_env(bootstrap: str, topics: tuple[str, str, str], engine: str) -> dict[str, str]:
+def test_kill_9_while_timers_fall_due_loses_and_doubles_no_breach(kafka_bootstrap, topics, tmp_path: Path):
     tickets, sla, ticks = topics
-    env = monitor_env(bootstrap, tickets, sla, ticks, f"sla-it-{engine}-{uuid.uuid4().hex[:8]}")
-    env["HOTLINE_SLA_ENGINE"] = engine
-    return env
-
-
-@ENGINES
-def test_kill_9_while_timers_fall_due_loses_and_doubles_no_breach(kafka_bootstrap, topics, tmp_path: Path, engine):
-    tickets, sla, _ = topics
-    env = engine_env(kafka_bootstrap, topics, engine)
+    env = monitor_env(kafka_bootstrap, tickets, sla, ticks, f"sla-it-{uuid.uuid4().hex[:8]}")
     worker = MonitorProcess(env, tmp_path / "state", tmp_path / "worker.log")
     worker.start()
     try:
@@ -67,7 +55,7 @@ def test_kill_9_while_timers_fall_due_loses_and_doubles_no_breach(kafka_bootstra
         time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 10)
         worker.kill()  # about a third have fired; the rest fall due while no worker runs
         time.sleep(5)
-        worker.start()  # same local state folder: RocksDB kept (direct: with the offsets), the changelog the rest
+        worker.start()  # same local state folder: RocksDB kept, the changelog fills the rest
         breaches = asyncio.run(read_breaches(kafka_bootstrap, sla, len(ids), within=150))
         _assert_each_once(breaches, ids, worker)
         print(f"breach messages {seen_messages[sla]} for {len(breaches)} timers")  # noqa: T201
@@ -75,12 +63,9 @@ def test_kill_9_while_timers_fall_due_loses_and_doubles_no_breach(kafka_bootstra
         worker.stop()
 
 
-@ENGINES
-def test_two_workers_sharing_partitions_double_no_breach_across_a_rebalance(
-    kafka_bootstrap, topics, tmp_path: Path, engine
-):
-    tickets, sla, _ = topics
-    env = engine_env(kafka_bootstrap, topics, engine)
+def test_two_workers_sharing_partitions_double_no_breach_across_a_rebalance(kafka_bootstrap, topics, tmp_path: Path):
+    tickets, sla, ticks = topics
+    env = monitor_env(kafka_bootstrap, tickets, sla, ticks, f"sla-it-{uuid.uuid4().hex[:8]}")
     first = MonitorProcess(env, tmp_path / "one", tmp_path / "one.log")
     second = MonitorProcess(env, tmp_path / "two", tmp_path / "two.log")
     first.start()
