@@ -76,3 +76,22 @@ def test_only_a_trusted_caller_may_name_the_customers_address() -> None:
     assert customer_address(_request("127.0.0.1", "203.0.113.7", ("127.0.0.1",))) == "ip:203.0.113.7"
     assert customer_address(_request("198.51.100.9", "203.0.113.7", ("127.0.0.1",))) == "ip:198.51.100.9"
     assert customer_address(_request("127.0.0.1", None, ("127.0.0.1",))) == "ip:127.0.0.1"
+
+
+async def test_only_the_self_service_create_takes_a_body_the_size_of_its_photos(
+    fresh_database_url: str, kafka_bootstrap: str, new_topic: TopicFactory, tmp_path: Path
+) -> None:
+    """The phone form passes up to 3 photos of 5 MB (base64) on to intake; every other route keeps 1 MB."""
+    topic, port = await new_topic(partitions=1), free_port()
+    service = await make_service(fresh_database_url, kafka_bootstrap, topic, tmp_path, None, port, None)
+    padded = {"branch": "default", "phone": "13800004009", "padding": "x" * 2_000_000}
+    try:
+        async with running(service, port) as client:
+            client.headers.pop("Authorization")
+            create = await client.post("/api/v1/self-service/tickets", json=padded)
+            assert create.status_code != 413, create.text  # refused for what it says (no session), not its size
+            codes = await client.post("/api/v1/self-service/codes", json=padded)
+            assert codes.status_code == 413, codes.text
+            assert codes.json()["error"]["code"] == "payload_too_large"
+    finally:
+        await service.close()
